@@ -1,0 +1,76 @@
+/**
+ * Every Lambda step, by the name the workflows use in `${<Name>FunctionArn}`. The CDK app deploys exactly these
+ * handlers and the local runtime serves exactly these handlers, so the two can never disagree about which code
+ * runs a step.
+ */
+export interface StepFunctionSpec {
+  /** handler module, relative to the repository root; it exports `handler` */
+  readonly entry: string;
+  readonly description: string;
+  /** outside systems the step talks to: drives its IAM grants, environment and VPC placement */
+  readonly uses: readonly ('kubernetes' | 'ssm')[];
+  /** seconds; the ASL's polling loops keep each invocation short */
+  readonly timeoutSeconds?: number;
+}
+
+export const STEP_FUNCTIONS = {
+  ValidateOnboardRequest: {
+    entry: 'functions/validate-request/handler.ts',
+    description: 'Validates an onboarding request against the cluster and the SSM inventory',
+    uses: ['kubernetes', 'ssm'],
+  },
+  LockNode: {
+    entry: 'functions/lock-node/handler.ts',
+    description: 'Takes the per-node Lease so that one operation at a time changes a node',
+    uses: ['kubernetes'],
+  },
+  ReleaseNodeLock: {
+    entry: 'functions/release-node-lock/handler.ts',
+    description: 'Releases the per-node Lease held by this operation',
+    uses: ['kubernetes'],
+  },
+  ResolveJoinSettings: {
+    entry: 'functions/resolve-join-settings/handler.ts',
+    description: 'Reads cloudcore and edge-watcher settings and decides the keadm profile, version and URLs',
+    uses: ['kubernetes'],
+  },
+  RenderHostScript: {
+    entry: 'functions/render-host-script/handler.ts',
+    description: 'Renders the preflight, EdgeMesh and keadm join script for the edge host',
+    uses: [],
+  },
+  SendJoinScript: {
+    entry: 'functions/send-join-script/handler.ts',
+    description: 'Sends the join script to the edge host with SSM Run Command, adding the join token at send time',
+    uses: ['kubernetes', 'ssm'],
+  },
+  CheckHostCommand: {
+    entry: 'functions/check-host-command/handler.ts',
+    description: 'Reads the status of an SSM command on a host and decides how long to wait before asking again',
+    uses: ['ssm'],
+  },
+  CheckNodeReady: {
+    entry: 'functions/wait-for-node/handler.ts',
+    description: 'Checks the composite readiness of the new edge node',
+    uses: ['kubernetes'],
+  },
+  FinishNode: {
+    entry: 'functions/finish-node/handler.ts',
+    description: 'Labels, annotates and (for upstream keadm) taints the joined node',
+    uses: ['kubernetes'],
+  },
+  KeepDaemonSetsOffEdge: {
+    entry: 'functions/keep-daemonsets-off-edge/handler.ts',
+    description: 'Adds the edge exclusion to every cloud DaemonSet that could land on edge nodes',
+    uses: ['kubernetes'],
+  },
+} as const satisfies Record<string, StepFunctionSpec>;
+
+export type StepFunctionName = keyof typeof STEP_FUNCTIONS;
+
+export const STEP_FUNCTION_NAMES = Object.keys(STEP_FUNCTIONS) as StepFunctionName[];
+
+/** Type guard for names read from an ASL file. */
+export function isStepFunctionName(name: string): name is StepFunctionName {
+  return Object.hasOwn(STEP_FUNCTIONS, name);
+}

@@ -1,0 +1,73 @@
+import { z } from 'zod';
+import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, formatPorts, SETTINGS_ENV } from '../functions/shared/settings';
+
+/**
+ * Deployment settings, read from the `edgekeeper` key of the CDK context (`cdk.json` or `-c edgekeeper=…`).
+ * Every field has a default that synthesizes without an AWS account, so `npx cdk synth` works on a fresh clone.
+ */
+export const EdgekeeperConfig = z.object({
+  cluster: z
+    .object({
+      /** SSM SecureString parameter holding the kubeconfig the Lambda steps use to reach the cluster */
+      kubeconfigParameterName: z.string().startsWith('/').default('/edgekeeper/kubeconfig'),
+    })
+    .prefault({}),
+  cloudcore: z
+    .object({
+      /** address edge hosts dial; when absent, cloudcore's own advertiseAddress */
+      publicAddress: z.string().min(1).optional(),
+      /** public ports edge hosts dial (the seed forwards 10000–10004 to NodePorts 30000–30004) */
+      ports: CloudcorePorts.default(DEFAULT_CLOUDCORE_PORTS),
+    })
+    .prefault({}),
+  keadm: z
+    .object({
+      defaultVersion: z.string().default('v1.6.1'),
+      defaultRegion: z.enum(['zh', 'en']).default('zh'),
+      /** base URL of a mirror that serves the keadm tarballs under the official paths (air-gapped sites) */
+      downloadMirror: z.url().optional(),
+    })
+    .prefault({}),
+  lambda: z
+    .object({
+      architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
+      logRetentionDays: z.number().int().positive().default(30),
+    })
+    .prefault({}),
+  timeouts: z
+    .object({
+      nodeReadySeconds: z.number().int().positive().default(600),
+      hostCommandSeconds: z.number().int().positive().default(900),
+    })
+    .prefault({}),
+  /** DaemonSets (`namespace/name`) that may run on edge nodes and must never be patched */
+  daemonSetAllowlist: z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)).default([]),
+  /** the KubeEdge Helm release: `kubeedge` on KubeSphere 3.1/3.2, `cloudcore` on 3.3 */
+  helmRelease: z.string().min(1).default('kubeedge'),
+});
+export type EdgekeeperConfig = z.output<typeof EdgekeeperConfig>;
+
+/** Parses the context value; a mistake names the key path, the value and the reason. */
+export function parseConfig(context: unknown): EdgekeeperConfig {
+  const parsed = EdgekeeperConfig.safeParse(context ?? {});
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => `edgekeeper.${issue.path.join('.')}: ${issue.message}`);
+  throw new Error(`invalid edgekeeper settings in the CDK context: ${problems.join('; ')}`);
+}
+
+/** The Lambda environment that carries these settings to the steps (read back by `readSettings`). */
+export function stepEnvironment(config: EdgekeeperConfig): Record<string, string> {
+  const env: Record<string, string> = {
+    [SETTINGS_ENV.kubeconfigParameter]: config.cluster.kubeconfigParameterName,
+    [SETTINGS_ENV.cloudcorePorts]: formatPorts(config.cloudcore.ports),
+    [SETTINGS_ENV.defaultKubeedgeVersion]: config.keadm.defaultVersion,
+    [SETTINGS_ENV.defaultRegion]: config.keadm.defaultRegion,
+    [SETTINGS_ENV.nodeReadyTimeoutSeconds]: String(config.timeouts.nodeReadySeconds),
+    [SETTINGS_ENV.hostCommandTimeoutSeconds]: String(config.timeouts.hostCommandSeconds),
+    [SETTINGS_ENV.daemonSetAllowlist]: config.daemonSetAllowlist.join(','),
+    [SETTINGS_ENV.helmRelease]: config.helmRelease,
+  };
+  if (config.cloudcore.publicAddress) env[SETTINGS_ENV.cloudcorePublicAddress] = config.cloudcore.publicAddress;
+  if (config.keadm.downloadMirror) env[SETTINGS_ENV.downloadMirror] = config.keadm.downloadMirror;
+  return env;
+}

@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { StepFunctionSpec } from '../../functions/registry';
+
+const REPO_ROOT = join(__dirname, '..', '..');
+
+export interface StepFunctionProps {
+  readonly spec: StepFunctionSpec;
+  /** settings the step reads with `readSettings` */
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default arm64 */
+  readonly architecture?: 'arm64' | 'x86_64';
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  /** SSM parameter holding the kubeconfig, read by steps that use Kubernetes */
+  readonly kubeconfigParameterName: string;
+}
+
+/**
+ * A workflow step as a Lambda function with the project's defaults built in: Node.js 22, local esbuild bundling
+ * (no Docker), X-Ray tracing, a log group with retention, Powertools environment, and IAM derived from what the
+ * step uses (`spec.uses`), so a step never holds a permission it does not need.
+ */
+export class StepFunction extends Construct {
+  public readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: StepFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: retentionDays(props.logRetentionDays ?? 30),
+    });
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, props.spec.entry),
+      handler: 'handler',
+      description: props.spec.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: props.architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.seconds(props.spec.timeoutSeconds ?? 60),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      environment: {
+        ...props.environment,
+        POWERTOOLS_SERVICE_NAME: 'edgekeeper',
+        POWERTOOLS_METRICS_NAMESPACE: 'Edgekeeper',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        format: OutputFormat.CJS,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        // Host scripts are real files (shellcheck runs on them); esbuild inlines them as strings.
+        loader: { '.sh': 'text' },
+      },
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    });
+    this.grantUses(props);
+  }
+
+  private grantUses(props: StepFunctionProps): void {
+    const stack = Stack.of(this);
+    const role = this.function.role;
+    if (!role) return;
+    if (props.spec.uses.includes('kubernetes')) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['ssm:GetParameter'],
+          resources: [
+            stack.formatArn({
+              service: 'ssm',
+              resource: 'parameter',
+              resourceName: props.kubeconfigParameterName.replace(/^\//, ''),
+            }),
+          ],
+        }),
+      );
+    }
+    if (props.spec.uses.includes('ssm')) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['ssm:SendCommand'],
+          resources: [
+            stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: 'AWS-RunShellScript' }),
+            stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+            stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+          ],
+        }),
+      );
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ssm:GetCommandInvocation',
+            'ssm:ListCommandInvocations',
+            'ssm:CancelCommand',
+            'ssm:DescribeInstanceInformation',
+          ],
+          resources: ['*'],
+        }),
+      );
+    }
+    acknowledgeStepFindings(role);
+  }
+}
+
+function retentionDays(days: number): logs.RetentionDays {
+  const known = Object.values(logs.RetentionDays).filter((value): value is number => typeof value === 'number');
+  const match = known.find((value) => value === days);
+  if (match === undefined)
+    throw new Error(`expected a CloudWatch retention in days (${known.join(', ')}), got ${days}`);
+  return match as logs.RetentionDays;
+}
+
+/** Findings cdk-nag reports on every step's role, each with the reason it is acceptable. */
+function acknowledgeStepFindings(role: iam.IRole): void {
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason: 'the managed policy only lets the function write its own CloudWatch log streams',
+  });
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'X-Ray segments and SSM command-invocation reads and instance inventory have no resource-level permissions',
+  });
+}

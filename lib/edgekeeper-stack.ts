@@ -1,0 +1,53 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { STEP_FUNCTION_NAMES, STEP_FUNCTIONS } from '../functions/registry';
+import { type EdgekeeperConfig, stepEnvironment } from './config';
+import { StepFunction } from './constructs/step-function';
+import { Workflows } from './constructs/workflows';
+
+export interface EdgekeeperStackProps extends StackProps {
+  readonly config: EdgekeeperConfig;
+}
+
+/** The whole of edgekeeper in one stack: the Lambda steps, the workflows that run them, and their event bus. */
+export class EdgekeeperStack extends Stack {
+  public readonly workflows: Workflows;
+  public readonly eventBus: events.EventBus;
+
+  constructor(scope: Construct, id: string, props: EdgekeeperStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const environment = stepEnvironment(config);
+
+    const functions = Object.fromEntries(
+      STEP_FUNCTION_NAMES.map((name) => [
+        name,
+        new StepFunction(this, name, {
+          spec: STEP_FUNCTIONS[name],
+          environment,
+          architecture: config.lambda.architecture,
+          logRetentionDays: config.lambda.logRetentionDays,
+          kubeconfigParameterName: config.cluster.kubeconfigParameterName,
+        }).function,
+      ]),
+    );
+
+    // Edge Node Joined / Join Failed / Removed events go to a bus of their own so consumers can subscribe.
+    this.eventBus = new events.EventBus(this, 'Events', { eventBusName: `${this.stackName}-events` });
+
+    this.workflows = new Workflows(this, 'Workflows', {
+      functions,
+      eventBus: this.eventBus,
+      logRetentionDays: config.lambda.logRetentionDays as logs.RetentionDays,
+    });
+
+    for (const [name, machine] of Object.entries(this.workflows.stateMachines)) {
+      new CfnOutput(this, `${machine.node.id}StateMachineArn`, {
+        value: machine.stateMachineArn,
+        description: `ARN of the ${name} workflow`,
+      });
+    }
+  }
+}

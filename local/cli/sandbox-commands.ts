@@ -1,0 +1,48 @@
+import { resolve } from 'node:path';
+import { type SandboxInfo, startDetachedSandbox, startSandbox, stopSandbox } from '../sandbox/sandbox';
+import type { Io } from './program';
+
+/** `edgekeeper sandbox start`: in the foreground until Ctrl-C, or detached until `sandbox stop`. */
+export async function startSandboxCommand(flags: { dir: string; detach?: boolean }, io: Io): Promise<number> {
+  const dir = resolve(flags.dir);
+  if (flags.detach) {
+    const info = await startDetachedSandbox({ dir });
+    io.stdout(describeSandbox(info, true));
+    return 0;
+  }
+  const sandbox = await startSandbox({ dir });
+  io.stdout(describeSandbox(sandbox.info, false));
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await sandbox.stop();
+  return 0;
+}
+
+/** `edgekeeper sandbox stop`: stops a detached sandbox and removes its namespaces and mounts. */
+export async function stopSandboxCommand(flags: { dir: string }, io: Io): Promise<number> {
+  await stopSandbox(resolve(flags.dir));
+  io.stdout(`sandbox in ${flags.dir} stopped\n`);
+  return 0;
+}
+
+function describeSandbox(info: SandboxInfo, detached: boolean): string {
+  const hosts = info.instances.map(
+    (host) =>
+      `  ${host.instanceId}  ${host.name.padEnd(20)} ${host.os} ${host.arch} ${host.runtime.kind}` +
+      `${host.runtime.version ? ` ${host.runtime.version}` : ''}${host.online ? '' : ' (offline)'}` +
+      `${host.cloudcoreReachable ? '' : ' (cloudcore ports blocked)'}`,
+  );
+  return [
+    `sandbox running in ${info.dir} (edge hosts isolated with ${info.mode})`,
+    `  kubectl:  KUBECONFIG=${info.kubeconfig} kubectl get nodes,ds -A`,
+    `  SSM:      ${info.ssm.endpoint}`,
+    'edge hosts:',
+    ...hosts,
+    'onboard one:',
+    `  npx edgekeeper onboard --sandbox ${info.dir} --name edge-1 --ip 10.20.0.11 --instance ${info.instances[0]?.instanceId}`,
+    detached ? `stop it with: npx edgekeeper sandbox stop --dir ${info.dir}` : 'press Ctrl-C to stop',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatPorts, SETTINGS_ENV } from '../../functions/shared/settings';
+import { readSandboxInfo } from '../sandbox/sandbox';
+
+/** Where a workflow command runs. */
+export type Target =
+  | { readonly kind: 'local' }
+  | { readonly kind: 'sandbox'; readonly dir: string }
+  | { readonly kind: 'api'; readonly url: string };
+
+/**
+ * The environment the Lambda handlers read when they run in-process. `--local` uses the shell's own KUBECONFIG and
+ * AWS credentials untouched; `--sandbox DIR` points every client at the sandbox's endpoints. Dummy AWS credentials
+ * are needed there because the SDK signs every request, even to a local endpoint that ignores signatures.
+ */
+export function handlerEnvironment(target: Target): Record<string, string> {
+  const common = { POWERTOOLS_DEV: 'true', POWERTOOLS_LOG_LEVEL: 'DEBUG' };
+  if (target.kind !== 'sandbox') return common;
+  const info = readSandboxInfo(target.dir);
+  const env: Record<string, string> = {
+    ...common,
+    [SETTINGS_ENV.kubeconfigPath]: info.kubeconfig,
+    [SETTINGS_ENV.ssmEndpoint]: info.ssm.endpoint,
+    [SETTINGS_ENV.cloudcorePublicAddress]: info.cloudcore.publicAddress,
+    [SETTINGS_ENV.cloudcorePorts]: formatPorts(info.cloudcore.ports),
+    [SETTINGS_ENV.downloadMirror]: info.downloadMirror,
+    AWS_REGION: info.ssm.region,
+    AWS_ACCESS_KEY_ID: 'sandbox',
+    AWS_SECRET_ACCESS_KEY: 'sandbox',
+  };
+  return env;
+}
+
+/** Where the handlers' logs go: a sandbox keeps them beside its state; elsewhere they are dropped unless asked. */
+export function defaultLogFile(target: Target): string | undefined {
+  if (target.kind !== 'sandbox') return undefined;
+  mkdirSync(join(target.dir, 'logs'), { recursive: true });
+  return join(target.dir, 'logs', 'edgekeeper.log');
+}
