@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
 import { Console } from 'node:console';
+import { createWriteStream } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { dump } from 'js-yaml';
 import { listAslFiles } from '../../lib/asl';
@@ -135,7 +135,9 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit(await runWorkflowCommand('drift-check', { remediate: Boolean(flags.remediate) }, flags, io));
     });
 
-  const sandbox = program.command('sandbox').description('a simulated KubeSphere cluster with edge hosts, on this machine');
+  const sandbox = program
+    .command('sandbox')
+    .description('a simulated KubeSphere cluster with edge hosts, on this machine');
   sandbox
     .command('start')
     .description('start the sandbox and write <dir>/kubeconfig and <dir>/sandbox.json')
@@ -200,7 +202,8 @@ function collectLabel(value: string, labels: Record<string, string>): Record<str
 
 function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new InvalidArgumentError(`expected 1-65535, got ${value}`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new InvalidArgumentError(`expected 1-65535, got ${value}`);
   return port;
 }
 
@@ -208,7 +211,8 @@ function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): Target {
   if (flags.sandbox) return { kind: 'sandbox', dir: flags.sandbox };
   if (flags.local) return { kind: 'local' };
   const url = flags.apiUrl ?? env.EDGEKEEPER_API_URL;
-  if (!url) throw new UsageError('choose where to run: --local, --sandbox <dir>, or --api-url <url> (EDGEKEEPER_API_URL)');
+  if (!url)
+    throw new UsageError('choose where to run: --local, --sandbox <dir>, or --api-url <url> (EDGEKEEPER_API_URL)');
   return { kind: 'api', url };
 }
 

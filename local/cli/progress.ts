@@ -31,7 +31,9 @@ export function progressPrinter(write: (line: string) => void, color = false): (
         return;
       case 'StateCaught':
       case 'StateFailed':
-        write(`${indent}${paint(31, '✗')} ${event.state}${event.error ? `: ${event.error.name}: ${event.error.message}` : ''}`);
+        write(
+          `${indent}${paint(31, '✗')} ${event.state}${event.error ? `: ${event.error.name}: ${event.error.message}` : ''}`,
+        );
         return;
       default:
         return;

@@ -1,0 +1,107 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { STEP_FUNCTION_NAMES, STEP_FUNCTIONS, type StepFunctionName } from '../../functions/registry';
+import { listAslFiles, placeholdersOf } from '../../lib/asl';
+import { synthTemplate } from './synth';
+
+const { template } = synthTemplate();
+
+type Resource = { Properties: Record<string, unknown> };
+
+function stateMachines(): Resource[] {
+  return Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Resource[];
+}
+
+describe('EdgekeeperStack', () => {
+  it('deploys one state machine per ASL file whose definition is the file itself', () => {
+    const files = listAslFiles();
+    const machines = stateMachines();
+    expect(machines).toHaveLength(files.length);
+    for (const file of files) {
+      const machine = machines.find((m) => m.Properties.DefinitionString === file.text);
+      expect(machine).toBeDefined();
+      // every placeholder is resolved by a substitution, and nothing else is substituted
+      expect(Object.keys(machine?.Properties.DefinitionSubstitutions as object).sort()).toEqual(
+        placeholdersOf(file.text),
+      );
+    }
+  });
+
+  it('logs every execution at level ALL without execution data, and traces with X-Ray', () => {
+    for (const machine of stateMachines()) {
+      expect(machine.Properties).toMatchObject({
+        StateMachineType: 'STANDARD',
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+      });
+    }
+  });
+
+  it('deploys every registered step as a Node.js 22 function with tracing and Powertools settings', () => {
+    template.resourcePropertiesCountIs(
+      'AWS::Lambda::Function',
+      { Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' }, Architectures: ['arm64'] },
+      STEP_FUNCTION_NAMES.length,
+    );
+    for (const name of STEP_FUNCTION_NAMES) {
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Description: STEP_FUNCTIONS[name].description,
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: 'edgekeeper',
+            EDGEKEEPER_KUBECONFIG_PARAMETER: '/edgekeeper/kubeconfig',
+            EDGEKEEPER_CLOUDCORE_PORTS: 'cloudhub=10000,quic=10001,https=10002,stream=10003,tunnel=10004',
+          }),
+        },
+      });
+    }
+  });
+
+  it('keeps step logs for the configured retention', () => {
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('grants SSM Run Command only to the steps that use SSM', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+    const withSendCommand = policies.filter((policy) => JSON.stringify(policy.Properties).includes('ssm:SendCommand'));
+    const usesSsm = STEP_FUNCTION_NAMES.filter((name) =>
+      (STEP_FUNCTIONS[name].uses as readonly string[]).includes('ssm'),
+    );
+    expect(withSendCommand).toHaveLength(usesSsm.length);
+  });
+
+  it('lets each state machine invoke exactly the functions its definition names', () => {
+    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+    const functionIdOf = (name: string) =>
+      Object.entries(functions).find(
+        ([, fn]) => fn.Properties.Description === STEP_FUNCTIONS[name as StepFunctionName].description,
+      )?.[0];
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+    const machines = template.findResources('AWS::StepFunctions::StateMachine') as Record<string, Resource>;
+    for (const file of listAslFiles()) {
+      const machine = Object.values(machines).find((m) => m.Properties.DefinitionString === file.text);
+      const roleId = (machine?.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      const invoked = new Set<string>();
+      for (const policy of policies.filter(
+        (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),
+      )) {
+        const statements = (policy.Properties.PolicyDocument as { Statement: { Action: unknown; Resource: unknown }[] })
+          .Statement;
+        for (const statement of statements.filter((st) =>
+          JSON.stringify(st.Action).includes('lambda:InvokeFunction'),
+        )) {
+          for (const match of JSON.stringify(statement.Resource).matchAll(/"Fn::GetAtt":\["(\w+)","Arn"\]/g))
+            invoked.add(match[1]);
+        }
+      }
+      const named = placeholdersOf(file.text)
+        .map((p) => p.match(/^(\w+)FunctionArn$/)?.[1])
+        .filter((name): name is string => Boolean(name))
+        .map(functionIdOf);
+      expect([...invoked].sort()).toEqual(named.sort());
+    }
+  });
+
+  it('fails with the key path and reason when a setting is invalid', () => {
+    expect(() => synthTemplate({ lambda: { architecture: 'mips' } })).toThrow(/edgekeeper\.lambda\.architecture/);
+  });
+});

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { renderWorkflowDocs, WORKFLOW_DOCS } from '../../scripts/workflow-docs';
+
+describe('docs/workflows.md', () => {
+  it('matches the diagrams generated from the ASL files (run `npm run docs` after changing a workflow)', () => {
+    expect(readFileSync(WORKFLOW_DOCS, 'utf8')).toBe(renderWorkflowDocs());
+  });
+
+  it('draws every state of every workflow', () => {
+    const docs = renderWorkflowDocs();
+    expect(docs).toContain('state "Validate the request" as s0');
+    expect(docs).toContain('state "Keep cloud DaemonSets off edge nodes"');
+  });
+});
