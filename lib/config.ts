@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, formatPorts, SETTINGS_ENV } from '../functions/shared/settings';
+import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS } from '../functions/shared/schemas';
+import { formatPorts, SETTINGS_ENV } from '../functions/shared/settings';
 
 /**
  * Deployment settings, read from the `edgekeeper` key of the CDK context (`cdk.json` or `-c edgekeeper=…`).

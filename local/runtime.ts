@@ -8,6 +8,9 @@ import { listAslFiles, pascalCase, placeholdersOf, readAslFile, substitute } fro
 type JSONValue = Parameters<StateMachine['run']>[0];
 type TaskHandler = (input: JSONValue) => Promise<JSONValue>;
 
+/** A Lambda handler as the registry's modules export it. */
+export type StepHandler = (event: unknown) => Promise<unknown>;
+
 const REPO_ROOT = join(__dirname, '..');
 const ACCOUNT = '000000000000';
 const REGION = 'local';
@@ -63,7 +66,7 @@ export interface RunWorkflowOptions {
   /** receives the entries a workflow publishes to EventBridge */
   readonly onPublish?: (event: PublishedEvent) => void;
   /** replaces a step's handler (workflow tests); keyed by registry name */
-  readonly handlers?: Partial<Record<StepFunctionName, TaskHandler>>;
+  readonly handlers?: Partial<Record<StepFunctionName, StepHandler>>;
 }
 
 /**
@@ -216,8 +219,9 @@ async function invokeLambda(
   }
 }
 
-async function loadHandler(name: StepFunctionName): Promise<TaskHandler> {
-  const module = (await import(join(REPO_ROOT, STEP_FUNCTIONS[name].entry))) as { handler?: TaskHandler };
+async function loadHandler(name: StepFunctionName): Promise<StepHandler> {
+  // require, not import(): the project is CommonJS and both tsx and jest hook require for .ts files.
+  const module = require(join(REPO_ROOT, STEP_FUNCTIONS[name].entry)) as { handler?: StepHandler };
   if (typeof module.handler !== 'function') throw new Error(`${STEP_FUNCTIONS[name].entry} exports no handler`);
   return module.handler;
 }

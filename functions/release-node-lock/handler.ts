@@ -12,6 +12,10 @@ const Input = z.object({
 });
 
 export const handler = defineStep('ReleaseNodeLock', Input, async ({ operationId, nodeName, lockHolder }) => {
-  const outcome = await releaseNodeLock(leasePort(await kubeClients(readSettings())), nodeName, lockHolder ?? operationId);
+  const outcome = await releaseNodeLock(
+    leasePort(await kubeClients(readSettings())),
+    nodeName,
+    lockHolder ?? operationId,
+  );
   return { lock: outcome };
 });

@@ -1,5 +1,5 @@
 import type { V1Lease } from '@kubernetes/client-node';
-import { LOCK_NAMESPACE, type LeasePort } from '../lock-node/core';
+import { type LeasePort, LOCK_NAMESPACE } from '../lock-node/core';
 import { isConflict, isNotFound, type KubeClients, statusOf, translateKubeError } from './k8s';
 
 /** The Lease port over the real coordination.k8s.io/v1 API; optimistic concurrency maps to 'conflict'. */

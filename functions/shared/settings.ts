@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS } from './schemas';
 
 /**
  * The deployment settings a Lambda step reads, all from its environment: CDK sets them from `lib/config.ts`,
@@ -23,26 +24,6 @@ export const SETTINGS_ENV = {
 
 export type SettingName = keyof typeof SETTINGS_ENV;
 
-const port = z.coerce.number().int().min(1).max(65535);
-
-/** The public ports of cloudcore as the edge dials them: the seed's table forwards 10000–10004 to NodePorts. */
-export const CloudcorePorts = z.object({
-  cloudhub: port,
-  quic: port,
-  https: port,
-  stream: port,
-  tunnel: port,
-});
-export type CloudcorePorts = z.infer<typeof CloudcorePorts>;
-
-export const DEFAULT_CLOUDCORE_PORTS: CloudcorePorts = {
-  cloudhub: 10000,
-  quic: 10001,
-  https: 10002,
-  stream: 10003,
-  tunnel: 10004,
-};
-
 /** `cloudhub=10000,quic=10001,…` ⇄ object; env values are strings. */
 export function formatPorts(ports: CloudcorePorts): string {
   return Object.entries(ports)
@@ -50,8 +31,13 @@ export function formatPorts(ports: CloudcorePorts): string {
     .join(',');
 }
 
-function parsePorts(text: string): Record<string, string> {
-  return Object.fromEntries(text.split(',').map((pair) => pair.split('=').map((part) => part.trim())));
+function parsePorts(text: string): Record<string, number> {
+  return Object.fromEntries(
+    text.split(',').map((pair) => {
+      const [name, value] = pair.split('=').map((part) => part.trim());
+      return [name, Number(value)];
+    }),
+  );
 }
 
 const Settings = z.object({

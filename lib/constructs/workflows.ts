@@ -47,10 +47,8 @@ export class Workflows extends Construct {
       });
       references.grant(machine.role);
       Validations.of(machine.role).acknowledge({
-        id: 'AwsSolutions-IAM5',
-        reason:
-          'Lambda invoke grants cover function versions (`:*`); X-Ray and log delivery have no resource-level ' +
-          'permissions; nested .sync executions are only known by their parent state machine ARN prefix',
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray trace segments and CloudWatch log delivery have no resource-level permissions',
       });
       machines[asl.name] = machine;
     }
@@ -67,7 +65,12 @@ export class Workflows extends Construct {
         const fn = props.functions[functionName];
         if (!fn) throw new Error(`${asl.name}: \${${placeholder}} names no step function, got ${functionName}`);
         substitutions[placeholder] = fn.functionArn;
-        grants.push((role) => fn.grantInvoke(role));
+        // The exact ARN, not grantInvoke's `:*` versions too: Step Functions always invokes the unqualified function.
+        grants.push((role) =>
+          role.addToPrincipalPolicy(
+            new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [fn.functionArn] }),
+          ),
+        );
       } else if (workflow) {
         substitutions[placeholder] = stateMachineArn(this, workflow.name);
         grants.push((role) => grantStartSync(this, role, workflow.name));

@@ -1,5 +1,6 @@
 import { Console } from 'node:console';
 import { createWriteStream } from 'node:fs';
+import { Writable } from 'node:stream';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { dump } from 'js-yaml';
 import { listAslFiles } from '../../lib/asl';
@@ -230,7 +231,7 @@ export async function runWorkflowCommand(
   if (target.kind === 'api') {
     throw new UsageError(`--api-url: calling the deployed REST API is not built yet; use --local or --sandbox <dir>`);
   }
-  Object.assign(process.env, handlerEnvironment(target));
+  Object.assign(process.env, await handlerEnvironment(target));
   routeHandlerLogs(flags.logFile ?? defaultLogFile(target), Boolean(flags.verbose), io);
   const result = await runWorkflow({
     workflow,
@@ -240,7 +241,6 @@ export async function runWorkflowCommand(
     waits: target.kind === 'sandbox' ? 'compressed' : 'real',
     compressedWaitMs: 250,
     onEvent: flags.json ? undefined : progressPrinter((line) => io.stderr(`${line}\n`), io.color),
-    onPublish: flags.json ? undefined : (event) => io.stderr(`  → published ${event.detailType}\n`),
   });
   io.stdout(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
   return result.status === 'SUCCEEDED' ? EXIT.ok : EXIT.workflowFailed;
@@ -256,14 +256,19 @@ function formatResult(result: WorkflowResult): string {
  * file (or stderr with --verbose) so stdout carries only the result.
  */
 function routeHandlerLogs(logFile: string | undefined, verbose: boolean, io: Io): void {
-  if (verbose) {
-    const stderr = { write: (chunk: string) => (io.stderr(chunk), true) } as unknown as NodeJS.WritableStream;
-    globalThis.console = new Console({ stdout: stderr, stderr });
-  } else if (logFile) {
-    const stream = createWriteStream(logFile, { flags: 'a' });
-    globalThis.console = new Console({ stdout: stream, stderr: stream });
-  } else {
-    const sink = { write: () => true } as unknown as NodeJS.WritableStream;
-    globalThis.console = new Console({ stdout: sink, stderr: sink });
-  }
+  const stream = verbose
+    ? lineWriter(io.stderr)
+    : logFile
+      ? createWriteStream(logFile, { flags: 'a' })
+      : lineWriter(() => undefined);
+  globalThis.console = new Console({ stdout: stream, stderr: stream });
+}
+
+function lineWriter(write: (text: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      write(chunk.toString());
+      done();
+    },
+  });
 }

@@ -50,6 +50,7 @@ describe('statemachine/*.asl.json', () => {
   });
 
   it('fails to substitute a placeholder that has no value', () => {
-    expect(() => substitute('{"a": "${Missing}"}', {})).toThrow('no substitution for ${Missing}');
+    const text = JSON.stringify({ a: '$' + '{Missing}' });
+    expect(() => substitute(text, {})).toThrow('no substitution for $' + '{Missing}');
   });
 });

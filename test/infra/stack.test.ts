@@ -79,7 +79,7 @@ describe('EdgekeeperStack', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine') as Record<string, Resource>;
     for (const file of listAslFiles()) {
       const machine = Object.values(machines).find((m) => m.Properties.DefinitionString === file.text);
-      const roleId = (machine?.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      const roleId = (machine?.Properties.RoleArn as { 'Fn::GetAtt': string[] } | undefined)?.['Fn::GetAtt'][0];
       const invoked = new Set<string>();
       for (const policy of policies.filter(
         (p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]),

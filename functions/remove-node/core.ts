@@ -1,0 +1,125 @@
+import { EdgekeeperError } from '../shared/errors';
+import type { RemoveRequest } from './schemas';
+
+/**
+ * Pure core of "Validate the removal" (remove and rollback modes): which node, which host, and what a rollback
+ * undid. The later steps have their own cores: drain-node, reset-host, uninstall-kubeedge.
+ */
+
+/** The annotation onboarding writes with the node's SSM managed instance id. */
+export const INSTANCE_ID_ANNOTATION = 'edgekeeper.io/instance-id';
+/** The label KubeEdge's edgecore registers edge nodes with. */
+export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
+
+/** The slice of a `V1Node` read here. */
+export interface NodeLike {
+  readonly metadata?: {
+    readonly name?: string;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+  };
+}
+
+/** The node to remove does not exist (remove mode only: a rollback tolerates it). */
+export class NodeNotFoundError extends EdgekeeperError {
+  override readonly name = 'NodeNotFoundError';
+  constructor(readonly nodeName: string) {
+    super(`nodeName ${nodeName} does not exist`);
+  }
+}
+
+/** The node exists but is not an edge node: edgekeeper never removes cloud nodes. */
+export class NotAnEdgeNodeError extends EdgekeeperError {
+  override readonly name = 'NotAnEdgeNodeError';
+  constructor(readonly nodeName: string) {
+    super(`nodeName ${nodeName} is not an edge node (no ${EDGE_ROLE_LABEL} label): refusing to remove a cloud node`);
+  }
+}
+
+/** The request's instance id and the node's annotation disagree: one of them names the wrong host. */
+export class InstanceIdMismatchError extends EdgekeeperError {
+  override readonly name = 'InstanceIdMismatchError';
+  constructor(
+    readonly nodeName: string,
+    readonly requested: string,
+    readonly annotated: string,
+  ) {
+    super(
+      `instanceId ${requested} does not match node ${nodeName}'s ${INSTANCE_ID_ANNOTATION} annotation ${annotated}: ` +
+        'refusing to reset a host that may not be this node',
+    );
+  }
+}
+
+/** What the removal works on. */
+export interface RemoveTarget {
+  readonly nodeName: string;
+  /** Whether the Node object exists (a rollback may start before it registered). */
+  readonly nodeExists: boolean;
+  /** The host to reset; undefined when neither the request nor the node names one. */
+  readonly instanceId?: string;
+}
+
+/**
+ * Validates the removal against the Node as read from the cluster (undefined when it does not exist).
+ * Remove mode needs an existing edge node; rollback mode accepts a missing node (the join may have failed before
+ * edgecore registered it) but still refuses a node that is not an edge node.
+ * @throws NodeNotFoundError, NotAnEdgeNodeError, InstanceIdMismatchError
+ */
+export function resolveRemoveTarget(request: RemoveRequest, node: NodeLike | undefined): RemoveTarget {
+  if (!node) {
+    if (request.mode === 'remove') throw new NodeNotFoundError(request.nodeName);
+    return { nodeName: request.nodeName, nodeExists: false, ...optionalInstanceId(request.instanceId) };
+  }
+  if (node.metadata?.labels?.[EDGE_ROLE_LABEL] === undefined) throw new NotAnEdgeNodeError(request.nodeName);
+  const annotated = node.metadata?.annotations?.[INSTANCE_ID_ANNOTATION];
+  if (request.instanceId && annotated && request.instanceId !== annotated) {
+    throw new InstanceIdMismatchError(request.nodeName, request.instanceId, annotated);
+  }
+  return { nodeName: request.nodeName, nodeExists: true, ...optionalInstanceId(request.instanceId ?? annotated) };
+}
+
+function optionalInstanceId(instanceId: string | undefined): { instanceId?: string } {
+  return instanceId ? { instanceId } : {};
+}
+
+/** The steps of a removal, in the order the workflow runs them. */
+export const REMOVAL_STEPS = ['lock', 'drain', 'host-reset', 'delete-node', 'routing', 'unlock'] as const;
+export type RemovalStep = (typeof REMOVAL_STEPS)[number];
+
+/** How one step went: it changed something, found nothing to do, or was skipped (with the reason). */
+export type StepOutcome =
+  | { readonly step: RemovalStep; readonly result: 'done'; readonly detail?: string }
+  | { readonly step: RemovalStep; readonly result: 'nothing-to-do'; readonly detail?: string }
+  | { readonly step: RemovalStep; readonly result: 'skipped'; readonly detail: string };
+
+/** The result of a remove or rollback: what was undone, what was already absent, what was skipped. */
+export interface RemovalResult {
+  readonly nodeName: string;
+  readonly mode: RemoveRequest['mode'];
+  readonly undone: readonly string[];
+  readonly nothingToDo: readonly string[];
+  readonly skipped: readonly string[];
+  readonly steps: readonly StepOutcome[];
+}
+
+/**
+ * Summarises step outcomes, in workflow order, for the caller and the `Edge Node Removed` event. A rollback
+ * reports exactly what it undid, so a failed onboarding's record says what state it had left.
+ */
+export function summarizeRemoval(
+  nodeName: string,
+  mode: RemoveRequest['mode'],
+  outcomes: readonly StepOutcome[],
+): RemovalResult {
+  const steps = [...outcomes].sort((a, b) => REMOVAL_STEPS.indexOf(a.step) - REMOVAL_STEPS.indexOf(b.step));
+  const describe = (o: StepOutcome) => (o.detail ? `${o.step}: ${o.detail}` : o.step);
+  return {
+    nodeName,
+    mode,
+    undone: steps.filter((o) => o.result === 'done').map(describe),
+    nothingToDo: steps.filter((o) => o.result === 'nothing-to-do').map(describe),
+    skipped: steps.filter((o) => o.result === 'skipped').map(describe),
+    steps,
+  };
+}

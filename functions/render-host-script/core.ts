@@ -1,0 +1,221 @@
+import { EdgekeeperError } from '../shared/errors';
+import { joinPlanFor } from '../shared/keadm/profiles';
+import {
+  ARCH_PLACEHOLDER,
+  type JoinSettings,
+  labelKeyRule,
+  labelValueRule,
+  nodeIpRule,
+  nodeNameRule,
+  type Rule,
+} from '../shared/schemas';
+import { script as joinScriptTemplate } from '../shared/scripts/generated/join-edge-node';
+
+/** A JoinSettings value that cannot go into a host script (a bug or tampering upstream of this step). */
+export class InvalidJoinSettingsError extends EdgekeeperError {
+  override readonly name = 'InvalidJoinSettingsError';
+}
+
+/** The join token does not look like cloudcore's `<sha256 hex>.<JWT>`; the message never contains it. */
+export class InvalidJoinTokenError extends EdgekeeperError {
+  override readonly name = 'InvalidJoinTokenError';
+}
+
+/** Words that mean the same quoted or not, left bare for readability (commas quoted: shellcheck SC2054 in arrays). */
+const SAFE_WORD = /^[A-Za-z0-9_@%+=:./-]+$/;
+
+/**
+ * Quotes one word for bash (and POSIX sh): the result expands to exactly `value`. Single quotes keep everything
+ * literal; an embedded `'` becomes `'\''`. NUL cannot be passed to a shell at all, so it is refused.
+ * @throws InvalidJoinSettingsError for a value containing NUL
+ */
+export function shellQuote(value: string): string {
+  if (value.includes('\0')) throw new InvalidJoinSettingsError('a shell word cannot contain NUL');
+  if (SAFE_WORD.test(value)) return value;
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+const VALUES_START = '# >>> edgekeeper values';
+const VALUES_END = '# <<< edgekeeper values';
+
+/** Exit codes of the join script, as documented in its header; keys are the step the code belongs to. */
+export const JOIN_SCRIPT_EXIT_CODES: Readonly<Record<number, { step: string; meaning: string }>> = Object.freeze({
+  1: { step: 'script', meaning: 'unexpected failure' },
+  2: { step: 'setup', meaning: 'no join token given' },
+  10: { step: 'preflight', meaning: 'CPU architecture not supported' },
+  11: { step: 'preflight', meaning: 'no container runtime' },
+  12: { step: 'preflight', meaning: 'docker older than 19.3.0' },
+  13: { step: 'preflight', meaning: 'a required tool is missing (wget, curl, tar)' },
+  14: { step: 'preflight', meaning: 'a cloudcore public port is unreachable' },
+  15: { step: 'preflight', meaning: 'edgecore already runs on this host for another node' },
+  16: { step: 'preflight', meaning: 'nodeIp is not an address of this host' },
+  17: { step: 'edgemesh', meaning: 'EdgeMesh preparation failed' },
+  20: { step: 'download', meaning: 'keadm download or unpacking failed' },
+  21: { step: 'join', meaning: 'keadm join failed' },
+});
+
+/** Where the script installs keadm on the host (the reset script can use it). */
+export const KEADM_INSTALL_PATH = '/opt/edgekeeper/bin/keadm';
+
+/**
+ * Renders the host script: the template's values block replaced with these settings, each validated and quoted.
+ * Pure: the same settings give the same script. The token is not in it (see `withToken`). Taint and labels this
+ * keadm cannot set are returned by `joinPlanFor(settings).applyViaApi` for the finish step.
+ * @throws InvalidJoinSettingsError naming the bad value
+ * @throws UnsupportedKeadmFlagError when the keadm version cannot express the settings
+ */
+export function renderHostScript(settings: JoinSettings): string {
+  checkSettings(settings);
+  const plan = joinPlanFor(settings);
+  const { ports } = settings.cloudcore;
+  const block = [
+    `${VALUES_START}: rendered for node ${settings.nodeName} by edgekeeper render-host-script`,
+    assign('node_name', settings.nodeName),
+    assign('node_ip', settings.nodeIp),
+    assign('kubeedge_version', settings.version),
+    assign('profile', settings.profile),
+    `# shellcheck disable=SC2016 # ${ARCH_PLACEHOLDER} is a placeholder this script fills in, not an expansion`,
+    assign('download_url_template', settings.downloadUrl),
+    assign('cloudcore_address', settings.cloudcore.address),
+    // The edge dials cloudhub (websocket), https (certificates) and the tunnel over TCP; quic is UDP and the
+    // stream port is dialled by the API server, not by the edge, so neither is probed from the host.
+    assignArray('cloudcore_tcp_ports', [ports.cloudhub, ports.https, ports.tunnel].map(String)),
+    assign('node_ip_must_be_local', String(plan.nodeIpMustBeLocal)),
+    assignArray('keadm_join_args', plan.args),
+    assignArray('runtime_args_docker', plan.runtimeArgs.docker),
+    assignArray('runtime_args_containerd', plan.runtimeArgs.containerd),
+    assignArray('runtime_args_crio', plan.runtimeArgs.crio),
+    VALUES_END,
+  ];
+  return replaceValuesBlock(joinScriptTemplate, block);
+}
+
+function assign(name: string, value: string): string {
+  return `${name}=${shellQuote(value)}`;
+}
+
+function assignArray(name: string, values: readonly string[]): string {
+  return `${name}=(${values.map(shellQuote).join(' ')})`;
+}
+
+/** Names assigned in a values block, in order. */
+export function valueNames(lines: readonly string[]): string[] {
+  return lines.flatMap((line) => {
+    const match = /^([a-z_]+)=/.exec(line);
+    return match?.[1] ? [match[1]] : [];
+  });
+}
+
+function replaceValuesBlock(template: string, block: readonly string[]): string {
+  const lines = template.split('\n');
+  const start = lines.findIndex((line) => line.startsWith(VALUES_START));
+  const end = lines.findIndex((line) => line.startsWith(VALUES_END));
+  if (start < 0 || end < start) throw new InvalidJoinSettingsError('the join script template has no values block');
+  // The template and the renderer must agree on every name, or the script would run with an example value.
+  const templateNames = valueNames(lines.slice(start, end)).join(' ');
+  const renderedNames = valueNames(block).join(' ');
+  if (templateNames !== renderedNames) {
+    throw new InvalidJoinSettingsError(`template values (${templateNames}) differ from rendered (${renderedNames})`);
+  }
+  return [...lines.slice(0, start), ...block, ...lines.slice(end + 1)].join('\n');
+}
+
+const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
+const URL_TEXT = /^https?:\/\/[^\s'"`\\]+$/;
+
+function checkSettings(settings: JoinSettings): void {
+  const checks: [string, string, Rule<string>][] = [
+    ['nodeName', settings.nodeName, nodeNameRule],
+    ['nodeIp', settings.nodeIp, nodeIpRule],
+    ['version', settings.version, (v) => (/^v\d+\.\d+\.\d+$/.test(v) ? undefined : 'must look like v1.6.1')],
+    ['downloadUrl', settings.downloadUrl, (u) => (URL_TEXT.test(u) ? undefined : 'must be an http(s) URL')],
+    [
+      'cloudcore.address',
+      settings.cloudcore.address,
+      (a) => (HOST.test(a) ? undefined : 'must be a host name or IPv4 address'),
+    ],
+  ];
+  for (const [key, value] of Object.entries(settings.labels)) {
+    checks.push(['labels key', key, labelKeyRule], [`labels.${key}`, value, labelValueRule]);
+  }
+  for (const [name, port] of Object.entries(settings.cloudcore.ports)) {
+    checks.push([
+      `cloudcore.ports.${name}`,
+      String(port),
+      (p) => (/^[1-9]\d{0,4}$/.test(p) && Number(p) <= 65535 ? undefined : 'must be a port 1-65535'),
+    ]);
+  }
+  for (const [field, value, rule] of checks) {
+    const reason = rule(value);
+    if (reason) throw new InvalidJoinSettingsError(`${field} ${JSON.stringify(value)} ${reason}`);
+  }
+}
+
+/** What the script reads the token from at run time; the send step sets it and nothing else does. */
+export const TOKEN_ENV = 'EDGEKEEPER_TOKEN';
+
+const HEREDOC_END = 'EDGEKEEPER_JOIN_SCRIPT_END';
+const TOKEN_SHAPE = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * The token contract. Returns the `commands` lines for SSM `AWS-RunShellScript`: they write the rendered script
+ * to a private temporary file (quoted heredoc: nothing in it is expanded), run it with bash and the token in its
+ * environment only, remove the file and exit with the script's status. Written for the agent's POSIX `sh`.
+ *
+ * This is the only function that ever sees the token next to the script. The send step must call it inside the
+ * Lambda right before SendCommand and must not return, log or store its result: SSM keeps command parameters, so
+ * `ssm:ListCommands` on that document must be restricted; the execution history gets only the command id.
+ * @throws InvalidJoinTokenError when the token is not `<hex>.<JWT>`-shaped (the message does not contain it)
+ */
+export function withToken(script: string, token: string): string[] {
+  if (!TOKEN_SHAPE.test(token)) {
+    throw new InvalidJoinTokenError('join token has an unexpected shape (expected <sha256 hex>.<JWT>)');
+  }
+  const lines = script.split('\n');
+  if (lines.includes(HEREDOC_END)) throw new InvalidJoinSettingsError(`script contains the line ${HEREDOC_END}`);
+  return [
+    'umask 077',
+    'edgekeeper_script=$(mktemp /tmp/edgekeeper-join.XXXXXX)',
+    `cat >"$edgekeeper_script" <<'${HEREDOC_END}'`,
+    ...lines,
+    HEREDOC_END,
+    'edgekeeper_status=0',
+    `${TOKEN_ENV}=${shellQuote(token)} bash "$edgekeeper_script" || edgekeeper_status=$?`,
+    'rm -f "$edgekeeper_script"',
+    'exit "$edgekeeper_status"',
+  ];
+}
+
+/** How a successful run ended, from its `edgekeeper: done: …` line. */
+export type ScriptOutcome = 'joined' | 'already-joined' | 'preflight-only' | 'edgemesh-only';
+
+/** Reads the outcome of a run that exited 0; undefined when the output has no `done` line. */
+export function scriptOutcome(stdout: string): ScriptOutcome | undefined {
+  const match = /^edgekeeper: done: (joined|already-joined|preflight-only|edgemesh-only)\b/m.exec(stdout);
+  return match?.[1] as ScriptOutcome | undefined;
+}
+
+const TAIL_LINES = 20;
+
+/**
+ * A clear message for a failed run: `<step> failed: <reason>` from the script's own error line when there is one,
+ * else from the exit code table, followed by the tail of stderr (last 20 lines).
+ */
+export function parseScriptFailure(exitCode: number, stdout: string, stderr: string): string {
+  const errorLine = lastMatch(`${stdout}\n${stderr}`, /^edgekeeper: ([a-z-]+): error: (.*)$/gm);
+  const known = JOIN_SCRIPT_EXIT_CODES[exitCode];
+  const lastStep = lastMatch(stdout, /^edgekeeper: ([a-z-]+): /gm)?.[1];
+  const headline = errorLine
+    ? `${errorLine[1]} failed: ${errorLine[2]}`
+    : known
+      ? `${known.step === 'script' ? (lastStep ?? 'script') : known.step} failed: ${known.meaning} (exit ${exitCode})`
+      : `${lastStep ?? 'script'} failed with exit code ${exitCode}`;
+  const tail = stderr.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
+  return tail ? `${headline}\nstderr (last ${TAIL_LINES} lines):\n${tail}` : headline;
+}
+
+function lastMatch(text: string, pattern: RegExp): RegExpExecArray | undefined {
+  let last: RegExpExecArray | undefined;
+  for (const match of text.matchAll(pattern)) last = match as RegExpExecArray;
+  return last;
+}

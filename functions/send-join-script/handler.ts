@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { withToken } from '../render-host-script/core';
+import { KUBEEDGE_NAMESPACE, readJoinToken, TOKEN_SECRET } from '../shared/cluster-reads';
+import { firstPoll, sendShellCommand } from '../shared/host-commands';
+import { kubeClients } from '../shared/k8s';
+import { readSettings } from '../shared/settings';
+import { defineStep } from '../shared/step';
+import { KubeEdgeNotInstalledError } from '../validate-request/core';
+
+const Input = z.object({
+  operationId: z.string().min(1),
+  instanceId: z.string().min(1),
+  nodeName: z.string().min(1),
+  script: z.string().min(1),
+});
+
+/**
+ * Sends the join script to the host. The join token is read from the cluster now — it rotates, so it is never
+ * cached — and joined to the script only inside this call; neither the commands nor SSM's answer (which echoes
+ * them) leave this function. Only the command id goes back to the workflow.
+ */
+export const handler = defineStep('SendJoinScript', Input, async ({ operationId, instanceId, nodeName, script }) => {
+  const settings = readSettings();
+  const token = await readJoinToken(await kubeClients(settings));
+  if (!token) {
+    throw new KubeEdgeNotInstalledError([
+      {
+        field: 'cluster',
+        value: undefined,
+        reason: `has no join token (Secret ${KUBEEDGE_NAMESPACE}/${TOKEN_SECRET})`,
+      },
+    ]);
+  }
+  const commandId = await sendShellCommand(settings, {
+    instanceId,
+    commands: withToken(script, token),
+    comment: `edgekeeper join ${nodeName} (${operationId})`,
+  });
+  return firstPoll(commandId, instanceId);
+});

@@ -1,0 +1,118 @@
+import {
+  CancelCommandCommand,
+  GetCommandInvocationCommand,
+  InvalidInstanceId,
+  InvocationDoesNotExist,
+  SendCommandCommand,
+} from '@aws-sdk/client-ssm';
+import { EdgekeeperError, TransientServiceError } from './errors';
+import { redactSecrets } from './redact';
+import type { Settings } from './settings';
+import { ssmClient } from './ssm';
+
+/** SSM cannot reach the host at all: not a managed instance, offline, or its agent is not running. */
+export class HostUnreachableError extends EdgekeeperError {
+  override readonly name = 'HostUnreachableError';
+}
+
+export interface ShellCommand {
+  readonly instanceId: string;
+  /** lines of one shell script, as AWS-RunShellScript takes them */
+  readonly commands: readonly string[];
+  /** shown in the SSM console; at most 100 characters */
+  readonly comment: string;
+}
+
+/**
+ * Runs a script on a host with SSM Run Command (`AWS-RunShellScript`), bounded by the configured execution
+ * timeout. Returns only the command id: SSM's answer echoes the commands, which may carry a secret.
+ */
+export async function sendShellCommand(settings: Settings, command: ShellCommand): Promise<string> {
+  try {
+    const { Command } = await ssmClient(settings).send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: [command.instanceId],
+        Parameters: {
+          commands: [...command.commands],
+          executionTimeout: [String(settings.hostCommandTimeoutSeconds)],
+        },
+        Comment: command.comment.slice(0, 100),
+      }),
+    );
+    if (!Command?.CommandId) throw new TransientServiceError('SSM accepted the command but returned no command id');
+    return Command.CommandId;
+  } catch (error) {
+    throw translateSsmError(error, command.instanceId);
+  }
+}
+
+/** What the workflow carries between polls of one command. */
+export interface CommandPoll {
+  readonly commandId: string;
+  readonly instanceId: string;
+  readonly startedAt: string;
+  readonly attempt: number;
+  readonly waitSeconds: number;
+}
+
+/** The first poll of a command just sent: short, since preflight failures come back within seconds. */
+export function firstPoll(commandId: string, instanceId: string): CommandPoll {
+  return { commandId, instanceId, startedAt: new Date().toISOString(), attempt: 0, waitSeconds: 2 };
+}
+
+/** One command on one host as SSM reports it; output is redacted before anything else sees it. */
+export interface Invocation {
+  readonly status: string;
+  readonly responseCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** The invocation, or null while SSM has not created it yet (InvocationDoesNotExist right after sending). */
+export async function readInvocation(
+  settings: Settings,
+  commandId: string,
+  instanceId: string,
+): Promise<Invocation | null> {
+  try {
+    const answer = await ssmClient(settings).send(
+      new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+    );
+    return {
+      status: answer.Status ?? 'Pending',
+      responseCode: answer.ResponseCode ?? -1,
+      stdout: redactSecrets(answer.StandardOutputContent ?? ''),
+      stderr: redactSecrets(answer.StandardErrorContent ?? ''),
+    };
+  } catch (error) {
+    if (error instanceof InvocationDoesNotExist) return null;
+    throw translateSsmError(error, instanceId);
+  }
+}
+
+/** Stops a command that ran past its deadline; a command that already ended is not an error. */
+export async function cancelCommand(settings: Settings, commandId: string, instanceId: string): Promise<void> {
+  try {
+    await ssmClient(settings).send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }));
+  } catch {
+    // best effort: the timeout error that follows says what happened
+  }
+}
+
+function translateSsmError(error: unknown, instanceId: string): Error {
+  if (error instanceof InvalidInstanceId) {
+    return new HostUnreachableError(
+      `instanceId ${instanceId} cannot receive commands: not a managed instance, offline, or its SSM agent is stopped`,
+    );
+  }
+  const name = (error as { name?: string })?.name ?? '';
+  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  if (
+    /Throttl|TooManyUpdates|ServiceUnavailable|InternalServerError/.test(name) ||
+    (status !== undefined && status >= 500)
+  ) {
+    return new TransientServiceError(`SSM ${name}: ${(error as Error).message}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}

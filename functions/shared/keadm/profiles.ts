@@ -1,0 +1,279 @@
+import { EdgekeeperError } from '../errors';
+import type { JoinSettings, KeadmProfile } from '../schemas';
+import flagTable from './keadm-flags.json';
+
+/** One flag as the keadm flag table records it (read from keadm's cobra registrations). */
+export interface KeadmFlag {
+  readonly name: string;
+  readonly short: string;
+  readonly type: string;
+  readonly default: unknown;
+  readonly required: boolean;
+}
+
+interface FlagTableEntry {
+  readonly join: readonly KeadmFlag[];
+  readonly kubeedge_version_format: string;
+}
+
+const TABLE = flagTable as unknown as Readonly<Record<string, FlagTableEntry>>;
+
+/**
+ * The versions edgekeeper installs, per profile. Fork: the seed's installable list (v1.5.0, v1.6.0, v1.6.1,
+ * v1.6.2) plus the cloudcore versions of KubeSphere 3.2/3.3 (v1.7.2, v1.9.2). Upstream: the keadm ≥ 1.12
+ * (image-based join) versions whose flags the table holds. The two ranges do not overlap, so a version alone
+ * names its profile.
+ */
+export const SUPPORTED_VERSIONS: Readonly<Record<KeadmProfile, readonly string[]>> = Object.freeze({
+  fork: Object.freeze(['v1.5.0', 'v1.6.0', 'v1.6.1', 'v1.6.2', 'v1.7.2', 'v1.9.2']),
+  upstream: Object.freeze(['v1.12.0', 'v1.13.0', 'v1.15.0', 'v1.17.0', 'v1.20.0']),
+});
+
+/** KubeSphere's default (the seed: "v1.6.1(默认)"). */
+export const DEFAULT_KUBEEDGE_VERSION = 'v1.6.1';
+
+/** Every supported version, fork first, in ascending order (`v1.6.1` form). */
+export function supportedVersions(): string[] {
+  return [...SUPPORTED_VERSIONS.fork, ...SUPPORTED_VERSIONS.upstream];
+}
+
+/** The requested KubeEdge version is not one edgekeeper can install. */
+export class UnsupportedKubeedgeVersionError extends EdgekeeperError {
+  override readonly name = 'UnsupportedKubeedgeVersionError';
+  constructor(readonly version: string) {
+    super(`kubeedgeVersion ${version} is not supported: expected one of ${supportedVersions().join(', ')}`);
+  }
+}
+
+/** A keadm flag was asked of a keadm version that does not register it (it would fail with "unknown flag"). */
+export class UnsupportedKeadmFlagError extends EdgekeeperError {
+  override readonly name = 'UnsupportedKeadmFlagError';
+}
+
+/**
+ * `v1.6.1`, `1.6.1` and `v1.6.1-kubesphere` all mean `v1.6.1`; anything else is returned unchanged (and then
+ * fails the support check with the caller's spelling).
+ */
+export function normalizeVersion(version: string): string {
+  const match = /^v?(\d+\.\d+\.\d+)(-kubesphere)?$/.exec(version.trim());
+  return match ? `v${match[1]}` : version;
+}
+
+/** Whether edgekeeper can install this version (any spelling accepted by `normalizeVersion`). */
+export function isSupportedVersion(version: string): boolean {
+  return supportedVersions().includes(normalizeVersion(version));
+}
+
+/**
+ * The keadm family that installs `version`.
+ * @throws UnsupportedKubeedgeVersionError when the version is in neither list
+ */
+export function profileFor(version: string): KeadmProfile {
+  const normalized = normalizeVersion(version);
+  if (SUPPORTED_VERSIONS.fork.includes(normalized)) return 'fork';
+  if (SUPPORTED_VERSIONS.upstream.includes(normalized)) return 'upstream';
+  throw new UnsupportedKubeedgeVersionError(version);
+}
+
+function tableEntry(profile: KeadmProfile, version: string): FlagTableEntry {
+  const normalized = normalizeVersion(version);
+  if (!SUPPORTED_VERSIONS[profile].includes(normalized)) throw new UnsupportedKubeedgeVersionError(version);
+  const key = profile === 'fork' ? `kubesphere/kubeedge@${normalized}-kubesphere` : `kubeedge/kubeedge@${normalized}`;
+  const entry = TABLE[key];
+  if (!entry) throw new UnsupportedKubeedgeVersionError(version);
+  return entry;
+}
+
+/**
+ * The `keadm join` flags of one keadm version, exactly as the flag table records them.
+ * @throws UnsupportedKubeedgeVersionError when the version is not supported for that profile
+ */
+export function joinFlagsFor(profile: KeadmProfile, version: string): readonly KeadmFlag[] {
+  return tableEntry(profile, version).join;
+}
+
+/** Whether this keadm registers `--<flag>` on `join`. */
+export function hasJoinFlag(profile: KeadmProfile, version: string, flag: string): boolean {
+  return joinFlagsFor(profile, version).some((candidate) => candidate.name === flag);
+}
+
+/**
+ * The value `--kubeedge-version` takes: `X.Y.Z` for every fork tag and upstream ≤ 1.10 (they feed it to
+ * `semver.MustParse`, which panics on a leading `v`), `vX.Y.Z` otherwise.
+ */
+export function kubeedgeVersionArg(profile: KeadmProfile, version: string): string {
+  const normalized = normalizeVersion(version);
+  return tableEntry(profile, version).kubeedge_version_format.startsWith('no-v') ? normalized.slice(1) : normalized;
+}
+
+/**
+ * Whether the node gets the `node-role.kubernetes.io/edge:NoSchedule` taint from keadm itself (fork ≥ v1.6.1,
+ * `--with-edge-taint`); otherwise edgekeeper taints it through the API after it registers.
+ */
+export function taintAppliedAtJoin(profile: KeadmProfile, version: string): boolean {
+  return hasJoinFlag(profile, version, 'with-edge-taint');
+}
+
+/** Flag values by flag name (without `--`): strings, booleans, or lists for slice/array flags. */
+export type KeadmFlagValues = Readonly<Record<string, string | boolean | readonly string[]>>;
+
+/**
+ * Builds `keadm join` arguments (after `join`), refusing any flag this keadm version lacks, a value of the wrong
+ * type, and a missing required flag. Every flag becomes one `--name=value` argument (pflag accepts it for every
+ * type), bool `true` becomes a bare `--name`, string arrays repeat the flag.
+ * @throws UnsupportedKeadmFlagError naming the flag and the version
+ */
+export function keadmJoinArgs(profile: KeadmProfile, version: string, values: KeadmFlagValues): string[] {
+  const flags = joinFlagsFor(profile, version);
+  const args = ['join', ...keadmJoinFlags(profile, version, values)];
+  const missing = flags.filter((flag) => flag.required && !(flag.name in values));
+  if (missing.length > 0) {
+    throw new UnsupportedKeadmFlagError(
+      `keadm ${profile} ${normalizeVersion(version)} requires ${missing.map((flag) => `--${flag.name}`).join(', ')}`,
+    );
+  }
+  return args;
+}
+
+/**
+ * Formats some `keadm join` flags, refusing any this keadm version lacks or a value of the wrong type; unlike
+ * `keadmJoinArgs` it does not insist on required flags (for fragments such as the runtime flags).
+ * @throws UnsupportedKeadmFlagError naming the flag and the version
+ */
+export function keadmJoinFlags(profile: KeadmProfile, version: string, values: KeadmFlagValues): string[] {
+  const flags = joinFlagsFor(profile, version);
+  return Object.entries(values).flatMap(([name, value]) => {
+    const flag = flags.find((candidate) => candidate.name === name);
+    if (!flag) throw new UnsupportedKeadmFlagError(`keadm ${profile} ${normalizeVersion(version)} has no --${name}`);
+    return formatFlag(flag, value, profile, version);
+  });
+}
+
+function formatFlag(
+  flag: KeadmFlag,
+  value: string | boolean | readonly string[],
+  profile: KeadmProfile,
+  version: string,
+): string[] {
+  const where = `keadm ${profile} ${normalizeVersion(version)} --${flag.name}`;
+  switch (flag.type) {
+    case 'bool':
+      if (typeof value !== 'boolean') throw new UnsupportedKeadmFlagError(`${where} takes true or false`);
+      return [value ? `--${flag.name}` : `--${flag.name}=false`];
+    case 'string':
+      if (typeof value !== 'string') throw new UnsupportedKeadmFlagError(`${where} takes a string`);
+      return [`--${flag.name}=${value}`];
+    case 'stringSlice':
+      if (!Array.isArray(value)) throw new UnsupportedKeadmFlagError(`${where} takes a list`);
+      // pflag splits slices on commas (CSV): an element with a comma would silently become two.
+      if (value.some((item: string) => item.includes(','))) {
+        throw new UnsupportedKeadmFlagError(`${where} list items must not contain ","`);
+      }
+      return [`--${flag.name}=${value.join(',')}`];
+    case 'stringArray':
+      if (!Array.isArray(value)) throw new UnsupportedKeadmFlagError(`${where} takes a list`);
+      return value.map((item: string) => `--${flag.name}=${item}`);
+    default:
+      throw new UnsupportedKeadmFlagError(`${where} has type ${flag.type}, which edgekeeper does not pass`);
+  }
+}
+
+/** The port upstream keadm ≥ 1.11 hard-codes for the edge tunnel (it has no `--tunnelport`). */
+export const UPSTREAM_TUNNEL_PORT = 10004;
+
+/** Container runtimes the host script recognises. */
+export type ContainerRuntime = 'docker' | 'containerd' | 'crio';
+
+const SOCKETS: Readonly<Record<Exclude<ContainerRuntime, 'docker'>, string>> = {
+  containerd: 'unix:///run/containerd/containerd.sock',
+  crio: 'unix:///var/run/crio/crio.sock',
+};
+
+/** cri-dockerd's socket: upstream KubeEdge ≥ 1.14 (Kubernetes 1.24 base) has no dockershim. */
+const CRI_DOCKERD_SOCKET = 'unix:///var/run/cri-dockerd.sock';
+
+/**
+ * The join flags that select each runtime for this keadm. The fork and upstream 1.12 default to Docker
+ * (`runtimetype` docker); later upstream defaults to containerd and reaches Docker only through cri-dockerd from
+ * 1.14 on. Remote runtimes need `--runtimetype=remote` where that flag still exists (removed in upstream 1.16).
+ */
+export function runtimeArgsFor(profile: KeadmProfile, version: string): Record<ContainerRuntime, string[]> {
+  const hasRuntimeType = hasJoinFlag(profile, version, 'runtimetype');
+  const remote = (endpoint: string): KeadmFlagValues =>
+    hasRuntimeType
+      ? { runtimetype: 'remote', 'remote-runtime-endpoint': endpoint }
+      : { 'remote-runtime-endpoint': endpoint };
+  const runtimeTypeDefault = joinFlagsFor(profile, version).find((flag) => flag.name === 'runtimetype')?.default;
+  const minor = Number(normalizeVersion(version).split('.')[1]);
+  let docker: KeadmFlagValues = {};
+  if (profile === 'upstream' && runtimeTypeDefault !== 'docker') {
+    docker = minor < 14 ? { runtimetype: 'docker' } : remote(CRI_DOCKERD_SOCKET);
+  }
+  return {
+    docker: keadmJoinFlags(profile, version, docker),
+    containerd: keadmJoinFlags(profile, version, remote(SOCKETS.containerd)),
+    crio: keadmJoinFlags(profile, version, remote(SOCKETS.crio)),
+  };
+}
+
+/** What `keadm join` does and what edgekeeper must do through the Kubernetes API after the node registers. */
+export interface JoinPlan {
+  /** `keadm` arguments, starting with `join`, without the token (the script appends `--token` at run time). */
+  readonly args: readonly string[];
+  /** Set by edgekeeper after the node registers because this keadm cannot do it. */
+  readonly applyViaApi: {
+    readonly taint: boolean;
+    readonly labels: Readonly<Record<string, string>>;
+  };
+  /** Extra join flags per container runtime; the script picks one set after detecting the runtime. */
+  readonly runtimeArgs: Readonly<Record<ContainerRuntime, readonly string[]>>;
+  /**
+   * Upstream keadm has no `--edgenode-ip`: edgecore reports the host's own address, so the requested nodeIp must be
+   * an address of the host (the script checks it in preflight).
+   */
+  readonly nodeIpMustBeLocal: boolean;
+}
+
+/**
+ * The `keadm join` invocation for these settings, with the profile's flags only. Taint and labels go to the API
+ * when the version lacks `--with-edge-taint` / `--labels`.
+ * @throws UnsupportedKeadmFlagError when the settings cannot be expressed (upstream with a tunnel port ≠ 10004)
+ */
+export function joinPlanFor(settings: JoinSettings): JoinPlan {
+  const { profile, version, cloudcore, labels } = settings;
+  if (!hasJoinFlag(profile, version, 'token')) {
+    throw new UnsupportedKeadmFlagError(`keadm ${profile} ${version} has no --token`);
+  }
+  const values: Record<string, string | boolean | readonly string[]> = {
+    'kubeedge-version': kubeedgeVersionArg(profile, version),
+  };
+  if (hasJoinFlag(profile, version, 'region')) values.region = settings.region;
+  values['cloudcore-ipport'] = `${cloudcore.address}:${cloudcore.ports.cloudhub}`;
+  values.certport = String(cloudcore.ports.https);
+  if (profile === 'fork') {
+    values.quicport = String(cloudcore.ports.quic);
+    values.tunnelport = String(cloudcore.ports.tunnel);
+  } else if (cloudcore.ports.tunnel !== UPSTREAM_TUNNEL_PORT) {
+    throw new UnsupportedKeadmFlagError(
+      `keadm upstream ${version} always dials the tunnel on port ${UPSTREAM_TUNNEL_PORT}: expected public tunnel port ${UPSTREAM_TUNNEL_PORT}, got ${cloudcore.ports.tunnel}`,
+    );
+  }
+  values['edgenode-name'] = settings.nodeName;
+  if (hasJoinFlag(profile, version, 'edgenode-ip')) values['edgenode-ip'] = settings.nodeIp;
+  // The token is deliberately absent: the script appends --token at run time (see render-host-script withToken).
+  const taintAtJoin = settings.taint && taintAppliedAtJoin(profile, version);
+  if (taintAtJoin) values['with-edge-taint'] = true;
+  const labelEntries = Object.entries(labels);
+  const labelsAtJoin = labelEntries.length > 0 && hasJoinFlag(profile, version, 'labels');
+  if (labelsAtJoin) values.labels = labelEntries.map(([key, value]) => `${key}=${value}`);
+  const args = keadmJoinArgs(profile, version, values);
+  return {
+    args,
+    applyViaApi: {
+      taint: settings.taint && !taintAtJoin,
+      labels: labelsAtJoin ? {} : { ...labels },
+    },
+    runtimeArgs: runtimeArgsFor(profile, version),
+    nodeIpMustBeLocal: !hasJoinFlag(profile, version, 'edgenode-ip'),
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * Host output can echo what a script was given (keadm prints its command line on some errors). Anything shaped
+ * like a KubeEdge join token (`<sha256 hex>.<JWT>`) or passed as `--token` is replaced before the text reaches a
+ * result, an error message or a log, so the token never lands in the execution history.
+ */
+const TOKEN = /[0-9a-f]{64}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g;
+const TOKEN_FLAG = /(--token[= ]|EDGEKEEPER_TOKEN=)('[^']*'|"[^"]*"|\S+)/g;
+
+export const REDACTED = '<redacted>';
+
+export function redactSecrets(text: string): string {
+  return text.replace(TOKEN, REDACTED).replace(TOKEN_FLAG, `$1${REDACTED}`);
+}

@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { formatProblem, type Problem } from './errors';
+
+/*
+ * The one source of types for the onboarding workflow: API bodies, events and workflow input are parsed with these
+ * schemas, and the TypeScript types are inferred from them. Every rule is a small function returning the reason a
+ * value is wrong (or undefined), so the schema, the validate step and the tests share one wording, and every zod
+ * message reads `<field> <value> <reason>` like the rest of edgekeeper's problems.
+ */
+
+/** A rule returns why a value is wrong, or undefined when it is fine. */
+export type Rule<T> = (value: T) => string | undefined;
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const INSTANCE_ID = /^(mi-[0-9a-f]{17}|i-([0-9a-f]{8}|[0-9a-f]{17}))$/;
+const DOTTED_QUAD = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
+const VERSION = /^v?\d+\.\d+\.\d+(-kubesphere)?$/;
+
+/**
+ * Label prefixes edgekeeper refuses in `labels`: `node-role.kubernetes.io/` is what schedulers and DaemonSets key on
+ * (edge/agent are set by edgecore; a `master`/`worker` role would pull cloud workloads, including the seed's
+ * nodeSelector patch, onto the edge node), and `edgekeeper.io/` holds edgekeeper's own bookkeeping.
+ */
+export const MANAGED_LABEL_PREFIXES = ['node-role.kubernetes.io/', 'edgekeeper.io/'] as const;
+
+/** Node names: DNS-1123 label (what KubeSphere's console enforces), at most 63 characters. */
+export const nodeNameRule: Rule<string> = (name) => {
+  if (name.length === 0) return 'must not be empty';
+  if (name.length > 63) return `must be at most 63 characters (got ${name.length})`;
+  if (!DNS1123_LABEL.test(name)) {
+    return 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit';
+  }
+  return undefined;
+};
+
+/**
+ * The node's InternalIP: an IPv4 dotted quad that can be a host address. The address may be made up (KUBEEDGE.md
+ * §3) but it keys the logs/exec DNAT rules, so addresses no host can have are refused.
+ */
+export const nodeIpRule: Rule<string> = (ip) => {
+  if (!DOTTED_QUAD.test(ip)) return 'must be an IPv4 address in dotted-quad form (like 192.168.1.20)';
+  const octets = ip.split('.').map(Number);
+  if (octets.some((octet) => octet > 255)) return 'must be an IPv4 address: every part must be 0-255';
+  const [first] = octets as [number, number, number, number];
+  if (ip === '0.0.0.0') return 'is the unspecified address, not a host address';
+  if (ip === '255.255.255.255') return 'is the broadcast address, not a host address';
+  if (first === 0) return 'is in 0.0.0.0/8 ("this network"), not a host address';
+  if (first === 127) return 'is a loopback address (127.0.0.0/8)';
+  if (first >= 224 && first <= 239) return 'is a multicast address (224.0.0.0/4)';
+  if (first >= 240) return 'is in the reserved range 240.0.0.0/4';
+  return undefined;
+};
+
+/** SSM managed instances: hybrid activations `mi-` + 17 hex, EC2 `i-` + 8 or 17 hex. */
+export const instanceIdRule: Rule<string> = (id) =>
+  INSTANCE_ID.test(id)
+    ? undefined
+    : 'must be an SSM managed instance id: mi- followed by 17 hex digits, or i- followed by 8 or 17 hex digits';
+
+/** KubeEdge versions as users write them: `v1.6.1`, `1.6.1` or `v1.6.1-kubesphere`. Support is checked elsewhere. */
+export const versionFormatRule: Rule<string> = (version) =>
+  VERSION.test(version) ? undefined : 'must be a version like v1.6.1';
+
+/** A Kubernetes label key: optional DNS-1123 subdomain prefix (≤ 253) + `/` + name (≤ 63); managed prefixes refused. */
+export const labelKeyRule: Rule<string> = (key) => {
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  if (prefix !== undefined) {
+    if (prefix.length === 0 || prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix)) {
+      return 'is not a valid label key: the prefix must be a DNS-1123 subdomain of at most 253 characters';
+    }
+    const managed = MANAGED_LABEL_PREFIXES.find((managedPrefix) => `${prefix}/` === managedPrefix);
+    if (managed) return `is not allowed: labels under ${managed} are managed by edgekeeper and KubeEdge`;
+  }
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+    return 'is not a valid label key: the name must be 1-63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric';
+  }
+  return undefined;
+};
+
+/** A Kubernetes label value: empty, or ≤ 63 characters of `[A-Za-z0-9-_.]` starting and ending alphanumeric. */
+export const labelValueRule: Rule<string> = (value) =>
+  value === '' || (value.length <= 63 && LABEL_NAME.test(value))
+    ? undefined
+    : 'is not a valid label value: at most 63 characters of [A-Za-z0-9-_.], starting and ending alphanumeric, or empty';
+
+/** A string field checked by a rule; the message names the field, the value and the reason. */
+function ruledString(field: string, rule: Rule<string>) {
+  return z
+    .string({
+      error: (issue) =>
+        problemMessage(field, issue.input, issue.input === undefined ? 'is required' : 'must be a string'),
+    })
+    .superRefine((value, ctx) => {
+      const reason = rule(value);
+      if (reason) ctx.addIssue({ code: 'custom', message: problemMessage(field, value, reason), params: { reason } });
+    });
+}
+
+function bool(field: string) {
+  return z.boolean({ error: (issue) => problemMessage(field, issue.input, 'must be true or false') });
+}
+
+function problemMessage(field: string, value: unknown, reason: string): string {
+  return formatProblem({ field, value, reason });
+}
+
+const Labels = z
+  .record(z.string(), z.string({ error: (issue) => problemMessage('labels', issue.input, 'values must be strings') }), {
+    error: (issue) => problemMessage('labels', issue.input, 'must be an object of label keys to values'),
+  })
+  .superRefine((labels, ctx) => {
+    for (const [key, value] of Object.entries(labels)) {
+      const keyReason = labelKeyRule(key);
+      if (keyReason) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: problemMessage('labels', key, keyReason),
+          params: { reason: keyReason, field: 'labels', value: key },
+        });
+      }
+      const valueReason = labelValueRule(value);
+      if (valueReason) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: problemMessage(`labels.${key}`, value, valueReason),
+          params: { reason: valueReason },
+        });
+      }
+    }
+  });
+
+/** Download regions KubeSphere knows: `zh` (qingstor mirror) and `en` (GitHub releases). */
+export const Region = z.enum(['zh', 'en'], {
+  error: (issue) => problemMessage('region', issue.input, 'must be zh or en'),
+});
+export type Region = z.infer<typeof Region>;
+
+/** Which keadm family runs on the host: the KubeSphere fork or upstream KubeEdge (KUBEEDGE.md §1). */
+export const KeadmProfile = z.enum(['fork', 'upstream']);
+export type KeadmProfile = z.infer<typeof KeadmProfile>;
+
+/**
+ * Input of the onboard-node workflow (`POST /nodes`, `Device Registered` events, batch items). Unknown fields are
+ * refused: a typo such as `nodename` must not silently fall back to a default.
+ */
+export const OnboardRequest = z.strictObject({
+  nodeName: ruledString('nodeName', nodeNameRule),
+  nodeIp: ruledString('nodeIp', nodeIpRule),
+  instanceId: ruledString('instanceId', instanceIdRule),
+  /** Add `node-role.kubernetes.io/edge:NoSchedule` (KubeSphere's "add default taint"). @default true */
+  taint: bool('taint').default(true),
+  /** @default edge-watcher-config's version, else the deployment's default (v1.6.1) */
+  kubeedgeVersion: ruledString('kubeedgeVersion', versionFormatRule).optional(),
+  /** @default edge-watcher-config's region, else the deployment's default (zh) */
+  region: Region.optional(),
+  labels: Labels.optional(),
+  /** Stop after rendering and return the plan. @default false */
+  dryRun: bool('dryRun').default(false),
+});
+export type OnboardRequest = z.output<typeof OnboardRequest>;
+export type OnboardRequestInput = z.input<typeof OnboardRequest>;
+
+/** The public ports of cloudcore as the edge host dials them (seed table: 10000–10004). */
+export const CloudcorePorts = z.strictObject({
+  cloudhub: z.number().int().min(1).max(65535),
+  quic: z.number().int().min(1).max(65535),
+  https: z.number().int().min(1).max(65535),
+  stream: z.number().int().min(1).max(65535),
+  tunnel: z.number().int().min(1).max(65535),
+});
+export type CloudcorePorts = z.infer<typeof CloudcorePorts>;
+
+/** The seed's port-forwarding table: external ports 10000–10004. */
+export const DEFAULT_CLOUDCORE_PORTS: CloudcorePorts = Object.freeze({
+  cloudhub: 10000,
+  quic: 10001,
+  https: 10002,
+  stream: 10003,
+  tunnel: 10004,
+});
+
+/** `kubeedge/edge-watcher-config` as KubeSphere reads it. */
+export const EdgeWatcherConfig = z.object({
+  region: z.string(),
+  version: z.string(),
+  uri: z.string().optional(),
+});
+export type EdgeWatcherConfig = z.infer<typeof EdgeWatcherConfig>;
+
+/** Placeholder for the CPU architecture in `JoinSettings.downloadUrl`; the host script fills it in after `uname -m`. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder for bash, not a template
+export const ARCH_PLACEHOLDER = '${arch}';
+
+/**
+ * Everything the host script needs except the join token (added at send time) and the CPU architecture (detected on
+ * the host). Output of resolve-join-settings, input of render-host-script; it travels through the execution history.
+ */
+export const JoinSettings = z.strictObject({
+  nodeName: z.string(),
+  nodeIp: z.string(),
+  profile: KeadmProfile,
+  /** Always with the leading `v`, without `-kubesphere`: `v1.6.1`. */
+  version: z.string().regex(/^v\d+\.\d+\.\d+$/),
+  region: Region,
+  /** Download URL of the keadm tarball with a literal `${arch}` placeholder the script fills in. */
+  downloadUrl: z.string(),
+  cloudcore: z.strictObject({ address: z.string(), ports: CloudcorePorts }),
+  taint: z.boolean(),
+  labels: z.record(z.string(), z.string()),
+});
+export type JoinSettings = z.infer<typeof JoinSettings>;
+
+/**
+ * Turns zod issues into edgekeeper problems (field, value, reason), reading the value out of the original input so
+ * the message shows what the caller sent.
+ */
+export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], input: unknown): Problem[] {
+  return issues.flatMap((issue): Problem[] => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({
+        field: [...issue.path, key].join('.'),
+        value: undefined,
+        reason: 'is not a known field',
+      }));
+    }
+    const params = issue.code === 'custom' ? (issue.params as Record<string, unknown> | undefined) : undefined;
+    const field = typeof params?.field === 'string' ? params.field : issue.path.map(String).join('.');
+    const value = params && 'value' in params ? params.value : valueAt(input, issue.path);
+    const reason = typeof params?.reason === 'string' ? params.reason : stripSubject(issue.message, field, value);
+    return [{ field: field === '' ? 'request' : field, value, reason }];
+  });
+}
+
+/** Messages built by `problemMessage` already start with `<field> <value>`; keep only the reason. */
+function stripSubject(message: string, field: string, value: unknown): string {
+  const subject = formatProblem({ field, value, reason: '' });
+  if (message.startsWith(subject)) return message.slice(subject.length);
+  const leaf = field.split('.').at(-1) ?? field;
+  const leafSubject = formatProblem({ field: leaf, value, reason: '' });
+  if (message.startsWith(leafSubject)) return message.slice(leafSubject.length);
+  return message;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}

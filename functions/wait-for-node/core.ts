@@ -1,0 +1,107 @@
+import { EdgekeeperError } from '../shared/errors';
+import { taintAppliedAtJoin } from '../shared/keadm/profiles';
+import type { KeadmProfile } from '../shared/schemas';
+
+/** The parts of a `V1Node` readiness depends on. */
+export interface NodeView {
+  metadata: { name: string; labels?: Record<string, string> };
+  spec?: { taints?: { key: string; value?: string; effect: string }[] };
+  status?: {
+    conditions?: { type: string; status: string }[];
+    addresses?: { type: string; address: string }[];
+  };
+}
+
+/** What the onboarding asked for. */
+export interface ExpectedNode {
+  readonly nodeName: string;
+  readonly nodeIp: string;
+  readonly taint: boolean;
+  readonly profile: KeadmProfile;
+  /** keadm version (`v1.6.1`): decides whether the taint comes with the join or later through the API. */
+  readonly version: string;
+}
+
+/** Readiness and, when not ready, every condition still missing (in a stable order). */
+export interface Readiness {
+  readonly ready: boolean;
+  readonly missing: string[];
+}
+
+const EDGE_TAINT = { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' } as const;
+const EDGE_LABELS = ['node-role.kubernetes.io/edge', 'node-role.kubernetes.io/agent'] as const;
+
+/**
+ * Composite readiness of a freshly joined edge node: it exists, `Ready=True`, carries the edge and agent labels,
+ * reports the expected InternalIP, and has the edge taint when it was asked for *and* keadm puts it there (fork
+ * ≥ v1.6.1 `--with-edge-taint`); otherwise the finish step taints it through the API after this check.
+ */
+export function evaluateReadiness(node: NodeView | null, expected: ExpectedNode): Readiness {
+  if (!node) return { ready: false, missing: [`node ${expected.nodeName} does not exist`] };
+  const missing: string[] = [];
+  const ready = node.status?.conditions?.find((condition) => condition.type === 'Ready');
+  if (ready?.status !== 'True') missing.push(`condition Ready=True (is ${ready?.status ?? 'absent'})`);
+  for (const label of EDGE_LABELS) {
+    if (!(label in (node.metadata.labels ?? {}))) missing.push(`label ${label}`);
+  }
+  const internalIps = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
+  if (!internalIps.includes(expected.nodeIp)) {
+    missing.push(`InternalIP ${expected.nodeIp} (has ${internalIps.length > 0 ? internalIps.join(', ') : 'none'})`);
+  }
+  if (expected.taint && taintAppliedAtJoin(expected.profile, expected.version)) {
+    const tainted = (node.spec?.taints ?? []).some((t) => t.key === EDGE_TAINT.key && t.effect === EDGE_TAINT.effect);
+    if (!tainted) missing.push(`taint ${EDGE_TAINT.key}:${EDGE_TAINT.effect}`);
+  }
+  return { ready: missing.length === 0, missing };
+}
+
+/** The node did not become ready before the deadline. Permanent: the workflow rolls the join back. */
+export class NodeNotReadyError extends EdgekeeperError {
+  override readonly name = 'NodeNotReadyError';
+  constructor(
+    readonly nodeName: string,
+    readonly missing: readonly string[],
+  ) {
+    super(`node ${nodeName} is not ready after the deadline: missing ${missing.join('; ')}`);
+  }
+}
+
+/** Backoff bounds in seconds. */
+export const POLL_DELAY = { initialSeconds: 2, maxSeconds: 30 } as const;
+
+/** Seconds to wait before poll number `attempt` (0-based): 2, 4, 8, 16, 30, 30, … */
+export function nextPollDelay(attempt: number): number {
+  const exponent = Math.max(0, Math.floor(attempt));
+  // 2 ** 5 already exceeds the cap; clamping the exponent avoids Infinity for absurd attempts.
+  return Math.min(POLL_DELAY.initialSeconds * 2 ** Math.min(exponent, 10), POLL_DELAY.maxSeconds);
+}
+
+/** What the poll step tells the workflow. */
+export type PollDecision =
+  | { readonly done: true }
+  | { readonly done: false; readonly waitSeconds: number; readonly missing: readonly string[] };
+
+/**
+ * One poll: done when ready; otherwise the next delay, shortened so the last poll lands on the deadline; and past the
+ * deadline a NodeNotReadyError naming what is still missing.
+ * @param nowMs the clock (epoch ms), passed in so the decision is pure
+ * @param deadlineMs epoch ms after which the node counts as failed
+ * @throws NodeNotReadyError when the deadline has passed and the node is not ready
+ */
+export function decidePoll(
+  node: NodeView | null,
+  expected: ExpectedNode,
+  attempt: number,
+  nowMs: number,
+  deadlineMs: number,
+): PollDecision {
+  const readiness = evaluateReadiness(node, expected);
+  if (readiness.ready) return { done: true };
+  const remainingSeconds = Math.floor((deadlineMs - nowMs) / 1000);
+  if (remainingSeconds <= 0) throw new NodeNotReadyError(expected.nodeName, readiness.missing);
+  return {
+    done: false,
+    waitSeconds: Math.max(1, Math.min(nextPollDelay(attempt), remainingSeconds)),
+    missing: readiness.missing,
+  };
+}

@@ -1,0 +1,262 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { ApiError, badRequest } from './errors';
+import { CountingRequestLog } from './request-log';
+import { apiVersionOf, findResource, type ResourceType } from './resources';
+import { coreVersions, groupInfo, groupList, resourceList, SERVER_VERSION } from './routes/discovery';
+import type { ListQuery, ResourceApi } from './routes/resources';
+import { serveWatch } from './routes/watch';
+import type { Store } from './store';
+import { type IncludeObject, toTable } from './tables';
+import type { Json } from './types';
+
+/** What the HTTPS server needs: TLS material, the token it accepts, and the layers below it. */
+export interface ApiServerOptions {
+  readonly key: string;
+  readonly cert: string;
+  readonly token: string;
+  readonly store: Store;
+  readonly api: ResourceApi;
+}
+
+/** A parsed resource URL: `/api/v1/namespaces/<ns>/<resource>/<name>/<subresource>` and its variants. */
+interface ResourcePath {
+  readonly type: ResourceType;
+  readonly namespace?: string;
+  readonly name?: string;
+  readonly subresource?: string;
+}
+
+/**
+ * The Kubernetes REST front end over HTTPS on 127.0.0.1: bearer-token auth (only `/version` is open, as kubectl's
+ * version dispatcher asks it before it has credentials), discovery, resource verbs, Tables, `kind: Status` errors.
+ */
+export class ApiServer {
+  readonly requestLog = new CountingRequestLog();
+  private readonly server: Server;
+  private readonly watches = new Set<() => void>();
+
+  constructor(private readonly options: ApiServerOptions) {
+    this.server = createServer({ key: options.key, cert: options.cert }, (req, res) => {
+      this.handle(req, res).catch((error: unknown) => this.fail(res, error));
+    });
+  }
+
+  /** Listens on a random loopback port and returns the base URL. */
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(0, '127.0.0.1', () => resolve());
+    });
+    return `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /** Ends open watches and connections, then closes the listener. */
+  async close(): Promise<void> {
+    for (const end of [...this.watches]) end();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/version') {
+      this.requestLog.record('get', 'version');
+      return send(res, 200, SERVER_VERSION);
+    }
+    if (req.headers.authorization !== `Bearer ${this.options.token}`) {
+      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
+    }
+    const discovery = this.discovery(url.pathname, `${req.socket.localAddress}:${req.socket.localPort}`);
+    if (discovery) {
+      this.requestLog.record('get', 'discovery');
+      if (method !== 'GET') throw methodNotAllowed();
+      return send(res, 200, discovery);
+    }
+    const path = parseResourcePath(url.pathname);
+    if (!path) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJson(req) : undefined;
+    await this.dispatch(method, path, url.searchParams, req, res, body);
+  }
+
+  private async dispatch(
+    method: string,
+    path: ResourcePath,
+    query: URLSearchParams,
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Json | undefined,
+  ): Promise<void> {
+    const { api } = this.options;
+    const { type, namespace, name, subresource } = path;
+    const resourceName = subresource ? `${type.name}/${subresource}` : type.name;
+    const log = (verb: string) => this.requestLog.record(verb, resourceName);
+    const listQuery: ListQuery = {
+      labelSelector: query.get('labelSelector') ?? undefined,
+      fieldSelector: query.get('fieldSelector') ?? undefined,
+      limit: query.has('limit') ? Number(query.get('limit')) : undefined,
+      continue: query.get('continue') || undefined,
+    };
+    if (name === undefined) {
+      if (method === 'GET' && (query.get('watch') === 'true' || query.get('watch') === '1')) {
+        log('watch');
+        const end = serveWatch(
+          this.options.store,
+          {
+            type,
+            namespace,
+            labelSelector: listQuery.labelSelector,
+            fieldSelector: listQuery.fieldSelector,
+            resourceVersion: query.get('resourceVersion') ?? undefined,
+            timeoutSeconds: query.has('timeoutSeconds') ? Number(query.get('timeoutSeconds')) : undefined,
+          },
+          res,
+          () => this.watches.delete(end),
+        );
+        this.watches.add(end);
+        return;
+      }
+      if (method === 'GET') {
+        log('list');
+        const { items, metadata } = api.list(type, namespace, listQuery);
+        if (wantsTable(req)) return send(res, 200, toTable(type, items, metadata, includeObject(query)));
+        return send(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items });
+      }
+      if (method === 'POST') {
+        log('create');
+        return send(res, 201, api.create(type, namespace, body ?? null));
+      }
+      if (method === 'DELETE') {
+        log('deletecollection');
+        const items = api.deleteCollection(type, namespace, listQuery);
+        return send(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata: {}, items });
+      }
+      throw methodNotAllowed();
+    }
+    if (subresource === 'eviction') {
+      if (method !== 'POST' || namespace === undefined) throw methodNotAllowed();
+      log('create');
+      return send(res, 201, api.evict(namespace, name));
+    }
+    if (subresource !== undefined && subresource !== 'status')
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    switch (method) {
+      case 'GET': {
+        log('get');
+        const object = api.get(type, namespace, name);
+        if (wantsTable(req))
+          return send(
+            res,
+            200,
+            toTable(type, [object], { resourceVersion: object.metadata.resourceVersion }, includeObject(query)),
+          );
+        return send(res, 200, object);
+      }
+      case 'PUT':
+        log('update');
+        return send(res, 200, api.update(type, namespace, name, body ?? null, subresource));
+      case 'PATCH':
+        log('patch');
+        return send(
+          res,
+          200,
+          api.patch(type, namespace, name, req.headers['content-type'] ?? '', body ?? null, subresource),
+        );
+      case 'DELETE':
+        if (subresource) throw methodNotAllowed();
+        log('delete');
+        return send(res, 200, api.delete(type, namespace, name));
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  private discovery(pathname: string, serverAddress: string): Record<string, unknown> | undefined {
+    const parts = pathname.split('/').filter((p) => p !== '');
+    if (pathname === '/api' || pathname === '/api/') return coreVersions(serverAddress);
+    if (pathname === '/apis' || pathname === '/apis/') return groupList();
+    if (parts.length === 2 && parts[0] === 'api') return resourceList('', parts[1]);
+    if (parts.length === 2 && parts[0] === 'apis') return groupInfo(parts[1]);
+    if (parts.length === 3 && parts[0] === 'apis') return resourceList(parts[1], parts[2]);
+    return undefined;
+  }
+
+  private fail(res: ServerResponse, error: unknown): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const apiError =
+      error instanceof ApiError
+        ? error
+        : new ApiError(
+            500,
+            'InternalError',
+            `Internal error occurred: ${error instanceof Error ? error.message : String(error)}`,
+          );
+    send(res, apiError.code, apiError.toStatus());
+  }
+}
+
+/** Splits a resource URL; undefined when it names no served resource. */
+export function parseResourcePath(pathname: string): ResourcePath | undefined {
+  const parts = pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api' && parts.length >= 3) {
+    [group, version, rest] = ['', parts[1], parts.slice(2)];
+  } else if (parts[0] === 'apis' && parts.length >= 4) {
+    [group, version, rest] = [parts[1], parts[2], parts.slice(3)];
+  } else {
+    return undefined;
+  }
+  // `namespaces/<ns>/<resource>...` is a namespaced path unless it addresses the namespace itself (`namespaces/x/status`).
+  if (rest[0] === 'namespaces' && rest.length >= 3 && rest[2] !== 'status' && rest[2] !== 'finalize') {
+    const type = findResource(group, version, rest[2]);
+    if (!type?.namespaced) return undefined;
+    return { type, namespace: rest[1], name: rest[3], subresource: rest[4] };
+  }
+  const type = findResource(group, version, rest[0]);
+  if (!type) return undefined;
+  // A namespaced resource without `namespaces/<ns>/` can only be listed across namespaces, not addressed by name.
+  if (type.namespaced && rest.length > 1) return undefined;
+  return { type, name: rest[1], subresource: rest[2] };
+}
+
+function wantsTable(req: IncomingMessage): boolean {
+  return /;\s*as=Table/.test(req.headers.accept ?? '');
+}
+
+function includeObject(query: URLSearchParams): IncludeObject {
+  const value = query.get('includeObject');
+  return value === 'None' || value === 'Object' ? value : 'Metadata';
+}
+
+function methodNotAllowed(): ApiError {
+  return new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+}
+
+function send(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<Json> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return null;
+  try {
+    return JSON.parse(text) as Json;
+  } catch {
+    // Only JSON is spoken here; YAML or protobuf bodies are the client's mistake, as with a real server.
+    throw badRequest(`the request body is not valid JSON: ${text.slice(0, 80)}`);
+  }
+}

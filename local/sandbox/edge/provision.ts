@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { renderStandin, type StandinName } from './standin-scripts';
+
+const run = promisify(execFile);
+
+/** What a sandbox edge host is like (see index.ts). */
+export interface HostTraits {
+  instanceId: string;
+  name: string;
+  os: 'ubuntu' | 'centos';
+  arch: 'x86_64' | 'aarch64' | 'armv7l' | string;
+  runtime: { kind: 'docker' | 'containerd' | 'none'; version?: string };
+  online: boolean;
+  cloudcoreReachable: boolean;
+  tools?: { wget?: boolean; curl?: boolean; tar?: boolean };
+}
+
+/** Where the stand-ins go inside a host root: first on a root PATH, so they shadow /usr/bin and /usr/local/bin. */
+export const STANDIN_DIR = '/usr/local/sbin';
+
+/** The host's fallback PATH directory of symlinks to the real machine's tools, minus the hidden ones. */
+export const FALLBACK_TOOLS_DIR = '/var/lib/sandbox/path-bin';
+
+const REAL_TOOL_DIRS = ['/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+const OS_RELEASE: Record<HostTraits['os'], string> = {
+  ubuntu: [
+    'NAME="Ubuntu"',
+    'VERSION="18.04.6 LTS (Bionic Beaver)"',
+    'ID=ubuntu',
+    'ID_LIKE=debian',
+    'PRETTY_NAME="Ubuntu 18.04.6 LTS"',
+    'VERSION_ID="18.04"',
+    '',
+  ].join('\n'),
+  centos: [
+    'NAME="CentOS Linux"',
+    'VERSION="7 (Core)"',
+    'ID="centos"',
+    'ID_LIKE="rhel fedora"',
+    'VERSION_ID="7"',
+    'PRETTY_NAME="CentOS Linux 7 (Core)"',
+    '',
+  ].join('\n'),
+};
+
+/** The stand-ins a host gets (installed name → source), by OS and runtime. */
+export function standinsFor(traits: HostTraits): Record<string, StandinName> {
+  const tools: Record<string, StandinName> = { systemctl: 'systemctl', uname: 'uname' };
+  if (traits.os === 'ubuntu') Object.assign(tools, { 'apt-get': 'apt-get', apt: 'apt-get', dpkg: 'dpkg' });
+  else Object.assign(tools, { yum: 'yum', rpm: 'rpm' });
+  if (traits.runtime.kind === 'docker') tools.docker = 'docker';
+  if (traits.runtime.kind === 'containerd') Object.assign(tools, { containerd: 'containerd', crictl: 'crictl' });
+  return tools;
+}
+
+/**
+ * Tools the host must not have: those its traits leave out, the other distribution's package tools, and runtimes
+ * it does not run. The real machine may have them (this one has /usr/local/bin/docker and /usr/bin/apt-get).
+ */
+export function hiddenTools(traits: HostTraits): string[] {
+  const hidden: string[] = [];
+  for (const tool of ['wget', 'curl', 'tar'] as const) if (traits.tools?.[tool] === false) hidden.push(tool);
+  hidden.push(...(traits.os === 'ubuntu' ? ['yum', 'rpm'] : ['apt-get', 'apt', 'dpkg']));
+  if (traits.runtime.kind !== 'docker') hidden.push('docker', 'dockerd');
+  if (traits.runtime.kind !== 'containerd') hidden.push('containerd', 'crictl', 'ctr');
+  hidden.push('edgecore', 'keadm', 'mosquitto');
+  return hidden;
+}
+
+/**
+ * Writes a host root: traits, os-release, hostname, the stand-ins, overlay whiteouts hiding tools in namespace
+ * mode (root only: a whiteout is a 0/0 character device) and the fallback PATH directory.
+ */
+export async function provisionHost(root: string, traits: HostTraits, mirrorUrl: string): Promise<void> {
+  const state = join(root, 'var/lib/sandbox');
+  for (const dir of ['etc/systemd/system', 'lib/systemd/system', 'var/log/sandbox', 'usr/local/bin', STANDIN_DIR]) {
+    await mkdir(join(root, dir), { recursive: true });
+  }
+  await mkdir(join(state, 'payload'), { recursive: true });
+  const traitLines = [
+    `INSTANCE_ID=${traits.instanceId}`,
+    `HOSTNAME=${traits.name}`,
+    `OS=${traits.os}`,
+    `ARCH=${traits.arch}`,
+    `RUNTIME_KIND=${traits.runtime.kind}`,
+    `RUNTIME_VERSION=${traits.runtime.version ?? ''}`,
+    `ONLINE=${traits.online}`,
+    `CLOUDCORE_REACHABLE=${traits.cloudcoreReachable}`,
+  ];
+  await writeFile(join(state, 'traits.env'), `${traitLines.join('\n')}\n`);
+  await writeFile(join(state, 'mirror-url'), `${mirrorUrl}\n`);
+  await writeFile(join(root, 'etc/os-release'), OS_RELEASE[traits.os]);
+  await writeFile(join(root, 'etc/hostname'), `${traits.name}\n`);
+  await writeExecutable(join(state, 'payload/mosquitto'), renderStandin('mosquitto'));
+  for (const [tool, source] of Object.entries(standinsFor(traits))) {
+    await writeExecutable(join(root, STANDIN_DIR, tool), renderStandin(source));
+  }
+  const hidden = hiddenTools(traits);
+  await writeWhiteouts(root, hidden);
+  writeFallbackTools(join(root, FALLBACK_TOOLS_DIR), new Set(hidden));
+}
+
+async function writeExecutable(path: string, content: string): Promise<void> {
+  await writeFile(path, content);
+  await chmod(path, 0o755);
+}
+
+// Overlay whiteouts hide a lower file in the merged /usr. Directories that are symlinks (/bin -> usr/bin on
+// merged-usr systems) are covered through their target.
+async function writeWhiteouts(root: string, hidden: string[]): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (const dir of REAL_TOOL_DIRS) {
+    if (!dir.startsWith('/usr/') || !existsSync(dir) || lstatSync(dir).isSymbolicLink()) continue;
+    for (const tool of hidden) {
+      if (!existsSync(join(dir, tool)) || join(dir, tool) === join(STANDIN_DIR, tool)) continue;
+      const whiteout = join(root, dir, tool);
+      await mkdir(join(root, dir), { recursive: true });
+      await rm(whiteout, { force: true });
+      await run('mknod', [whiteout, 'c', '0', '0']);
+    }
+  }
+}
+
+// Synchronous on purpose: a few thousand symlinks, each too small to be worth an await.
+function writeFallbackTools(dir: string, hidden: Set<string>): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const linked = new Set<string>();
+  for (const realDir of REAL_TOOL_DIRS) {
+    if (!existsSync(realDir)) continue;
+    for (const tool of readdirSync(realDir)) {
+      if (hidden.has(tool) || linked.has(tool)) continue;
+      const target = join(realDir, tool);
+      try {
+        if (!statSync(target).isFile()) continue;
+      } catch {
+        continue; // a dangling symlink
+      }
+      linked.add(tool);
+      symlinkSync(target, join(dir, tool));
+    }
+  }
+}

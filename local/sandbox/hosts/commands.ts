@@ -1,0 +1,338 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { constants } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type { EdgeHost, ScriptExit, ScriptRun } from './host';
+import { SsmServiceError } from './ssm-errors';
+
+/** SSM's command invocation statuses. */
+export type InvocationStatus =
+  | 'Pending'
+  | 'InProgress'
+  | 'Delayed'
+  | 'Success'
+  | 'Cancelled'
+  | 'TimedOut'
+  | 'Failed'
+  | 'Cancelling';
+
+/** SSM keeps the first 24,000 characters of stdout and 8,000 of stderr in GetCommandInvocation. */
+export const STDOUT_LIMIT = 24_000;
+export const STDERR_LIMIT = 8_000;
+/** ListCommandInvocations' plugin `Output` holds at most 2,500 characters. */
+export const PLUGIN_OUTPUT_LIMIT = 2_500;
+/** Exit code the Linux agent reports for a script it killed (timeout or cancel): 128 + SIGKILL. */
+export const STOPPED_PREEMPTIVELY_EXIT_CODE = 137;
+/** AWS-RunShellScript's default executionTimeout and SendCommand's default delivery timeout, in seconds. */
+export const DEFAULT_EXECUTION_TIMEOUT_S = 3600;
+export const DEFAULT_DELIVERY_TIMEOUT_S = 3600;
+
+/** One command on one instance. */
+export interface Invocation {
+  readonly commandId: string;
+  readonly instanceId: string;
+  readonly instanceName: string;
+  readonly documentName: string;
+  readonly comment: string;
+  readonly requestedAt: Date;
+  startedAt?: Date;
+  endedAt?: Date;
+  status: InvocationStatus;
+  statusDetails: string;
+  /** the script's exit code; -1 until it ends */
+  responseCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A command as SendCommand accepted it. */
+export interface SentCommand {
+  readonly commandId: string;
+  readonly documentName: string;
+  readonly comment: string;
+  readonly parameters: Record<string, string[]>;
+  readonly instanceIds: string[];
+  readonly requestedAt: Date;
+  readonly expiresAfter: Date;
+  readonly deliveryTimeoutSeconds: number;
+  readonly executionTimeoutSeconds: number;
+}
+
+/** What SendCommand asks for, already validated by the endpoint. */
+export interface SendRequest {
+  documentName: string;
+  commands: string[];
+  instanceIds: string[];
+  executionTimeoutSeconds?: number;
+  deliveryTimeoutSeconds?: number;
+  comment?: string;
+  parameters: Record<string, string[]>;
+}
+
+/** The instance facts the runner needs (EdgeHost, or anything that looks like one). */
+export type RunnableHost = Pick<EdgeHost, 'spec' | 'dir' | 'runScript'>;
+
+interface Running {
+  /** an offline host's invocation: nothing runs, `release` ends its wait */
+  offline: boolean;
+  release?: () => void;
+  run?: ScriptRun;
+  timer?: NodeJS.Timeout;
+  cancelled?: boolean;
+  timedOut?: boolean;
+}
+
+function isTerminal(status: InvocationStatus): boolean {
+  return ['Success', 'Cancelled', 'TimedOut', 'Failed'].includes(status);
+}
+
+/** Keeps the first `limit` characters of a stream in memory and all of it in `file`. */
+function capture(stream: Readable, file: string, limit: number, append: (text: string) => void): Promise<void> {
+  const sink = createWriteStream(file);
+  let kept = 0;
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    sink.write(chunk);
+    if (kept < limit) {
+      const part = chunk.slice(0, limit - kept);
+      kept += part.length;
+      append(part);
+    }
+  });
+  return new Promise((resolve) => {
+    const finish = () => sink.end(() => resolve());
+    stream.once('end', finish);
+    stream.once('error', finish);
+  });
+}
+
+/** The plugin output of ListCommandInvocations: stdout, then stderr after SSM's separator, cut at 2,500 chars. */
+export function pluginOutput(stdout: string, stderr: string): string {
+  const text = stderr ? `${stdout}\n----------ERROR-------\n${stderr}` : stdout;
+  return text.slice(0, PLUGIN_OUTPUT_LIMIT);
+}
+
+/**
+ * Runs SSM commands on the sandbox's hosts and keeps their invocations, with SSM's status semantics:
+ * Pending → InProgress → Success | Failed | TimedOut (ExecutionTimedOut) | Cancelled; an offline host's
+ * invocation stays Pending until its delivery timeout, then ends TimedOut (DeliveryTimedOut).
+ * Each invocation is also logged to `<host dir>/commands/<commandId>.{out,err,json}`.
+ */
+export class CommandRunner {
+  private readonly commands = new Map<string, SentCommand>();
+  private readonly invocations = new Map<string, Invocation>();
+  private readonly running = new Map<string, Running>();
+  private readonly pending = new Set<Promise<void>>();
+  private readonly offlineDeliveryTimeoutMs: number;
+
+  /**
+   * @param hosts the hosts by instance id
+   * @param options.offlineDeliveryTimeoutMs caps how long an offline host's invocation stays Pending (real SSM
+   *   waits the whole delivery timeout, an hour by default: too long for a sandbox) @default 5000
+   */
+  constructor(
+    private readonly hosts: ReadonlyMap<string, RunnableHost>,
+    options: { offlineDeliveryTimeoutMs?: number } = {},
+  ) {
+    this.offlineDeliveryTimeoutMs = options.offlineDeliveryTimeoutMs ?? 5_000;
+  }
+
+  /** Accepts a command and starts it on every instance (asynchronously, like SSM). */
+  send(request: SendRequest): SentCommand {
+    for (const id of request.instanceIds) {
+      if (!this.hosts.has(id)) throw new SsmServiceError('InvalidInstanceId', `Instance Id ${id} is not valid`);
+    }
+    const requestedAt = new Date();
+    const executionTimeoutSeconds = request.executionTimeoutSeconds ?? DEFAULT_EXECUTION_TIMEOUT_S;
+    const deliveryTimeoutSeconds = request.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_S;
+    const command: SentCommand = {
+      commandId: randomUUID(),
+      documentName: request.documentName,
+      comment: request.comment ?? '',
+      parameters: request.parameters,
+      instanceIds: [...request.instanceIds],
+      requestedAt,
+      expiresAfter: new Date(requestedAt.getTime() + (deliveryTimeoutSeconds + executionTimeoutSeconds) * 1000),
+      deliveryTimeoutSeconds,
+      executionTimeoutSeconds,
+    };
+    this.commands.set(command.commandId, command);
+    const script = `${request.commands.join('\n')}\n`;
+    for (const id of command.instanceIds) {
+      const host = this.hosts.get(id) as RunnableHost;
+      const invocation: Invocation = {
+        commandId: command.commandId,
+        instanceId: id,
+        instanceName: host.spec.name,
+        documentName: command.documentName,
+        comment: command.comment,
+        requestedAt,
+        status: 'Pending',
+        statusDetails: 'Pending',
+        responseCode: -1,
+        stdout: '',
+        stderr: '',
+      };
+      this.invocations.set(this.key(command.commandId, id), invocation);
+      this.track(
+        host.spec.online
+          ? this.execute(command, host, invocation, script)
+          : this.neverDeliver(command, host, invocation),
+      );
+    }
+    return command;
+  }
+
+  /** The command SendCommand returned, if any. */
+  command(commandId: string): SentCommand | undefined {
+    return this.commands.get(commandId);
+  }
+
+  /** One invocation, or undefined before it exists. */
+  invocation(commandId: string, instanceId: string): Invocation | undefined {
+    return this.invocations.get(this.key(commandId, instanceId));
+  }
+
+  /** Invocations, newest first, optionally of one command and/or one instance. */
+  list(filter: { commandId?: string; instanceId?: string } = {}): Invocation[] {
+    return [...this.invocations.values()]
+      .filter(
+        (i) =>
+          (filter.commandId === undefined || i.commandId === filter.commandId) &&
+          (filter.instanceId === undefined || i.instanceId === filter.instanceId),
+      )
+      .sort((a, b) => b.requestedAt.getTime() - a.requestedAt.getTime());
+  }
+
+  /** Cancels a command's unfinished invocations (all, or those of `instanceIds`). */
+  cancel(commandId: string, instanceIds?: string[]): void {
+    const command = this.commands.get(commandId);
+    if (!command) throw new SsmServiceError('InvalidCommandId', `Command ${commandId} was not found`);
+    for (const id of instanceIds?.length ? instanceIds : command.instanceIds) {
+      const invocation = this.invocation(commandId, id);
+      if (!invocation) throw new SsmServiceError('InvalidInstanceId', `Instance Id ${id} is not valid`);
+      if (isTerminal(invocation.status)) continue;
+      const running = this.running.get(this.key(commandId, id));
+      if (running && !running.offline) {
+        running.cancelled = true;
+        invocation.status = 'Cancelling';
+        invocation.statusDetails = 'Cancelling';
+        running.run?.kill();
+      } else {
+        this.finish(invocation, 'Cancelled', 'Cancelled', -1);
+        running?.release?.();
+      }
+    }
+  }
+
+  /** Kills every running script and waits for their invocations to settle. */
+  async stop(): Promise<void> {
+    for (const [key, running] of [...this.running]) {
+      const invocation = this.invocations.get(key);
+      if (running.offline) {
+        if (invocation && !isTerminal(invocation.status)) this.finish(invocation, 'Cancelled', 'Cancelled', -1);
+        running.release?.();
+      } else {
+        running.cancelled = true;
+        running.run?.kill();
+      }
+    }
+    await Promise.all([...this.pending]);
+  }
+
+  private key(commandId: string, instanceId: string): string {
+    return `${commandId}/${instanceId}`;
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work.catch(() => undefined).finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+
+  private logFile(invocation: Invocation, ext: 'out' | 'err' | 'json'): string {
+    const host = this.hosts.get(invocation.instanceId) as RunnableHost;
+    return path.join(host.dir, 'commands', `${invocation.commandId}.${ext}`);
+  }
+
+  private writeRecord(invocation: Invocation): Promise<void> {
+    const { stdout: _stdout, stderr: _stderr, ...record } = invocation;
+    return writeFile(this.logFile(invocation, 'json'), `${JSON.stringify(record, null, 2)}\n`).catch(() => undefined);
+  }
+
+  private finish(invocation: Invocation, status: InvocationStatus, details: string, code: number): void {
+    invocation.status = status;
+    invocation.statusDetails = details;
+    invocation.responseCode = code;
+    invocation.endedAt = new Date();
+    this.running.delete(this.key(invocation.commandId, invocation.instanceId));
+    void this.writeRecord(invocation);
+  }
+
+  private async neverDeliver(command: SentCommand, _host: RunnableHost, invocation: Invocation): Promise<void> {
+    const running: Running = { offline: true };
+    this.running.set(this.key(command.commandId, invocation.instanceId), running);
+    await this.writeRecord(invocation);
+    const totalMs = (command.deliveryTimeoutSeconds + command.executionTimeoutSeconds) * 1000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(
+        () => {
+          if (!isTerminal(invocation.status)) this.finish(invocation, 'TimedOut', 'DeliveryTimedOut', -1);
+          resolve();
+        },
+        Math.min(totalMs, this.offlineDeliveryTimeoutMs),
+      );
+      running.release = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async execute(
+    command: SentCommand,
+    host: RunnableHost,
+    invocation: Invocation,
+    script: string,
+  ): Promise<void> {
+    const running: Running = { offline: false };
+    this.running.set(this.key(command.commandId, invocation.instanceId), running);
+    let exit: ScriptExit;
+    try {
+      const run = await host.runScript(command.commandId, script);
+      running.run = run;
+      invocation.status = 'InProgress';
+      invocation.statusDetails = 'InProgress';
+      invocation.startedAt = new Date();
+      void this.writeRecord(invocation);
+      if (running.cancelled) run.kill();
+      running.timer = setTimeout(() => {
+        running.timedOut = true;
+        run.kill();
+      }, command.executionTimeoutSeconds * 1000);
+      const outputs = Promise.all([
+        capture(run.stdout, this.logFile(invocation, 'out'), STDOUT_LIMIT, (t) => {
+          invocation.stdout += t;
+        }),
+        capture(run.stderr, this.logFile(invocation, 'err'), STDERR_LIMIT, (t) => {
+          invocation.stderr += t;
+        }),
+      ]);
+      exit = await run.exit;
+      clearTimeout(running.timer);
+      // Output after a killed script's exit may never end (a grandchild holding the pipe): don't wait for it then.
+      if (!running.timedOut && !running.cancelled) await outputs;
+    } catch (err) {
+      invocation.stderr += `failed to run the script: ${(err as Error).message}`.slice(0, STDERR_LIMIT);
+      this.finish(invocation, 'Failed', 'Failed', 1);
+      return;
+    }
+    if (running.cancelled) this.finish(invocation, 'Cancelled', 'Cancelled', STOPPED_PREEMPTIVELY_EXIT_CODE);
+    else if (running.timedOut) this.finish(invocation, 'TimedOut', 'ExecutionTimedOut', STOPPED_PREEMPTIVELY_EXIT_CODE);
+    else {
+      const code = exit.code ?? 128 + (exit.signal ? constants.signals[exit.signal] : 9);
+      this.finish(invocation, code === 0 ? 'Success' : 'Failed', code === 0 ? 'Success' : 'Failed', code);
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, lstatSync } from 'node:fs';
+import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { HostSpec } from './traits';
+
+/**
+ * Top-level directories a host owns. Inside its mount namespace each is bind-mounted from `<root>/<dir>`, so
+ * whatever a script writes there (packages' files, /etc edits, KubeEdge state, logs) stays in the host.
+ * `/usr` is an overlay instead (see namespace.ts), so the real /usr stays readable and untouched.
+ */
+export const HOST_OWNED_DIRS = ['etc', 'var', 'run', 'tmp', 'root', 'opt', 'home', 'mnt', 'srv'] as const;
+
+/**
+ * Files of the real /etc that bash, coreutils, curl, wget and tar need to work (dynamic linker cache,
+ * Debian alternatives behind `awk` & co., users for `id`/`chown`, CA bundle for https). Nothing secret
+ * (no shadow, no ssh keys) is copied.
+ */
+const ETC_FILES_FROM_REAL_MACHINE = [
+  'alternatives',
+  'ld.so.cache',
+  'ld.so.conf',
+  'ld.so.conf.d',
+  'passwd',
+  'group',
+  'shells',
+  'localtime',
+  'timezone',
+  'ssl',
+  'ca-certificates',
+  'ca-certificates.conf',
+  'bash.bashrc',
+  'profile',
+  'profile.d',
+  'environment',
+  'inputrc',
+  'login.defs',
+  'gai.conf',
+  'host.conf',
+  'mime.types',
+  'wgetrc',
+];
+
+const STOCK_NSSWITCH = `# /etc/nsswitch.conf (stock)
+passwd:         files
+group:          files
+shadow:         files
+gshadow:        files
+
+hosts:          files dns
+networks:       files
+
+protocols:      db files
+services:       db files
+ethers:         db files
+rpc:            db files
+
+netgroup:       nis
+`;
+
+const STOCK_SYSCTL_CONF = `#
+# /etc/sysctl.conf - Configuration file for setting system variables
+# See /etc/sysctl.d/ for additional system variables.
+# See sysctl.conf (5) for information.
+#
+
+# Uncomment the next line to enable packet forwarding for IPv4
+#net.ipv4.ip_forward=1
+`;
+
+/** `/etc/os-release` (and the distribution's own release files) for a host's OS trait. */
+export function osReleaseFiles(spec: Pick<HostSpec, 'os' | 'osVersion'>): Record<string, string> {
+  if (spec.os === 'centos') {
+    const major = spec.osVersion.split('.')[0];
+    return {
+      'os-release': [
+        'NAME="CentOS Linux"',
+        `VERSION="${major} (Core)"`,
+        'ID="centos"',
+        'ID_LIKE="rhel fedora"',
+        `VERSION_ID="${major}"`,
+        `PRETTY_NAME="CentOS Linux ${major} (Core)"`,
+        'HOME_URL="https://www.centos.org/"',
+        '',
+      ].join('\n'),
+      'centos-release': `CentOS Linux release ${spec.osVersion} (Core)\n`,
+      'redhat-release': `CentOS Linux release ${spec.osVersion} (Core)\n`,
+    };
+  }
+  const codenames: Record<string, string> = { '18.04': 'bionic', '20.04': 'focal', '22.04': 'jammy', '24.04': 'noble' };
+  const codename = codenames[spec.osVersion] ?? 'focal';
+  return {
+    'os-release': [
+      'NAME="Ubuntu"',
+      `VERSION="${spec.osVersion} LTS"`,
+      'ID=ubuntu',
+      'ID_LIKE=debian',
+      `PRETTY_NAME="Ubuntu ${spec.osVersion} LTS"`,
+      `VERSION_ID="${spec.osVersion}"`,
+      `VERSION_CODENAME=${codename}`,
+      `UBUNTU_CODENAME=${codename}`,
+      '',
+    ].join('\n'),
+    'lsb-release': [
+      'DISTRIB_ID=Ubuntu',
+      `DISTRIB_RELEASE=${spec.osVersion}`,
+      `DISTRIB_CODENAME=${codename}`,
+      `DISTRIB_DESCRIPTION="Ubuntu ${spec.osVersion} LTS"`,
+      '',
+    ].join('\n'),
+  };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The real machine's `uname -m` (what the `uname` stand-in rewrites). */
+function realMachineArch(): string {
+  return execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * `uname` that reports the host's arch trait: `setarch` cannot make an x86_64 kernel say aarch64, so the real
+ * output is rewritten. Only installed when the edge stand-ins did not bring their own.
+ */
+export function unameStandIn(arch: string, realArch = realMachineArch()): string {
+  return `#!/bin/bash
+# uname stand-in of the edgekeeper sandbox: the real uname with the machine name replaced by the host's arch.
+set -euo pipefail
+out=$(/usr/bin/uname "$@")
+printf '%s\\n' "\${out//${realArch}/${arch}}"
+`;
+}
+
+/**
+ * Creates a fresh host root at `root`: the directories a host owns, a small /etc seeded from the real machine
+ * plus the host's identity (os-release, hostname, hosts, stock nsswitch and sysctl files), and `/usr` as the
+ * (empty) upper layer of the host's /usr overlay.
+ */
+export async function seedHostRoot(root: string, spec: HostSpec): Promise<void> {
+  for (const dir of HOST_OWNED_DIRS) await mkdir(path.join(root, dir), { recursive: true });
+  await chmod(path.join(root, 'tmp'), 0o1777);
+  await chmod(path.join(root, 'root'), 0o700);
+  for (const dir of [
+    'var/lib',
+    'var/log',
+    'var/cache',
+    'var/spool',
+    'var/tmp',
+    'run/lock',
+    'usr/local/bin',
+    'usr/lib/sysctl.d',
+    'etc/sysctl.d',
+    'etc/systemd/system',
+    'etc/default',
+  ]) {
+    await mkdir(path.join(root, dir), { recursive: true });
+  }
+  await chmod(path.join(root, 'var/tmp'), 0o1777);
+  // Absolute targets: they resolve inside the host, where /run is the host's own.
+  for (const [link, target] of [
+    ['var/run', '/run'],
+    ['var/lock', '/run/lock'],
+  ] as const) {
+    if (!isPresent(path.join(root, link))) await symlink(target, path.join(root, link));
+  }
+
+  const etc = path.join(root, 'etc');
+  const sources = ETC_FILES_FROM_REAL_MACHINE.map((name) => path.join('/etc', name)).filter((p) => isPresent(p));
+  // One `cp -a` keeps symlinks and modes as they are and is far faster than fs.cp on /etc/ssl's many links.
+  if (sources.length > 0) await execFileAsync('cp', ['-a', ...sources, etc]);
+  const files: Record<string, string> = {
+    ...osReleaseFiles(spec),
+    hostname: `${spec.name}\n`,
+    hosts: `127.0.0.1\tlocalhost\n127.0.1.1\t${spec.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+    'resolv.conf': '# edgekeeper sandbox: hosts have no DNS; services are reached on 127.0.0.1\n',
+    'nsswitch.conf': STOCK_NSSWITCH,
+    'sysctl.conf': STOCK_SYSCTL_CONF,
+    'machine-id': `${spec.instanceId.slice(3).padEnd(32, '0')}\n`,
+  };
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(etc, name), text);
+  // Debian's os-release lives in /usr/lib; tools that read it there must see the host's OS too.
+  await writeFile(path.join(root, 'usr/lib/os-release'), files['os-release'] ?? '');
+}
+
+/** Installs the sandbox's `uname` into the host unless the edge stand-ins provided one. */
+export async function ensureUnameStandIn(root: string, arch: string): Promise<void> {
+  const candidates = ['usr/local/bin/uname', 'usr/bin/uname', 'usr/local/sbin/uname'];
+  if (candidates.some((c) => existsSync(path.join(root, c)))) return;
+  await writeFile(path.join(root, 'usr/local/bin/uname'), unameStandIn(arch), { mode: 0o755 });
+}
+
+/** True when something (even a dangling symlink) exists at `p`. */
+function isPresent(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,78 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { CommandRunner } from './commands';
+import { loadHostFixture } from './fixture';
+import { type EdgeHost, startEdgeHost } from './host';
+import { detectIsolationMode, type IsolationMode } from './isolation-mode';
+import { type SsmEndpoint, startSsmEndpoint } from './ssm-endpoint';
+import type { HostProvisioner, HostSpec } from './traits';
+
+export { DEFAULT_HOST_FIXTURE, loadHostFixture, parseHostFixture } from './fixture';
+export type { EdgeHost } from './host';
+export type { IsolationMode } from './isolation-mode';
+export { SsmServiceError } from './ssm-errors';
+export type { HostProvisioner, HostSpec, HostTraits, ServiceName } from './traits';
+export { portInsideHost } from './traits';
+
+/** The sandbox's edge hosts and the SSM endpoint in front of them. */
+export interface EdgeHosts {
+  readonly mode: IsolationMode;
+  readonly hosts: readonly EdgeHost[];
+  readonly ssm: SsmEndpoint;
+  /** stops the endpoint, kills every script and removes every host namespace */
+  stop(): Promise<void>;
+}
+
+/**
+ * Creates one isolated host per fixture entry under `<dir>/hosts/<instanceId>` and an SSM endpoint on
+ * 127.0.0.1 that runs commands on them.
+ */
+export async function startEdgeHosts(options: {
+  dir: string;
+  provisioner: HostProvisioner;
+  /** the hosts; default: `fixtures/hosts.yaml` */
+  specs?: readonly HostSpec[];
+  /** default: the strongest available (see detectIsolationMode) */
+  mode?: IsolationMode;
+  /** see CommandRunner */
+  offlineDeliveryTimeoutMs?: number;
+}): Promise<EdgeHosts> {
+  const specs = options.specs ?? (await loadHostFixture());
+  const mode = options.mode ?? detectIsolationMode();
+  const hostsDir = path.resolve(options.dir, 'hosts');
+  await mkdir(hostsDir, { recursive: true });
+
+  const started = await Promise.allSettled(
+    specs.map((spec) => startEdgeHost({ spec, hostsDir, mode, provisioner: options.provisioner })),
+  );
+  const hosts = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) {
+    await Promise.all(hosts.map((h) => h.stop()));
+    throw failure.reason;
+  }
+
+  const runner = new CommandRunner(
+    new Map(hosts.map((h) => [h.spec.instanceId, h])),
+    options.offlineDeliveryTimeoutMs === undefined
+      ? {}
+      : { offlineDeliveryTimeoutMs: options.offlineDeliveryTimeoutMs },
+  );
+  let ssm: SsmEndpoint;
+  try {
+    ssm = await startSsmEndpoint({ runner, instances: specs });
+  } catch (err) {
+    await Promise.all(hosts.map((h) => h.stop()));
+    throw err;
+  }
+  return {
+    mode,
+    hosts,
+    ssm,
+    async stop() {
+      await ssm.stop();
+      await runner.stop();
+      await Promise.all(hosts.map((h) => h.stop()));
+    },
+  };
+}

@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import { HostStartError } from './errors';
+import { HOST_OWNED_DIRS } from './host-root';
+
+/** Which namespaces a process joins with `nsenter`. */
+export type NamespaceKind = 'mount' | 'uts' | 'ipc' | 'net' | 'pid';
+
+/** A host's long-lived set of namespaces; each command enters it with `nsenter`, so mounts persist between them. */
+export interface HostNamespace {
+  /** pid (in the real PID namespace) of the namespace's init process */
+  readonly initPid: number;
+  /** `nsenter` arguments (before `--`) that join the given namespaces of this host */
+  nsenterArgs(kinds?: readonly NamespaceKind[]): string[];
+  /** kills every process of the host; its mounts and namespaces go with the last one */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs as the namespace's init (PID 1). Mount order matters: a directory that contains the host dir itself
+ * (e.g. /tmp when the sandbox lives in /tmp) is covered last, after every source path was used.
+ * /proc/sys is made read-only except /proc/sys/net, which belongs to the host's own network namespace: a stray
+ * `sysctl -w kernel.*` fails instead of changing the real kernel. The loop keeps PID 1 alive until the sandbox
+ * closes its stdin (or dies), and bash as PID 1 reaps orphaned daemons.
+ */
+const INIT_SCRIPT = `set -euo pipefail
+host_dir=$1 hostname=$2 overlay_opts=$3
+shift 3
+mount --make-rprivate /
+mount -t overlay overlay -o "lowerdir=/usr,upperdir=$host_dir/root/usr,workdir=$host_dir/overlay-work$overlay_opts" /usr
+mount --bind "$host_dir/root/usr/lib/sysctl.d" /usr/lib/sysctl.d
+for target in "$@"; do
+  mount --bind "$host_dir/root$target" "$target"
+done
+mount --bind /proc/sys /proc/sys
+mount -o remount,bind,ro /proc/sys
+mount --bind /proc/sys/net /proc/sys/net
+mount -o remount,bind,rw /proc/sys/net
+mount -o remount,bind,ro /sys
+ip link set lo up
+hostname "$hostname"
+echo ready
+while read -r _; do :; done
+`;
+
+/** The host-owned directories in mount order: the one holding `hostDir` last (see INIT_SCRIPT). */
+export function bindOrder(hostDir: string): string[] {
+  const targets = HOST_OWNED_DIRS.map((d) => `/${d}`);
+  const holder = targets.find((t) => hostDir === t || hostDir.startsWith(`${t}/`));
+  return holder ? [...targets.filter((t) => t !== holder), holder] : targets;
+}
+
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // The command name (field 2) may contain spaces and parentheses: fields after the last ')' are safe.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
+}
+
+function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+/**
+ * Creates a host's namespaces and mounts (`<hostDir>/root/...` over the host-owned directories, an overlay on
+ * /usr whose upper layer is `<hostDir>/root/usr`), sets its hostname and brings up its loopback.
+ */
+export async function startHostNamespace(options: {
+  hostDir: string;
+  hostname: string;
+  rootless: boolean;
+}): Promise<HostNamespace> {
+  const hostDir = realpathSync(options.hostDir);
+  const userFlags = options.rootless ? ['--user', '--map-root-user'] : [];
+  // Overlayfs inside a user namespace keeps its metadata in user.* xattrs (kernel >= 5.11).
+  const overlayOpts = options.rootless ? ',userxattr' : '';
+  const args = [
+    ...userFlags,
+    '--mount',
+    '--uts',
+    '--ipc',
+    '--pid',
+    '--net',
+    '--fork',
+    '--mount-proc',
+    '--kill-child',
+    'bash',
+    '-c',
+    INIT_SCRIPT,
+    'edge-host-init',
+    hostDir,
+    options.hostname,
+    overlayOpts,
+    ...bindOrder(hostDir),
+  ];
+  const unshare = spawn('unshare', args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+  });
+  // PID 1 may already be gone when stop() closes its stdin: that EPIPE is expected.
+  unshare.stdin.on('error', () => undefined);
+  let stderr = '';
+  unshare.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const ready = await new Promise<boolean>((resolve) => {
+    let stdout = '';
+    unshare.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stdout.includes('ready\n')) resolve(true);
+    });
+    unshare.once('exit', () => resolve(false));
+    unshare.once('error', () => resolve(false));
+  });
+  const initPid = ready && unshare.pid !== undefined ? childrenOf(unshare.pid)[0] : undefined;
+  if (initPid === undefined) {
+    unshare.kill('SIGKILL');
+    throw new HostStartError(`cannot create the namespaces of host ${options.hostname}: ${stderr.trim() || 'no init'}`);
+  }
+
+  const kindFlags: Record<NamespaceKind, string> = {
+    mount: '--mount',
+    uts: '--uts',
+    ipc: '--ipc',
+    net: '--net',
+    pid: '--pid',
+  };
+  return {
+    initPid,
+    nsenterArgs(kinds = ['mount', 'uts', 'ipc', 'net', 'pid']) {
+      return ['--target', String(initPid), ...(options.rootless ? ['--user'] : []), ...kinds.map((k) => kindFlags[k])];
+    },
+    async stop() {
+      // Closing stdin ends PID 1's loop; the kernel then kills every process left in the PID namespace.
+      unshare.stdin.end();
+      if (await waitForExit(unshare, 5_000)) return;
+      unshare.kill('SIGKILL'); // --kill-child takes PID 1 (and so the namespace) with it
+      await waitForExit(unshare, 5_000);
+    },
+  };
+}
+
+/** Absolute path of `p` as seen inside a host whose root is `root` (for files written from outside). */
+export function pathInsideHost(root: string, p: string): string {
+  return `/${path.relative(root, p)}`;
+}

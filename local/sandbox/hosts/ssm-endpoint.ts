@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { z } from 'zod';
+import { type CommandRunner, type Invocation, pluginOutput, type SentCommand } from './commands';
+import { SsmServiceError } from './ssm-errors';
+import type { HostSpec } from './traits';
+
+/** The SSM agent version the sandbox's instances report. */
+export const SANDBOX_AGENT_VERSION = '3.3.1142.0';
+
+/** A running SSM-compatible endpoint. */
+export interface SsmEndpoint {
+  /** `http://127.0.0.1:<port>`: give it to `new SSMClient({ endpoint })` */
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const SendCommandInput = z.object({
+  DocumentName: z.string(),
+  InstanceIds: z.array(z.string()).min(1, 'InstanceIds must name at least one instance'),
+  Parameters: z.record(z.string(), z.array(z.string())).default({}),
+  TimeoutSeconds: z.number().int().min(30).max(2_592_000).optional(),
+  Comment: z.string().max(100).optional(),
+});
+
+const GetCommandInvocationInput = z.object({ CommandId: z.string(), InstanceId: z.string() });
+const ListCommandInvocationsInput = z.object({
+  CommandId: z.string().optional(),
+  InstanceId: z.string().optional(),
+  Details: z.boolean().optional(),
+});
+const CancelCommandInput = z.object({ CommandId: z.string(), InstanceIds: z.array(z.string()).optional() });
+const DescribeInstanceInformationInput = z.object({
+  Filters: z.array(z.object({ Key: z.string(), Values: z.array(z.string()) })).optional(),
+  InstanceInformationFilterList: z.array(z.object({ key: z.string(), valueSet: z.array(z.string()) })).optional(),
+});
+
+/** AWS JSON 1.1 timestamps are epoch seconds. */
+function epochSeconds(date: Date | undefined): number | undefined {
+  return date === undefined ? undefined : date.getTime() / 1000;
+}
+
+/** GetCommandInvocation's ExecutionStartDateTime & co. are ISO strings, empty until known. */
+function isoOrEmpty(date: Date | undefined): string {
+  return date?.toISOString() ?? '';
+}
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new SsmServiceError('ValidationException', z.prettifyError(parsed.error));
+  return parsed.data;
+}
+
+function commandShape(command: SentCommand, runner: CommandRunner) {
+  const invocations = runner.list({ commandId: command.commandId });
+  const done = invocations.filter((i) => ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(i.status));
+  return {
+    CommandId: command.commandId,
+    DocumentName: command.documentName,
+    DocumentVersion: '$DEFAULT',
+    Comment: command.comment,
+    ExpiresAfter: epochSeconds(command.expiresAfter),
+    Parameters: command.parameters,
+    InstanceIds: command.instanceIds,
+    Targets: [],
+    RequestedDateTime: epochSeconds(command.requestedAt),
+    Status: 'Pending',
+    StatusDetails: 'Pending',
+    OutputS3Region: '',
+    MaxConcurrency: '50',
+    MaxErrors: '0',
+    TargetCount: command.instanceIds.length,
+    CompletedCount: done.length,
+    ErrorCount: done.filter((i) => i.status === 'Failed').length,
+    DeliveryTimedOutCount: done.filter((i) => i.statusDetails === 'DeliveryTimedOut').length,
+    TimeoutSeconds: command.deliveryTimeoutSeconds,
+  };
+}
+
+function elapsed(invocation: Invocation): string {
+  if (!invocation.startedAt) return '';
+  const ms = (invocation.endedAt ?? new Date()).getTime() - invocation.startedAt.getTime();
+  const s = Math.floor(ms / 1000);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `PT${pad(Math.floor(s / 3600))}H${pad(Math.floor((s % 3600) / 60))}M${pad(s % 60)}.${String(ms % 1000).padStart(3, '0')}S`;
+}
+
+function invocationShape(invocation: Invocation, details: boolean) {
+  return {
+    CommandId: invocation.commandId,
+    InstanceId: invocation.instanceId,
+    InstanceName: invocation.instanceName,
+    Comment: invocation.comment,
+    DocumentName: invocation.documentName,
+    DocumentVersion: '$DEFAULT',
+    RequestedDateTime: epochSeconds(invocation.requestedAt),
+    Status: invocation.status,
+    StatusDetails: invocation.statusDetails,
+    StandardOutputUrl: '',
+    StandardErrorUrl: '',
+    CommandPlugins: details
+      ? [
+          {
+            Name: 'aws:runShellScript',
+            Status: invocation.status,
+            StatusDetails: invocation.statusDetails,
+            ResponseCode: invocation.responseCode,
+            ResponseStartDateTime: epochSeconds(invocation.startedAt),
+            ResponseFinishDateTime: epochSeconds(invocation.endedAt),
+            Output: pluginOutput(invocation.stdout, invocation.stderr),
+            StandardOutputUrl: '',
+            StandardErrorUrl: '',
+            OutputS3Region: '',
+          },
+        ]
+      : [],
+  };
+}
+
+/** DescribeInstanceInformation's entry for a host. */
+export function instanceInformation(spec: HostSpec, startedAt: Date) {
+  return {
+    InstanceId: spec.instanceId,
+    PingStatus: spec.online ? 'Online' : 'ConnectionLost',
+    LastPingDateTime: epochSeconds(spec.online ? new Date() : startedAt),
+    AgentVersion: SANDBOX_AGENT_VERSION,
+    IsLatestVersion: true,
+    PlatformType: 'Linux',
+    PlatformName: spec.os === 'ubuntu' ? 'Ubuntu' : 'CentOS Linux',
+    PlatformVersion: spec.osVersion,
+    ResourceType: 'ManagedInstance',
+    Name: spec.name,
+    ComputerName: spec.name,
+    IPAddress: spec.ipAddress,
+    RegistrationDate: epochSeconds(startedAt),
+    IamRole: 'edgekeeper-sandbox-ssm',
+    ActivationId: '00000000-0000-4000-8000-000000000000',
+  };
+}
+
+type Handler = (body: unknown) => unknown;
+
+/**
+ * Starts an HTTP server on 127.0.0.1 (random port) that speaks SSM's AWS JSON 1.1 protocol for the operations
+ * edgekeeper uses. Signatures are not checked: the sandbox trusts loopback callers, as the SDK needs dummy
+ * credentials anyway.
+ */
+export async function startSsmEndpoint(options: {
+  runner: CommandRunner;
+  instances: readonly HostSpec[];
+}): Promise<SsmEndpoint> {
+  const { runner } = options;
+  const startedAt = new Date();
+  const specs = new Map(options.instances.map((s) => [s.instanceId, s]));
+
+  const operations: Record<string, Handler> = {
+    SendCommand(body) {
+      const input = parse(SendCommandInput, body);
+      if (input.DocumentName !== 'AWS-RunShellScript') {
+        throw new SsmServiceError('InvalidDocument', `Document ${input.DocumentName} does not exist in the sandbox`);
+      }
+      const commands = input.Parameters.commands;
+      if (!commands?.length) throw new SsmServiceError('InvalidParameters', 'Parameters.commands is required');
+      const timeout = input.Parameters.executionTimeout?.[0];
+      const executionTimeoutSeconds = timeout === undefined ? undefined : Number(timeout);
+      if (
+        executionTimeoutSeconds !== undefined &&
+        !(
+          Number.isInteger(executionTimeoutSeconds) &&
+          executionTimeoutSeconds >= 1 &&
+          executionTimeoutSeconds <= 172_800
+        )
+      ) {
+        throw new SsmServiceError('InvalidParameters', `executionTimeout must be 1-172800 seconds, got ${timeout}`);
+      }
+      const command = runner.send({
+        documentName: input.DocumentName,
+        commands,
+        instanceIds: input.InstanceIds,
+        parameters: input.Parameters,
+        ...(executionTimeoutSeconds === undefined ? {} : { executionTimeoutSeconds }),
+        ...(input.TimeoutSeconds === undefined ? {} : { deliveryTimeoutSeconds: input.TimeoutSeconds }),
+        ...(input.Comment === undefined ? {} : { comment: input.Comment }),
+      });
+      return { Command: commandShape(command, runner) };
+    },
+    GetCommandInvocation(body) {
+      const input = parse(GetCommandInvocationInput, body);
+      if (!specs.has(input.InstanceId)) {
+        throw new SsmServiceError('InvalidInstanceId', `Instance Id ${input.InstanceId} is not valid`);
+      }
+      const invocation = runner.invocation(input.CommandId, input.InstanceId);
+      if (!invocation) throw new SsmServiceError('InvocationDoesNotExist', 'The command invocation does not exist');
+      return {
+        CommandId: invocation.commandId,
+        InstanceId: invocation.instanceId,
+        Comment: invocation.comment,
+        DocumentName: invocation.documentName,
+        DocumentVersion: '$DEFAULT',
+        PluginName: 'aws:runShellScript',
+        ResponseCode: invocation.responseCode,
+        ExecutionStartDateTime: isoOrEmpty(invocation.startedAt),
+        ExecutionElapsedTime: elapsed(invocation),
+        ExecutionEndDateTime: isoOrEmpty(invocation.endedAt),
+        Status: invocation.status,
+        StatusDetails: invocation.statusDetails,
+        StandardOutputContent: invocation.stdout,
+        StandardOutputUrl: '',
+        StandardErrorContent: invocation.stderr,
+        StandardErrorUrl: '',
+        CloudWatchOutputConfig: { CloudWatchLogGroupName: '', CloudWatchOutputEnabled: false },
+      };
+    },
+    ListCommandInvocations(body) {
+      const input = parse(ListCommandInvocationsInput, body);
+      if (input.CommandId !== undefined && !runner.command(input.CommandId)) {
+        throw new SsmServiceError('InvalidCommandId', `Command ${input.CommandId} was not found`);
+      }
+      const filter = {
+        ...(input.CommandId === undefined ? {} : { commandId: input.CommandId }),
+        ...(input.InstanceId === undefined ? {} : { instanceId: input.InstanceId }),
+      };
+      return { CommandInvocations: runner.list(filter).map((i) => invocationShape(i, input.Details ?? false)) };
+    },
+    CancelCommand(body) {
+      const input = parse(CancelCommandInput, body);
+      runner.cancel(input.CommandId, input.InstanceIds);
+      return {};
+    },
+    DescribeInstanceInformation(body) {
+      const input = parse(DescribeInstanceInformationInput, body);
+      const wanted = (key: string): string[] | undefined => {
+        const values = [
+          ...(input.Filters ?? []).filter((f) => f.Key === key).flatMap((f) => f.Values),
+          ...(input.InstanceInformationFilterList ?? []).filter((f) => f.key === key).flatMap((f) => f.valueSet),
+        ];
+        return values.length ? values : undefined;
+      };
+      const ids = wanted('InstanceIds');
+      const pingStatus = wanted('PingStatus');
+      const list = [...specs.values()]
+        .filter((s) => !ids || ids.includes(s.instanceId))
+        .map((s) => instanceInformation(s, startedAt))
+        .filter((i) => !pingStatus || pingStatus.includes(i.PingStatus));
+      return { InstanceInformationList: list };
+    },
+  };
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const requestId = randomUUID();
+      const reply = (status: number, payload: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
+        res.end(JSON.stringify(payload));
+      };
+      try {
+        const target = String(req.headers['x-amz-target'] ?? '');
+        const operation = target.startsWith('AmazonSSM.') ? operations[target.slice('AmazonSSM.'.length)] : undefined;
+        if (req.method !== 'POST' || !operation) {
+          throw new SsmServiceError(
+            'UnknownOperationException',
+            `the sandbox does not implement ${target || req.method}`,
+          );
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
+        let body: unknown;
+        try {
+          body = text ? JSON.parse(text) : {};
+        } catch {
+          throw new SsmServiceError('SerializationException', 'request body is not JSON');
+        }
+        reply(200, operation(body));
+      } catch (err) {
+        if (err instanceof SsmServiceError) reply(err.statusCode, { __type: err.type, message: err.message });
+        else reply(500, { __type: 'InternalServerError', message: (err as Error).message });
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,240 @@
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { type SandboxCluster, startCluster } from './cluster';
+import { type EdgeServices, fallbackPath, startEdgeServices } from './edge';
+import { type EdgeHosts, type IsolationMode, loadHostFixture, portInsideHost, startEdgeHosts } from './hosts';
+
+/** The directory `edgekeeper sandbox start` uses when none is given. */
+export const DEFAULT_SANDBOX_DIR = '.sandbox';
+
+/** The region the sandbox's SSM endpoint claims (any region works with an endpoint override). */
+export const SANDBOX_REGION = 'us-east-1';
+
+const Port = z.number().int().min(1).max(65_535);
+
+/** `<dir>/sandbox.json`: how to reach a running sandbox. Addresses and ports are those seen from inside a host. */
+export const SandboxInfoSchema = z.object({
+  dir: z.string(),
+  pid: z.number().int().positive(),
+  mode: z.enum(['namespaces', 'rootless', 'portable']),
+  kubeconfig: z.string(),
+  ssm: z.object({ endpoint: z.url(), region: z.string() }),
+  cloudcore: z.object({
+    publicAddress: z.string(),
+    ports: z.object({ cloudhub: Port, quic: Port, https: Port, stream: Port, tunnel: Port }),
+  }),
+  downloadMirror: z.url(),
+  instances: z.array(
+    z.object({
+      instanceId: z.string(),
+      name: z.string(),
+      os: z.enum(['ubuntu', 'centos']),
+      osVersion: z.string(),
+      arch: z.string(),
+      runtime: z.object({ kind: z.enum(['docker', 'containerd', 'none']), version: z.string().optional() }),
+      online: z.boolean(),
+      cloudcoreReachable: z.boolean(),
+      ipAddress: z.string(),
+    }),
+  ),
+});
+
+/** The contents of `<dir>/sandbox.json`. */
+export type SandboxInfo = z.infer<typeof SandboxInfoSchema>;
+
+/** A running sandbox: cluster, edge services, edge hosts and SSM endpoint. */
+export interface Sandbox {
+  readonly info: SandboxInfo;
+  /** stops everything started, in reverse order, and removes `sandbox.json` */
+  stop(): Promise<void>;
+}
+
+/** `sandbox.json` is missing, unreadable or not a sandbox's. */
+export class SandboxInfoError extends Error {
+  override readonly name = 'SandboxInfoError';
+}
+
+/** A detached sandbox did not start or did not stop. */
+export class SandboxProcessError extends Error {
+  override readonly name = 'SandboxProcessError';
+}
+
+function infoPath(dir: string): string {
+  return path.join(dir, 'sandbox.json');
+}
+
+/** Reads and validates `<dir>/sandbox.json`. */
+export async function readSandboxInfo(dir: string): Promise<SandboxInfo> {
+  const file = infoPath(path.resolve(dir));
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    throw new SandboxInfoError(`no sandbox running in ${path.resolve(dir)}: ${file} not found`);
+  }
+  const parsed = SandboxInfoSchema.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new SandboxInfoError(`${file}: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/**
+ * Starts the whole sandbox in this process: the cluster (kubeconfig at `<dir>/kubeconfig`), the edge services,
+ * one isolated host per fixture entry and the SSM endpoint; then writes `<dir>/sandbox.json`.
+ */
+export async function startSandbox(options: {
+  dir: string;
+  /** how long a joined Node stays Ready=False @default 1000 */
+  readyDelayMs?: number;
+  /** @default the strongest available */
+  mode?: IsolationMode;
+  /** see CommandRunner @default 5000 */
+  offlineDeliveryTimeoutMs?: number;
+}): Promise<Sandbox> {
+  const dir = path.resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+    stops.length = 0;
+  };
+  try {
+    const cluster: SandboxCluster = await startCluster({ dir });
+    stops.push(() => cluster.stop());
+    const edge: EdgeServices = await startEdgeServices({
+      dir,
+      kubeconfigPath: cluster.kubeconfigPath,
+      ...(options.readyDelayMs === undefined ? {} : { readyDelayMs: options.readyDelayMs }),
+    });
+    stops.push(() => edge.stop());
+    const specs = await loadHostFixture();
+    const hosts: EdgeHosts = await startEdgeHosts({
+      dir,
+      specs,
+      provisioner: { endpoints: edge.endpoints, provisionHost: edge.provisionHost, portablePath: fallbackPath },
+      ...(options.mode === undefined ? {} : { mode: options.mode }),
+      ...(options.offlineDeliveryTimeoutMs === undefined
+        ? {}
+        : { offlineDeliveryTimeoutMs: options.offlineDeliveryTimeoutMs }),
+    });
+    stops.push(() => hosts.stop());
+
+    // Relayed hosts see cloudcore at the seed's public ports; portable hosts share the real loopback.
+    const seen = (name: EdgeServices['endpoints'][number]['name']): number => {
+      const port = edge.endpoints.find((e) => e.name === name)?.port;
+      if (port === undefined) throw new SandboxProcessError(`the edge services expose no ${name} endpoint`);
+      return hosts.mode === 'portable' ? port : portInsideHost(name, port);
+    };
+    const info: SandboxInfo = {
+      dir,
+      pid: process.pid,
+      mode: hosts.mode,
+      kubeconfig: cluster.kubeconfigPath,
+      ssm: { endpoint: hosts.ssm.url, region: SANDBOX_REGION },
+      cloudcore: {
+        publicAddress: '127.0.0.1',
+        ports: {
+          cloudhub: seen('cloudhub'),
+          quic: seen('quic'),
+          https: seen('https'),
+          stream: seen('stream'),
+          tunnel: seen('tunnel'),
+        },
+      },
+      downloadMirror: `http://127.0.0.1:${seen('mirror')}`,
+      instances: specs.map((s) => ({
+        instanceId: s.instanceId,
+        name: s.name,
+        os: s.os,
+        osVersion: s.osVersion,
+        arch: s.arch,
+        runtime: s.runtime,
+        online: s.online,
+        cloudcoreReachable: s.cloudcoreReachable,
+        ipAddress: s.ipAddress,
+      })),
+    };
+    // Written last and atomically: its presence means "ready" to startDetachedSandbox and the CLI.
+    await writeFile(`${infoPath(dir)}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+    await rename(`${infoPath(dir)}.tmp`, infoPath(dir));
+    stops.push(() => rm(infoPath(dir), { force: true }));
+    return { info, stop: stopAll };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Starts the sandbox in a detached background process (`local/sandbox/daemon.ts`, logging to
+ * `<dir>/sandbox.log`) and resolves once it wrote `sandbox.json`.
+ */
+export async function startDetachedSandbox(options: { dir: string; timeoutMs?: number }): Promise<SandboxInfo> {
+  const dir = path.resolve(options.dir);
+  await mkdir(dir, { recursive: true });
+  if (existsSync(infoPath(dir))) {
+    const previous = await readSandboxInfo(dir).catch(() => undefined);
+    if (previous && isAlive(previous.pid)) {
+      throw new SandboxProcessError(`a sandbox already runs in ${dir} (pid ${previous.pid}): stop it first`);
+    }
+    await rm(infoPath(dir), { force: true });
+  }
+  const logFile = path.join(dir, 'sandbox.log');
+  const log = openSync(logFile, 'a');
+  const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
+  const child = spawn(process.execPath, ['--import', tsxLoader, path.join(__dirname, 'daemon.ts'), dir], {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: process.env,
+  });
+  closeSync(log);
+  child.unref();
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+  while (Date.now() < deadline) {
+    if (existsSync(infoPath(dir))) {
+      const info = await readSandboxInfo(dir).catch(() => undefined);
+      if (info && info.pid === child.pid) return info;
+    }
+    if (exited) break;
+    await sleep(100);
+  }
+  if (!exited && child.pid !== undefined) process.kill(child.pid, 'SIGTERM');
+  const tail = (await readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-20).join('\n');
+  throw new SandboxProcessError(`the sandbox did not start (see ${logFile}):\n${tail}`);
+}
+
+/**
+ * Stops the detached sandbox of `dir` (SIGTERM, then SIGKILL after `timeoutMs`) and waits until its process is
+ * gone. Host namespaces end with it: their init processes exit when the sandbox's end of their stdin closes.
+ */
+export async function stopSandbox(dir: string, options: { timeoutMs?: number } = {}): Promise<void> {
+  const info = await readSandboxInfo(dir);
+  if (isAlive(info.pid)) {
+    process.kill(info.pid, 'SIGTERM');
+    const deadline = Date.now() + (options.timeoutMs ?? 20_000);
+    while (isAlive(info.pid) && Date.now() < deadline) await sleep(100);
+    if (isAlive(info.pid)) {
+      process.kill(info.pid, 'SIGKILL');
+      while (isAlive(info.pid)) await sleep(50);
+    }
+  }
+  await rm(infoPath(path.resolve(dir)), { force: true });
+}

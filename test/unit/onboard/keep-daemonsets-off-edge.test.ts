@@ -1,0 +1,165 @@
+import {
+  type Affinity,
+  classifyDaemonSet,
+  classifyDaemonSets,
+  type DaemonSet,
+  type JsonPatchOp,
+  reportOf,
+} from '../../../functions/keep-daemonsets-off-edge/core';
+
+const EXCLUDE = { key: 'node-role.kubernetes.io/edge', operator: 'DoesNotExist' };
+const config = { allowlist: ['monitoring/edge-agent'] };
+
+function ds(
+  namespace: string,
+  name: string,
+  spec: DaemonSet['spec']['template']['spec'] = {},
+  annotations?: Record<string, string>,
+): DaemonSet {
+  return { metadata: { namespace, name, resourceVersion: '42', annotations }, spec: { template: { spec } } };
+}
+
+function required(...terms: Record<string, unknown>[]): Affinity {
+  return { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } } as Affinity;
+}
+
+/** Applies the produced ops the way the API server would (test + add on object members). */
+function apply(target: DaemonSet, ops: JsonPatchOp[]): DaemonSet {
+  const copy = structuredClone(target) as unknown as Record<string, unknown>;
+  for (const op of ops) {
+    const keys = op.path.split('/').slice(1);
+    const last = keys.pop() as string;
+    let parent = copy as Record<string, unknown>;
+    for (const key of keys) parent = parent[key] as Record<string, unknown>;
+    if (op.op === 'test') {
+      if (parent[last] !== op.value) throw new Error('test failed');
+    } else parent[last] = structuredClone(op.value);
+  }
+  return copy as unknown as DaemonSet;
+}
+
+describe('classifyDaemonSets', () => {
+  it('creates the required affinity when there is none, with a resourceVersion test', () => {
+    const decision = classifyDaemonSet(ds('kube-system', 'kube-proxy', { containers: [] }), config);
+    expect(decision).toEqual({
+      action: 'patch',
+      namespace: 'kube-system',
+      name: 'kube-proxy',
+      affinity: required({ matchExpressions: [EXCLUDE] }),
+      patch: [
+        { op: 'test', path: '/metadata/resourceVersion', value: '42' },
+        { op: 'add', path: '/spec/template/spec/affinity', value: required({ matchExpressions: [EXCLUDE] }) },
+      ],
+    });
+  });
+
+  it('keeps an existing expression and adds the exclusion beside it', () => {
+    const linux = { key: 'kubernetes.io/os', operator: 'In', values: ['linux'] };
+    const decision = classifyDaemonSet(
+      ds('kube-system', 'calico-node', { affinity: required({ matchExpressions: [linux] }) }),
+      config,
+    );
+    expect(decision.action === 'patch' && decision.affinity).toEqual(required({ matchExpressions: [linux, EXCLUDE] }));
+  });
+
+  it('extends both ORed terms, keeps matchFields, preferred terms and pod anti-affinity untouched', () => {
+    const preferred = [{ weight: 1, preference: { matchExpressions: [{ key: 'ssd', operator: 'Exists' }] } }];
+    const podAntiAffinity = {
+      requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname' }],
+    };
+    const affinity = {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'a', operator: 'Exists' }] },
+            { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }] },
+          ],
+        },
+        preferredDuringSchedulingIgnoredDuringExecution: preferred,
+      },
+      podAntiAffinity,
+    } as Affinity;
+    const before = structuredClone(affinity);
+    const decision = classifyDaemonSet(
+      ds('kube-system', 'nodelocaldns', { affinity, tolerations: [{ operator: 'Exists' }] }),
+      config,
+    );
+    expect(decision.action === 'patch' && decision.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'a', operator: 'Exists' }, EXCLUDE] },
+            { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n1'] }], matchExpressions: [EXCLUDE] },
+          ],
+        },
+        preferredDuringSchedulingIgnoredDuringExecution: preferred,
+      },
+      podAntiAffinity,
+    });
+    expect(affinity).toEqual(before);
+  });
+
+  it.each([
+    [
+      'node-exporter already excluding edge nodes',
+      ds('kubesphere-monitoring-system', 'node-exporter', { affinity: required({ matchExpressions: [EXCLUDE] }) }),
+      'already excludes edge nodes',
+    ],
+    [
+      'a nodeSelector no edge node satisfies',
+      ds('x', 'y', { nodeSelector: { 'node-role.kubernetes.io/edge': 'never' } }),
+      'already excludes edge nodes',
+    ],
+    [
+      'edgemesh-agent requiring the edge label',
+      ds('edgemesh', 'edgemesh-agent', {
+        affinity: required({ matchExpressions: [{ key: 'node-role.kubernetes.io/edge', operator: 'Exists' }] }),
+      }),
+      'meant for edge nodes',
+    ],
+    [
+      'a nodeSelector on the edge label',
+      ds('iot', 'collector', { nodeSelector: { 'node-role.kubernetes.io/edge': '' } }),
+      'meant for edge nodes',
+    ],
+    ['the kubeedge namespace', ds('kubeedge', 'mosquitto'), 'KubeEdge component (namespace kubeedge)'],
+    [
+      'the edge-allowed annotation',
+      ds('logging', 'fluent-bit', {}, { 'edgekeeper.io/edge-allowed': 'true' }),
+      'annotated edgekeeper.io/edge-allowed=true',
+    ],
+    ['the allowlist', ds('monitoring', 'edge-agent'), 'allowlisted'],
+  ])('skips %s', (_what, daemonSet, reason) => {
+    expect(classifyDaemonSet(daemonSet, config)).toMatchObject({ action: 'skip', reason });
+  });
+
+  it('patches when only one of two terms excludes edge nodes, extending the other', () => {
+    const decision = classifyDaemonSet(
+      ds('a', 'b', {
+        affinity: required({ matchExpressions: [EXCLUDE] }, { matchExpressions: [{ key: 'z', operator: 'Exists' }] }),
+      }),
+      config,
+    );
+    expect(decision.action === 'patch' && decision.affinity).toEqual(
+      required({ matchExpressions: [EXCLUDE] }, { matchExpressions: [{ key: 'z', operator: 'Exists' }, EXCLUDE] }),
+    );
+  });
+
+  it('is idempotent: after applying its patch the DaemonSet is skipped as already excluding', () => {
+    const original = ds('kube-system', 'calico-node', {
+      affinity: required({ matchExpressions: [{ key: 'k', operator: 'Exists' }] }, {}),
+    });
+    const decision = classifyDaemonSet(original, config);
+    if (decision.action !== 'patch') throw new Error('expected a patch');
+    const patched = apply(original, decision.patch);
+    expect(classifyDaemonSet(patched, config)).toMatchObject({ action: 'skip', reason: 'already excludes edge nodes' });
+  });
+
+  it('reports patched and skipped DaemonSets', () => {
+    const decisions = classifyDaemonSets([ds('kube-system', 'kube-proxy'), ds('kubeedge', 'edgemesh')], config);
+    expect(reportOf(decisions)).toEqual({
+      patched: [{ namespace: 'kube-system', name: 'kube-proxy' }],
+      skipped: [{ namespace: 'kubeedge', name: 'edgemesh', reason: 'KubeEdge component (namespace kubeedge)' }],
+    });
+  });
+});

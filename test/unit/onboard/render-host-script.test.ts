@@ -1,0 +1,306 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import {
+  InvalidJoinSettingsError,
+  InvalidJoinTokenError,
+  parseScriptFailure,
+  renderHostScript,
+  scriptOutcome,
+  shellQuote,
+  withToken,
+} from '../../../functions/render-host-script/core';
+import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/resolve-join-settings/core';
+import type { JoinSettings } from '../../../functions/shared/schemas';
+import { script as embedded } from '../../../functions/shared/scripts/generated/join-edge-node';
+import { CLOUDCORE_YAML } from './fixtures';
+
+const TOKEN =
+  '3f1c0a9e0b6d4c2e8a7b5d3c1e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e3f.eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjE3MDB9.c2lnbmF0dXJl';
+const SCRIPT_PATH = join(__dirname, '../../../functions/shared/scripts/join-edge-node.sh');
+
+function settings(
+  kubeedgeVersion: string,
+  extra: Partial<Parameters<typeof resolveJoinSettings>[0]> = {},
+  region: 'zh' | 'en' = 'zh',
+): JoinSettings {
+  return resolveJoinSettings(
+    { nodeName: 'edge-1', nodeIp: '192.168.10.21', taint: true, kubeedgeVersion, region, ...extra },
+    { cloudcoreYaml: CLOUDCORE_YAML },
+  );
+}
+
+function valuesBlock(script: string): string {
+  return script.slice(script.indexOf('# >>> edgekeeper values'), script.indexOf('# <<< edgekeeper values'));
+}
+
+function shellcheck(text: string): string {
+  const result = spawnSync('shellcheck', ['-'], { input: text, encoding: 'utf8' });
+  if (result.error) throw new Error(`shellcheck is missing (apt-get install -y shellcheck): ${result.error.message}`);
+  return result.stdout + result.stderr;
+}
+
+describe('shellQuote', () => {
+  it('round-trips any string through real bash', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: 'binary' }).filter((s) => !s.includes('\0')),
+        (value) => {
+          const out = execFileSync('bash', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' });
+          expect(out).toBe(value);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('quotes the nasty cases and leaves safe words bare', () => {
+    expect(shellQuote('')).toBe("''");
+    expect(shellQuote("it's")).toBe("'it'\\''s'");
+    expect(shellQuote('--cloudcore-ipport=1.2.3.4:10000')).toBe('--cloudcore-ipport=1.2.3.4:10000');
+    expect(shellQuote('$(reboot)')).toBe("'$(reboot)'");
+    expect(() => shellQuote('a\0b')).toThrow(InvalidJoinSettingsError);
+  });
+});
+
+describe('renderHostScript', () => {
+  it('keeps the embedded template identical to join-edge-node.sh (run embed-scripts.ts when this fails)', () => {
+    expect(embedded).toBe(readFileSync(SCRIPT_PATH, 'utf8'));
+  });
+
+  it('renders fork v1.5.0 without --region or --with-edge-taint', () => {
+    const block = valuesBlock(renderHostScript(settings('v1.5.0')));
+    expect(block).toContain('keadm_join_args=(join --kubeedge-version=1.5.0 --cloudcore-ipport=203.0.113.9:10000');
+    expect(block).not.toContain('--region');
+    expect(block).not.toContain('--with-edge-taint');
+  });
+
+  it('renders fork v1.6.1 with both, and the qingstor URL for zh', () => {
+    const block = valuesBlock(renderHostScript(settings('v1.6.1')));
+    expect(block).toContain('--region=zh');
+    expect(block).toContain('--with-edge-taint');
+    expect(block).toContain('--edgenode-ip=192.168.10.21');
+    expect(block).toContain(
+      `download_url_template='https://kubeedge.pek3b.qingstor.com/bin/v1.6.1/${ARCH}/keadm-v1.6.1-linux-${ARCH}.tar.gz'`,
+    );
+    expect(block).toContain('node_ip_must_be_local=false');
+  });
+
+  it('renders upstream 1.15 with its flags and a local-IP check', () => {
+    const block = valuesBlock(renderHostScript(settings('v1.15.0')));
+    for (const flag of [
+      '--cloudcore-ipport=203.0.113.9:10000',
+      '--edgenode-name=edge-1',
+      '--kubeedge-version=v1.15.0',
+    ]) {
+      expect(block).toContain(flag);
+    }
+    expect(block).not.toContain('--edgenode-ip');
+    expect(block).not.toContain('--with-edge-taint');
+    expect(block).toContain('node_ip_must_be_local=true');
+  });
+
+  it('quotes hostile values so they stay data', () => {
+    const s = settings('v1.9.2', { labels: { site: 'a' } });
+    const script = renderHostScript({ ...s, downloadUrl: 'https://m.example/k$(id).tgz?a=1&b=2' });
+    expect(script).toContain("download_url_template='https://m.example/k$(id).tgz?a=1&b=2'");
+    expect(() => renderHostScript({ ...s, nodeName: 'edge-1\nrm -rf /' })).toThrow(InvalidJoinSettingsError);
+    expect(() => renderHostScript({ ...s, cloudcore: { ...s.cloudcore, address: '1.2.3.4; reboot' } })).toThrow(
+      'cloudcore.address "1.2.3.4; reboot" must be a host name or IPv4 address',
+    );
+  });
+
+  it('never contains a token, and only withToken adds it', () => {
+    const script = renderHostScript(settings('v1.6.1'));
+    expect(script).not.toMatch(/--token=[^$<]/);
+    expect(script).not.toContain(TOKEN);
+    const commands = withToken(script, TOKEN);
+    expect(commands.filter((line) => line.includes(TOKEN))).toEqual([
+      `EDGEKEEPER_TOKEN=${TOKEN} bash "$edgekeeper_script" || edgekeeper_status=$?`,
+    ]);
+  });
+
+  it('refuses a token of the wrong shape without echoing it', () => {
+    expect(() => withToken('echo', "x'; reboot; '")).toThrow(InvalidJoinTokenError);
+    try {
+      withToken('echo', 'secret value');
+    } catch (error) {
+      expect((error as Error).message).not.toContain('secret value');
+    }
+  });
+
+  it.each([
+    ['fork v1.5.0 zh', () => settings('v1.5.0')],
+    ['fork v1.6.1 en', () => settings('v1.6.1', {}, 'en')],
+    ['fork v1.9.2 labels', () => settings('v1.9.2', { labels: { 'example.com/site': 'b-1', zone: '' } })],
+    ['upstream v1.15.0', () => settings('v1.15.0')],
+    ['upstream v1.20.0 no taint', () => settings('v1.20.0', { taint: false })],
+  ])('renders a shellcheck-clean script for %s', (_name, make) => {
+    const script = renderHostScript(make());
+    expect(shellcheck(script)).toBe('');
+    expect(shellcheck(withToken(script, TOKEN).join('\n').replace(/^/, '#!/bin/sh\n'))).toBe('');
+  });
+
+  it('keeps the template itself shellcheck-clean', () => {
+    expect(shellcheck(readFileSync(SCRIPT_PATH, 'utf8'))).toBe('');
+  });
+});
+
+describe('parseScriptFailure and scriptOutcome', () => {
+  it('names the failing step from the script error line, with the stderr tail', () => {
+    const stderr = 'noise\nedgekeeper: preflight: error: docker 18.09.9 is older than 19.3.0\n';
+    const message = parseScriptFailure(12, 'edgekeeper: preflight: architecture x86_64 -> amd64\n', stderr);
+    expect(message).toBe(
+      'preflight failed: docker 18.09.9 is older than 19.3.0\nstderr (last 20 lines):\nnoise\nedgekeeper: preflight: error: docker 18.09.9 is older than 19.3.0',
+    );
+  });
+
+  it('falls back to the exit code table and to the last step seen', () => {
+    expect(parseScriptFailure(20, '', '')).toBe('download failed: keadm download or unpacking failed (exit 20)');
+    expect(parseScriptFailure(137, 'edgekeeper: join: keadm join …\n', 'Killed')).toBe(
+      'join failed with exit code 137\nstderr (last 20 lines):\nKilled',
+    );
+  });
+
+  it('reads the outcome of a successful run', () => {
+    expect(scriptOutcome('edgekeeper: done: joined: node edge-1\n')).toBe('joined');
+    expect(scriptOutcome('edgekeeper: done: already-joined: edgecore already runs\n')).toBe('already-joined');
+    expect(scriptOutcome('nothing')).toBeUndefined();
+  });
+});
+
+describe('the rendered script on a host (preflight and EdgeMesh, in a private mount namespace)', () => {
+  let servers: Server[] = [];
+  let ports: number[] = [];
+  let root: string;
+
+  beforeAll(async () => {
+    servers = [
+      createServer((socket) => socket.end()),
+      createServer((socket) => socket.end()),
+      createServer((socket) => socket.end()),
+    ];
+    ports = await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<number>((resolve) =>
+            server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+          ),
+      ),
+    );
+  });
+
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  });
+
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'edgekeeper-host-'));
+    mkdirSync(join(root, 'bin'));
+    mkdirSync(join(root, 'sysctl.d'));
+    writeFileSync(
+      join(root, 'nsswitch.conf'),
+      'passwd: files\nhosts:          files dns\nhosts: files\nnetworks: files\n',
+    );
+    writeFileSync(join(root, 'ip_forward'), '0\n');
+    stub('systemctl', 'exit 3');
+  });
+
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  function stub(name: string, body: string): void {
+    writeFileSync(join(root, 'bin', name), `#!/bin/bash\n${body}\n`);
+    chmodSync(join(root, 'bin', name), 0o755);
+  }
+
+  function run(stopAfter: string): { status: number | null; stdout: string; stderr: string } {
+    const s = settings('v1.6.1');
+    const script = renderHostScript({
+      ...s,
+      cloudcore: {
+        address: '127.0.0.1',
+        ports: { cloudhub: ports[0] ?? 1, quic: 1, https: ports[1] ?? 1, stream: 1, tunnel: ports[2] ?? 1 },
+      },
+    });
+    writeFileSync(join(root, 'join.sh'), script);
+    const inner = [
+      'set -e',
+      'mount --make-rprivate /',
+      `mount --bind ${root}/nsswitch.conf /etc/nsswitch.conf`,
+      `mount --bind ${root}/sysctl.d /etc/sysctl.d`,
+      `mount --bind ${root}/ip_forward /proc/sys/net/ipv4/ip_forward`,
+      `PATH=${root}/bin:$PATH EDGEKEEPER_STOP_AFTER=${stopAfter} bash ${root}/join.sh`,
+    ].join('\n');
+    const result = spawnSync('unshare', ['--mount', '--fork', 'bash', '-c', inner], { encoding: 'utf8' });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  it('passes preflight and prepares EdgeMesh idempotently', () => {
+    stub('docker', "echo '20.10.7'");
+    const first = run('edgemesh');
+    expect(first.stderr).toBe('');
+    expect(first.status).toBe(0);
+    expect(first.stdout).toContain('edgekeeper: preflight: container runtime docker (docker 20.10.7)');
+    expect(first.stdout).toContain('edgekeeper: done: edgemesh-only');
+    const expected = 'passwd: files\nhosts:          dns files mdns4_minimal [NOTFOUND=return]\nnetworks: files\n';
+    expect(readFileSync(join(root, 'nsswitch.conf'), 'utf8')).toBe(expected);
+    expect(readFileSync(join(root, 'sysctl.d', '90-edgekeeper-edgemesh.conf'), 'utf8')).toBe(
+      'net.ipv4.ip_forward = 1\n',
+    );
+    expect(readFileSync(join(root, 'ip_forward'), 'utf8').trim()).toBe('1');
+    const second = run('edgemesh');
+    expect(second.status).toBe(0);
+    expect(second.stdout).toContain('hosts line already set');
+    expect(readFileSync(join(root, 'nsswitch.conf'), 'utf8')).toBe(expected);
+  });
+
+  it('fails preflight clearly on an old Docker', () => {
+    stub('docker', "echo '18.09.9'");
+    const result = run('preflight');
+    expect(result.status).toBe(12);
+    expect(parseScriptFailure(result.status ?? -1, result.stdout, result.stderr)).toMatch(
+      /^preflight failed: docker 18\.09\.9 is older than 19\.3\.0/,
+    );
+  });
+
+  it('fails preflight when a cloudcore port is unreachable', () => {
+    stub('docker', "echo '24.0.5'");
+    const [server] = servers;
+    server?.close();
+    const result = run('preflight');
+    expect(result.status).toBe(14);
+    expect(result.stderr).toContain(
+      `edgekeeper: preflight: error: cloudcore 127.0.0.1 is unreachable on TCP port(s) ${ports[0]}`,
+    );
+  });
+
+  it('reports edgecore running for another node', () => {
+    stub('docker', "echo '24.0.5'");
+    stub('systemctl', 'exit 0');
+    // the port test above closed the first server; reopen it
+    const server = createServer((socket) => socket.end());
+    servers[0] = server;
+    return new Promise<void>((resolve) => server.listen(ports[0], '127.0.0.1', () => resolve())).then(() => {
+      const result = run('preflight');
+      expect(result.status).toBe(15);
+      expect(result.stderr).toContain('edgecore already runs on this host for another node');
+    });
+  });
+
+  it('refuses to start a join without a token', () => {
+    stub('docker', "echo '24.0.5'");
+    const s = settings('v1.6.1');
+    writeFileSync(join(root, 'join.sh'), renderHostScript(s));
+    const result = spawnSync('bash', [join(root, 'join.sh')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'edgekeeper: setup: error: no join token: set EDGEKEEPER_TOKEN or EDGEKEEPER_TOKEN_FILE\n',
+    );
+  });
+});

@@ -1,0 +1,82 @@
+import {
+  InstanceIdMismatchError,
+  type NodeLike,
+  NodeNotFoundError,
+  NotAnEdgeNodeError,
+  resolveRemoveTarget,
+  summarizeRemoval,
+} from '../../../functions/remove-node/core';
+import type { RemoveRequest } from '../../../functions/remove-node/schemas';
+
+const request = (extra: Partial<RemoveRequest> = {}): RemoveRequest => ({
+  mode: 'remove',
+  nodeName: 'edge-1',
+  drain: false,
+  force: false,
+  ...extra,
+});
+const edgeNode = (annotations: Record<string, string> = {}): NodeLike => ({
+  metadata: { name: 'edge-1', labels: { 'node-role.kubernetes.io/edge': '' }, annotations },
+});
+
+describe('resolveRemoveTarget', () => {
+  it('takes the instance id from the node annotation when the request has none', () => {
+    const node = edgeNode({ 'edgekeeper.io/instance-id': 'mi-0123456789abcdef0' });
+    expect(resolveRemoveTarget(request(), node)).toEqual({
+      nodeName: 'edge-1',
+      nodeExists: true,
+      instanceId: 'mi-0123456789abcdef0',
+    });
+  });
+
+  it('takes the request instance id for a node joined by hand (no annotation)', () => {
+    expect(resolveRemoveTarget(request({ instanceId: 'i-0123456789abcdef0' }), edgeNode()).instanceId).toBe(
+      'i-0123456789abcdef0',
+    );
+    expect(resolveRemoveTarget(request(), edgeNode())).toEqual({ nodeName: 'edge-1', nodeExists: true });
+  });
+
+  it('refuses an instance id that contradicts the annotation', () => {
+    const node = edgeNode({ 'edgekeeper.io/instance-id': 'mi-0123456789abcdef0' });
+    expect(() => resolveRemoveTarget(request({ instanceId: 'mi-0000000000000000f' }), node)).toThrow(
+      new InstanceIdMismatchError('edge-1', 'mi-0000000000000000f', 'mi-0123456789abcdef0'),
+    );
+  });
+
+  it('refuses a missing node in remove mode but accepts it in rollback mode', () => {
+    expect(() => resolveRemoveTarget(request(), undefined)).toThrow(new NodeNotFoundError('edge-1'));
+    expect(resolveRemoveTarget(request({ mode: 'rollback', instanceId: 'mi-0123456789abcdef0' }), undefined)).toEqual({
+      nodeName: 'edge-1',
+      nodeExists: false,
+      instanceId: 'mi-0123456789abcdef0',
+    });
+  });
+
+  it('never removes a cloud node, in either mode', () => {
+    const cloud: NodeLike = { metadata: { name: 'edge-1', labels: { 'node-role.kubernetes.io/worker': '' } } };
+    expect(() => resolveRemoveTarget(request(), cloud)).toThrow(
+      'nodeName edge-1 is not an edge node (no node-role.kubernetes.io/edge label): refusing to remove a cloud node',
+    );
+    expect(() => resolveRemoveTarget(request({ mode: 'rollback' }), cloud)).toThrow(NotAnEdgeNodeError);
+  });
+});
+
+describe('summarizeRemoval', () => {
+  it('lists what a rollback undid, in workflow order', () => {
+    const result = summarizeRemoval('edge-1', 'rollback', [
+      { step: 'unlock', result: 'done' },
+      { step: 'host-reset', result: 'done', detail: 'removed /etc/kubeedge' },
+      { step: 'delete-node', result: 'nothing-to-do', detail: 'node never registered' },
+      { step: 'routing', result: 'skipped', detail: 'routing disabled' },
+      { step: 'lock', result: 'done' },
+    ]);
+    expect(result).toMatchObject({
+      nodeName: 'edge-1',
+      mode: 'rollback',
+      undone: ['lock', 'host-reset: removed /etc/kubeedge', 'unlock'],
+      nothingToDo: ['delete-node: node never registered'],
+      skipped: ['routing: routing disabled'],
+    });
+    expect(result.steps.map((s) => s.step)).toEqual(['lock', 'host-reset', 'delete-node', 'routing', 'unlock']);
+  });
+});
