@@ -64,6 +64,42 @@ export const STEP_FUNCTIONS = {
     description: 'Adds the edge exclusion to every cloud DaemonSet that could land on edge nodes',
     uses: ['kubernetes'],
   },
+  InspectNode: {
+    entry: 'functions/inspect-node/handler.ts',
+    description: 'Checks a removal or rollback before anything changes: the node, its host, and whether SSM reaches it',
+    uses: ['kubernetes', 'ssm'],
+  },
+  DrainNode: {
+    entry: 'functions/drain-node/handler.ts',
+    description:
+      'Refuses a removal while workload pods run, or cordons the node and evicts them through the Eviction API',
+    uses: ['kubernetes'],
+  },
+  SendResetScript: {
+    entry: 'functions/reset-host/handler.ts',
+    description: 'Sends the reset script (keadm reset, mosquitto, unmounts, files, verification) to the edge host',
+    uses: ['ssm'],
+  },
+  DeleteNode: {
+    entry: 'functions/delete-node/handler.ts',
+    description: 'Deletes the Node object of a removed edge node',
+    uses: ['kubernetes'],
+  },
+  PlanUninstall: {
+    entry: 'functions/uninstall-kubeedge/handler.ts',
+    description: 'Reads the KubeEdge Helm release from its Secrets and plans what the uninstall deletes',
+    uses: ['kubernetes'],
+  },
+  DeleteKubeEdge: {
+    entry: 'functions/delete-kubeedge/handler.ts',
+    description: 'Deletes every object of the KubeEdge Helm release, its Secrets and the kubeedge namespace',
+    uses: ['kubernetes'],
+  },
+  CheckNamespaceGone: {
+    entry: 'functions/check-namespace-gone/handler.ts',
+    description: 'Checks whether a deleted namespace is gone',
+    uses: ['kubernetes'],
+  },
 } as const satisfies Record<string, StepFunctionSpec>;
 
 export type StepFunctionName = keyof typeof STEP_FUNCTIONS;

@@ -21,6 +21,8 @@ export interface WorkflowEvent {
   readonly type: string;
   /** the workflow the event belongs to (nested `.sync` executions report their own name) */
   readonly workflow: string;
+  /** the execution it belongs to: tells a nested run of the same workflow from its parent */
+  readonly execution: string;
   readonly state?: string;
   /** Task, Choice, Pass, Wait, … */
   readonly stateType?: string;
@@ -145,7 +147,7 @@ async function execute(
     },
   });
   const streaming = (async () => {
-    for await (const event of execution.eventLogs) record(toWorkflowEvent(options.workflow, event));
+    for await (const event of execution.eventLogs) record(toWorkflowEvent(options.workflow, executionName, event));
   })();
   try {
     return await execution.result;
@@ -300,10 +302,10 @@ function publish({ Entries }: { Entries: PutEventsEntry[] }, onPublish: RunWorkf
 
 type EngineEvent = Record<string, unknown> & { type: string; timestamp: number };
 
-function toWorkflowEvent(workflow: string, raw: unknown): WorkflowEvent {
+function toWorkflowEvent(workflow: string, execution: string, raw: unknown): WorkflowEvent {
   const event = raw as EngineEvent;
   const state = event.state as { name: string; type: string; input?: unknown; output?: unknown } | undefined;
-  const base = { type: event.type, workflow, timestamp: event.timestamp };
+  const base = { type: event.type, workflow, execution, timestamp: event.timestamp };
   const error = 'Error' in event ? { name: String(event.Error), message: causeMessage(event.Cause) } : undefined;
   if (state) {
     const { name, type, input, output } = state;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseScriptFailure } from '../render-host-script/core';
+import { assertHostClean, parseResetReport, RESET_EXIT_LEFTOVERS, type ResetReport } from '../reset-host/core';
 import { cancelCommand, type Invocation, readInvocation } from '../shared/host-commands';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
@@ -11,18 +12,22 @@ const Input = z.object({
   instanceId: z.string().min(1),
   startedAt: z.iso.datetime(),
   attempt: z.number().int().min(0),
+  /** which script runs: it decides how a failure is explained and what a success reports */
+  script: z.enum(['join', 'reset']).default('join'),
+  nodeName: z.string().min(1).optional(),
 });
 
 /** Polls a host script (join or reset) and tells the workflow whether to wait, go on, or fail. */
 export const handler = defineStep('CheckHostCommand', Input, async (poll) => {
   const settings = readSettings();
   const invocation = await readInvocation(settings, poll.commandId, poll.instanceId);
+  const nodeName = poll.nodeName ?? poll.instanceId;
   const verdict = judgeInvocation(
     invocation,
     { instanceId: poll.instanceId, attempt: poll.attempt, startedAtMs: Date.parse(poll.startedAt) },
     Date.now(),
     settings.hostCommandTimeoutSeconds,
-    describeFailure,
+    (failed) => (poll.script === 'reset' ? resetFailure(nodeName, poll.instanceId, failed) : joinFailure(failed)),
   );
   if (verdict.status === 'TimedOut') {
     await cancelCommand(settings, poll.commandId, poll.instanceId);
@@ -37,15 +42,33 @@ export const handler = defineStep('CheckHostCommand', Input, async (poll) => {
     attempt: poll.attempt + 1,
   };
   if (verdict.status === 'InProgress')
-    return { ...next, status: 'InProgress', waitSeconds: verdict.waitSeconds, stdoutTail: '' };
-  return { ...next, status: 'Success', waitSeconds: 0, stdoutTail: tail(verdict.invocation.stdout) };
+    return { ...next, status: 'InProgress', waitSeconds: verdict.waitSeconds, report: null };
+  const report =
+    poll.script === 'reset'
+      ? assertHostClean(nodeName, poll.instanceId, parseResetReport(verdict.invocation.stdout))
+      : null;
+  return { ...next, status: 'Success', waitSeconds: 0, report: report && summarize(report) };
 });
 
-function describeFailure(invocation: Invocation): string {
+function joinFailure(invocation: Invocation): string {
   return parseScriptFailure(invocation.responseCode, invocation.stdout, invocation.stderr);
 }
 
-/** The end of the script's output: enough to see how it ended, small enough for the execution history. */
-function tail(text: string): string {
-  return text.trimEnd().split('\n').slice(-20).join('\n');
+/** A reset that left things behind says what; one that broke says how it ended. */
+function resetFailure(nodeName: string, instanceId: string, invocation: Invocation): string {
+  if (invocation.responseCode === RESET_EXIT_LEFTOVERS) {
+    try {
+      assertHostClean(nodeName, instanceId, parseResetReport(invocation.stdout));
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+  const tail = invocation.stderr.trimEnd().split('\n').slice(-10).join('\n');
+  return `the reset script on ${instanceId} failed with exit code ${invocation.responseCode}${tail ? `: ${tail}` : ''}`;
+}
+
+/** What the removal result shows of a clean reset. */
+function summarize(report: ResetReport) {
+  const { keadm, edgecore, mosquitto, removed, unmounted, lazyUnmounted } = report;
+  return { keadm, edgecore, mosquitto, removed, unmounted: [...unmounted, ...lazyUnmounted] };
 }

@@ -37,6 +37,8 @@ export const RemoveRequest = z.strictObject({
   drain: z.boolean({ error: 'must be true or false' }).default(false),
   /** Clean up the cluster side even when the host cannot be reset (offline). @default false */
   force: z.boolean({ error: 'must be true or false' }).default(false),
+  /** A rollback runs under the lock of the onboarding it undoes: the id of that operation. */
+  lockHolder: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
 });
 export type RemoveRequest = z.infer<typeof RemoveRequest>;
 

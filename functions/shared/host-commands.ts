@@ -116,3 +116,25 @@ function translateSsmError(error: unknown, instanceId: string): Error {
   }
   return error instanceof Error ? error : new Error(String(error));
 }
+
+const HEREDOC_END = 'EDGEKEEPER_SCRIPT_END';
+
+/**
+ * AWS-RunShellScript runs its commands with `sh`; edgekeeper's host scripts need bash (arrays, mapfile). This
+ * writes the script to a private temporary file and runs it with bash, passing its exit status on.
+ */
+export function bashCommands(script: string): string[] {
+  const lines = script.split('\n');
+  if (lines.includes(HEREDOC_END)) throw new Error(`a host script cannot contain the line ${HEREDOC_END}`);
+  return [
+    'umask 077',
+    'edgekeeper_script=$(mktemp /tmp/edgekeeper.XXXXXX)',
+    `cat >"$edgekeeper_script" <<'${HEREDOC_END}'`,
+    ...lines,
+    HEREDOC_END,
+    'edgekeeper_status=0',
+    'bash "$edgekeeper_script" || edgekeeper_status=$?',
+    'rm -f "$edgekeeper_script"',
+    'exit "$edgekeeper_status"',
+  ];
+}

@@ -1,4 +1,3 @@
-import { DescribeInstanceInformationCommand } from '@aws-sdk/client-ssm';
 import { z } from 'zod';
 import {
   CLOUDCORE_CONFIGMAP,
@@ -13,7 +12,7 @@ import {
 import { type KubeClients, kubeClients, translateKubeError } from '../shared/k8s';
 import { instanceIdRule } from '../shared/schemas';
 import { readSettings, type Settings } from '../shared/settings';
-import { ssmClient } from '../shared/ssm';
+import { describeInstance } from '../shared/ssm-inventory';
 import { defineStep } from '../shared/step';
 import { type ObservedCluster, validateOnboardRequest } from './core';
 
@@ -38,7 +37,7 @@ export const handler = defineStep('ValidateOnboardRequest', Input, async ({ requ
   const observed: ObservedCluster = {
     nodes: nodes.filter((node) => node !== sameRequest),
     ...(await kubeedgeObjects(kube)),
-    ssmInstance: await describeInstance(settings, fields.instanceId),
+    ssmInstance: await describeHost(settings, fields.instanceId),
   };
   const valid = validateOnboardRequest(request, observed);
   return { request: { ...valid, labels: valid.labels ?? {} }, alreadyJoined: sameRequest !== undefined };
@@ -82,14 +81,8 @@ async function kubeedgeObjects(kube: KubeClients) {
 }
 
 /** The host as SSM sees it; null when it is not a registered managed instance. */
-async function describeInstance(settings: Settings, instanceId: unknown) {
+async function describeHost(settings: Settings, instanceId: unknown) {
   // A malformed id is reported by the rules; asking SSM about it would only add a second, vaguer error.
   if (typeof instanceId !== 'string' || instanceIdRule(instanceId) !== undefined) return null;
-  const { InstanceInformationList } = await ssmClient(settings).send(
-    new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }),
-  );
-  const instance = InstanceInformationList?.[0];
-  return instance
-    ? { pingStatus: instance.PingStatus ?? 'Unknown', platformType: instance.PlatformType ?? 'Unknown' }
-    : null;
+  return describeInstance(settings, instanceId);
 }

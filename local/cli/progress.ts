@@ -13,9 +13,9 @@ export function progressPrinter(write: (line: string) => void, color = false): (
   const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
   let root: string | undefined;
   return (event) => {
-    root ??= event.workflow;
-    const indent = event.workflow === root ? '  ' : '    ';
-    const key = `${event.workflow}/${event.state}`;
+    root ??= event.execution;
+    const indent = event.execution === root ? '  ' : '    ';
+    const key = `${event.execution}/${event.state}`;
     if (event.type === 'ExecutionStarted') {
       write(`${indent.slice(2)}${paint(1, event.workflow)}`);
       return;

@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { type SandboxCluster, startCluster } from './cluster';
+import { type RequestLog, type SandboxCluster, startCluster } from './cluster';
 import { type EdgeServices, fallbackPath, startEdgeServices } from './edge';
 import { type EdgeHosts, type IsolationMode, loadHostFixture, portInsideHost, startEdgeHosts } from './hosts';
 
@@ -49,6 +49,8 @@ export type SandboxInfo = z.infer<typeof SandboxInfoSchema>;
 /** A running sandbox: cluster, edge services, edge hosts and SSM endpoint. */
 export interface Sandbox {
   readonly info: SandboxInfo;
+  /** the simulated API server's request counters per verb and resource (what `npm run bench` reports) */
+  readonly requestLog: RequestLog;
   /** stops everything started, in reverse order, and removes `sandbox.json` */
   stop(): Promise<void>;
 }
@@ -161,7 +163,7 @@ export async function startSandbox(options: {
     await writeFile(`${infoPath(dir)}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
     await rename(`${infoPath(dir)}.tmp`, infoPath(dir));
     stops.push(() => rm(infoPath(dir), { force: true }));
-    return { info, stop: stopAll };
+    return { info, requestLog: cluster.requestLog, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -14,7 +14,7 @@ const request = { nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: 'mi-0123
 const settings = { nodeName: 'edge-1', profile: 'fork', version: 'v1.6.2' };
 
 /** Stand-ins for every step of a successful onboarding; each test replaces the ones it breaks. */
-function happyHandlers(calls: { name: string; input: unknown }[]): Record<StepFunctionName, Handler> {
+function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Record<StepFunctionName, Handler>> {
   let commandChecks = 0;
   let readinessChecks = 0;
   const step =
@@ -43,7 +43,13 @@ function happyHandlers(calls: { name: string; input: unknown }[]): Record<StepFu
       ...(input as object),
       attempt: ++commandChecks,
       waitSeconds: 1,
-      status: commandChecks < 2 ? 'InProgress' : 'Success',
+      status:
+        commandChecks < 2 || input.script === 'reset'
+          ? input.script === 'reset'
+            ? 'Success'
+            : 'InProgress'
+          : 'Success',
+      report: input.script === 'reset' ? { removed: [], unmounted: [] } : null,
     })),
     CheckNodeReady: step('CheckNodeReady', () => ({
       ready: ++readinessChecks >= 2,
@@ -57,6 +63,29 @@ function happyHandlers(calls: { name: string; input: unknown }[]): Record<StepFu
       patched: [{ namespace: 'kube-system', name: 'calico-node' }],
       skipped: [{ namespace: 'kubeedge', name: 'edgemesh-agent', reason: 'meant-for-edge' }],
     })),
+    // the rollback: remove-node in rollback mode, for a join that left nothing on the host yet
+    InspectNode: step('InspectNode', (input) => ({
+      request: { ...(input.request as object), drain: true },
+      lockHolder: (input.request as { lockHolder: string }).lockHolder,
+      instanceId: request.instanceId,
+      hostReset: { action: 'reset' },
+      keadm: { profile: 'fork', version: 'v1.6.1' },
+    })),
+    DrainNode: step('DrainNode', () => ({
+      done: true,
+      waitSeconds: 0,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      attempt: 1,
+      outcome: { step: 'drain', result: 'nothing-to-do' },
+    })),
+    SendResetScript: step('SendResetScript', () => ({
+      commandId: 'c-2',
+      instanceId: request.instanceId,
+      startedAt: '2026-01-01T00:00:00.000Z',
+      attempt: 0,
+      waitSeconds: 1,
+    })),
+    DeleteNode: step('DeleteNode', () => ({ outcome: { step: 'delete-node', result: 'nothing-to-do' } })),
   };
 }
 
@@ -72,9 +101,12 @@ async function onboard(input: object, replace: Partial<Record<StepFunctionName, 
     handlers: { ...happyHandlers(calls), ...replace },
     onPublish: (event) => published.push(event),
   });
-  const entered = result.events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
+  const entered = result.events
+    .filter((e) => e.type === 'StateEntered' && e.workflow === 'onboard-node')
+    .map((e) => e.state);
+  const rollback = result.events.filter((e) => e.workflow === 'remove-node');
   const ofType = (type: string) => result.events.filter((e: WorkflowEvent) => e.type === type).map((e) => e.state);
-  return { result, calls, published, entered, ofType };
+  return { result, calls, published, entered, ofType, rollback };
 }
 
 const failWith =
@@ -196,8 +228,30 @@ describe('onboard-node workflow', () => {
     ['FinishNode', 'InvalidRequestError', 'labels rejected'],
     ['KeepDaemonSetsOffEdge', 'DaemonSetPatchError', 'kube-system/calico-node kept conflicting'],
   ] as const)('rolls back when %s fails, then fails with the original %s', async (step, name, message) => {
-    const { result, entered, published } = await onboard(request, { [step]: failWith(name, message) });
+    const failing = failWith(name, message);
+    // the rollback polls its reset script with the same step: only the join script fails here
+    const replacement: Handler =
+      step === 'CheckHostCommand'
+        ? async (input) =>
+            (input as { script?: string }).script === 'reset'
+              ? { ...(input as object), attempt: 1, waitSeconds: 0, status: 'Success', report: { removed: [] } }
+              : failing(input)
+        : failing;
+    const { result, entered, published, calls, rollback } = await onboard(request, { [step]: replacement });
     expect(result.error).toEqual({ name, message });
+    // the rollback ran remove-node under this execution's lock, forced so an offline host cannot block it
+    expect(calls.find((c) => c.name === 'InspectNode')?.input).toMatchObject({
+      request: {
+        mode: 'rollback',
+        nodeName: 'edge-1',
+        instanceId: request.instanceId,
+        force: true,
+        lockHolder: 'op-1',
+      },
+    });
+    expect(rollback.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toContain(
+      'Send the reset script to the host',
+    );
     const tail = entered.slice(entered.indexOf('Roll back the join'));
     expect(tail).toEqual([
       'Roll back the join',
@@ -205,7 +259,17 @@ describe('onboard-node workflow', () => {
       'Publish Edge Node Join Failed',
       'Fail with the original error',
     ]);
-    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Join Failed']);
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removed', 'Edge Node Join Failed']);
+  });
+
+  it('still fails with the original error when the rollback fails too, and says so in the event', async () => {
+    const { result, entered, published } = await onboard(request, {
+      CheckNodeReady: failWith('NodeNotReadyError', 'node edge-1 is not ready'),
+      InspectNode: failWith('InstanceIdMismatchError', 'instance ids differ'),
+    });
+    expect(result.error).toEqual({ name: 'NodeNotReadyError', message: 'node edge-1 is not ready' });
+    expect(entered).toContain('Release the lock after failure');
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed', 'Edge Node Join Failed']);
   });
 
   it('still reports the original error when releasing the lock fails too', async () => {

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { renderStandin, type StandinName } from './standin-scripts';
 
@@ -100,9 +100,26 @@ export async function provisionHost(root: string, traits: HostTraits, mirrorUrl:
   for (const [tool, source] of Object.entries(standinsFor(traits))) {
     await writeExecutable(join(root, STANDIN_DIR, tool), renderStandin(source));
   }
+  if (traits.runtime.kind === 'containerd') await writeSocketFile(join(root, CONTAINERD_SOCKET));
   const hidden = hiddenTools(traits);
   await writeWhiteouts(root, hidden);
   writeFallbackTools(join(root, FALLBACK_TOOLS_DIR), new Set(hidden));
+}
+
+/** Where a running containerd listens; join scripts detect the runtime by this socket, as on a real host. */
+export const CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+
+/**
+ * Leaves a unix socket file at `path` (nothing listens: the stand-ins never dial it). A child process binds it
+ * relative to its working directory, so host roots deeper than the 108-byte sun_path limit still work, and exits
+ * without closing the server, which would unlink the file.
+ */
+async function writeSocketFile(path: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  await rm(path, { force: true });
+  const bind = "require('net').createServer().listen(process.argv[1], () => process.exit(0))";
+  await run(process.execPath, ['-e', bind, basename(path)], { cwd: dir, timeout: 10_000 });
 }
 
 async function writeExecutable(path: string, content: string): Promise<void> {

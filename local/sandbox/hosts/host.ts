@@ -85,11 +85,20 @@ export async function startEdgeHost(options: {
   await seedHostRoot(root, spec);
   await provisioner.provisionHost(root, traitsOf(spec));
   await ensureUnameStandIn(root, spec.arch);
+  if (mode !== 'portable') {
+    // Tells the stand-ins that mounts made inside this host stay inside it (its own mount namespace).
+    await writeFile(path.join(root, 'var/lib/sandbox/private-mounts'), `${mode}\n`);
+  }
 
   let namespace: HostNamespace | undefined;
   let forwarders: Forwarders | undefined;
   if (spec.online && mode !== 'portable') {
-    namespace = await startHostNamespace({ hostDir: dir, hostname: spec.name, rootless: mode === 'rootless' });
+    namespace = await startHostNamespace({
+      hostDir: dir,
+      hostname: spec.name,
+      address: spec.ipAddress,
+      rootless: mode === 'rootless',
+    });
     const routes = provisioner.endpoints
       .filter((e) => e.name === 'mirror' || spec.cloudcoreReachable)
       .map((e) => ({ insidePort: portInsideHost(e.name, e.port), targetPort: e.port }));

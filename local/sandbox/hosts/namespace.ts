@@ -22,11 +22,13 @@ export interface HostNamespace {
  * (e.g. /tmp when the sandbox lives in /tmp) is covered last, after every source path was used.
  * /proc/sys is made read-only except /proc/sys/net, which belongs to the host's own network namespace: a stray
  * `sysctl -w kernel.*` fails instead of changing the real kernel. The loop keeps PID 1 alive until the sandbox
- * closes its stdin (or dies), and bash as PID 1 reaps orphaned daemons.
+ * closes its stdin (or dies), and bash as PID 1 reaps orphaned daemons. The host's own address (what SSM reports)
+ * sits on an `eth0` (on the loopback where veth is unavailable), so `ip addr` and `hostname -I` inside the host list
+ * it as on a real machine: upstream keadm, which has no --edgenode-ip, reports it as the node's InternalIP.
  */
 const INIT_SCRIPT = `set -euo pipefail
-host_dir=$1 hostname=$2 overlay_opts=$3
-shift 3
+host_dir=$1 hostname=$2 overlay_opts=$3 address=$4
+shift 4
 mount --make-rprivate /
 mount -t overlay overlay -o "lowerdir=/usr,upperdir=$host_dir/root/usr,workdir=$host_dir/overlay-work$overlay_opts" /usr
 mount --bind "$host_dir/root/usr/lib/sysctl.d" /usr/lib/sysctl.d
@@ -39,6 +41,16 @@ mount --bind /proc/sys/net /proc/sys/net
 mount -o remount,bind,rw /proc/sys/net
 mount -o remount,bind,ro /sys
 ip link set lo up
+if [[ -n $address ]]; then
+  # eth0 is one end of a veth pair whose peer stays in the host too: an up interface with no way out.
+  if ip link add eth0 type veth peer name eth0-peer 2>/dev/null; then
+    ip link set eth0-peer up
+    ip link set eth0 up
+    ip addr add "$address/24" dev eth0
+  else
+    ip addr add "$address/32" dev lo
+  fi
+fi
 hostname "$hostname"
 echo ready
 while read -r _; do :; done
@@ -80,11 +92,13 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
 
 /**
  * Creates a host's namespaces and mounts (`<hostDir>/root/...` over the host-owned directories, an overlay on
- * /usr whose upper layer is `<hostDir>/root/usr`), sets its hostname and brings up its loopback.
+ * /usr whose upper layer is `<hostDir>/root/usr`), sets its hostname and brings up its loopback and its address.
  */
 export async function startHostNamespace(options: {
   hostDir: string;
   hostname: string;
+  /** the host's IPv4 address, added to its loopback; none when omitted */
+  address?: string;
   rootless: boolean;
 }): Promise<HostNamespace> {
   const hostDir = realpathSync(options.hostDir);
@@ -108,6 +122,7 @@ export async function startHostNamespace(options: {
     hostDir,
     options.hostname,
     overlayOpts,
+    options.address ?? '',
     ...bindOrder(hostDir),
   ];
   const unshare = spawn('unshare', args, {

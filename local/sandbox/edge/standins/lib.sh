@@ -47,10 +47,10 @@ sandbox_real_tool() {
   return 1
 }
 
-# True when mounting changes only this host: namespace mode (no SANDBOX_HOST_ROOT, the host's /var is an overlay
-# in a mount namespace of its own). Never in fallback mode, whose mounts would land in the real mount table.
+# True when mounting changes only this host: the sandbox marks hosts that have a mount namespace of their own.
+# Never in fallback mode (SANDBOX_HOST_ROOT set), whose mounts would land in the real mount table.
 sandbox_private_mounts() {
-  [[ -z "$R" && "$(readlink /proc/self/ns/mnt 2>/dev/null)" != "$(readlink /proc/1/ns/mnt 2>/dev/null)" ]]
+  [[ -z "$R" && -f /var/lib/sandbox/private-mounts ]]
 }
 
 # Package state: one package name per line in $SANDBOX_STATE/packages.list.
