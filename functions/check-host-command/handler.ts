@@ -69,6 +69,6 @@ function resetFailure(nodeName: string, instanceId: string, invocation: Invocati
 
 /** What the removal result shows of a clean reset. */
 function summarize(report: ResetReport) {
-  const { keadm, edgecore, mosquitto, removed, unmounted, lazyUnmounted } = report;
-  return { keadm, edgecore, mosquitto, removed, unmounted: [...unmounted, ...lazyUnmounted] };
+  const { keadm, edgecore, mosquitto, edgemesh, removed, unmounted, lazyUnmounted } = report;
+  return { keadm, edgecore, mosquitto, edgemesh, removed, unmounted: [...unmounted, ...lazyUnmounted] };
 }

@@ -98,6 +98,8 @@ export const ResetReport = z.object({
   keadm: z.enum(['reset', 'failed', 'absent']),
   edgecore: z.enum(['stopped', 'absent']),
   mosquitto: z.enum(['removed', 'absent', 'kept', 'failed']),
+  /** the EdgeMesh preparation of the join (nsswitch.conf, ip_forward) undone, or none was recorded */
+  edgemesh: z.enum(['restored', 'absent']),
   removed: z.array(z.string()),
   unmounted: z.array(z.string()),
   lazyUnmounted: z.array(z.string()),

@@ -42,7 +42,8 @@ export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Re
     } finally {
       subsegment?.close();
       if (segment) tracer.setSegment(segment);
-      metrics.publishStoredMetrics();
+      // publishing nothing only earns a warning per invocation
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.resetKeys();
     }
   };

@@ -65,3 +65,15 @@ function table(rows: string[][], columns: string[]): string {
       .trimEnd();
   return [line(columns), ...rows.map(line)].join('\n') + '\n';
 }
+
+/** The KubeEdge join token, so the demo can prove it never reached an output, event or log. */
+export async function readJoinTokenFrom(kubeconfigPath: string): Promise<string> {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfigPath);
+  const secret = await config
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret({ name: 'tokensecret', namespace: 'kubeedge' });
+  return Buffer.from(secret.data?.tokendata ?? '', 'base64')
+    .toString('utf8')
+    .trim();
+}

@@ -253,9 +253,9 @@ function formatResult(result: WorkflowResult): string {
 
 /**
  * The steps log through Powertools, which in dev mode writes to the global console. Point that console at a log
- * file (or stderr with --verbose) so stdout carries only the result.
+ * file (or stderr with --verbose, or nowhere) so stdout carries only the result.
  */
-function routeHandlerLogs(logFile: string | undefined, verbose: boolean, io: Io): void {
+export function routeHandlerLogs(logFile: string | undefined, verbose: boolean, io: Io): void {
   const stream = verbose
     ? lineWriter(io.stderr)
     : logFile

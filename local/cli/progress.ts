@@ -3,41 +3,74 @@ import type { WorkflowEvent } from '../runtime';
 /** States that are bookkeeping, not work a person would name: they stay out of the progress view. */
 const QUIET = new Set(['Choice', 'Pass', 'Wait', 'Succeed', 'Fail']);
 
+interface Repeat {
+  readonly key: string;
+  readonly indent: string;
+  readonly since: number;
+  count: number;
+  until: number;
+}
+
 /**
- * A readable step-by-step view of a running workflow, written to stderr: each step as it ends — succeeded (with
- * its duration), retried, or failed with its error — and nested workflows indented under their parent.
+ * A readable step-by-step view of a running workflow: each step as it ends — succeeded (with its duration),
+ * retried, or failed with its error — and nested workflows indented under their parent. A polling loop exits the
+ * same step again and again: it is printed once, followed by how many checks it took.
  */
 export function progressPrinter(write: (line: string) => void, color = false): (event: WorkflowEvent) => void {
   const entered = new Map<string, number>();
   const failed = new Set<string>();
   const paint = (code: number, text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
   let root: string | undefined;
+  let repeat: Repeat | undefined;
+  const flushRepeat = () => {
+    if (repeat && repeat.count > 1) {
+      write(
+        `${repeat.indent}  ${paint(2, `↳ ${repeat.count} checks over ${formatDuration(repeat.until - repeat.since)}`)}`,
+      );
+    }
+    repeat = undefined;
+  };
   return (event) => {
     root ??= event.execution;
     const indent = event.execution === root ? '  ' : '    ';
     const key = `${event.execution}/${event.state}`;
     if (event.type === 'ExecutionStarted') {
+      flushRepeat();
       write(`${indent.slice(2)}${paint(1, event.workflow)}`);
       return;
     }
-    if (!event.state || QUIET.has(event.stateType ?? '')) return;
+    if (!event.state || QUIET.has(event.stateType ?? '')) {
+      if (event.type === 'ExecutionSucceeded' || event.type === 'ExecutionFailed') flushRepeat();
+      return;
+    }
+    if (event.type !== 'StateEntered' && !(event.type === 'StateExited' && repeat?.key === key)) flushRepeat();
     switch (event.type) {
       case 'StateEntered':
-        entered.set(key, event.timestamp);
+        if (repeat?.key !== key) entered.set(key, event.timestamp);
         failed.delete(key);
         return;
       case 'StateRetried':
+        // the engine retries without entering the state again: a retry that succeeds must still end with ✓
         failed.delete(key);
         write(`${indent}${paint(33, '↻')} ${event.state}: retrying after a transient error`);
         return;
       case 'StateFailed':
         failed.add(key);
-        write(`${indent}${paint(31, '✗')} ${event.state}: ${event.error?.name}: ${event.error?.message}`);
+        // the first line says what failed; the rest (a stderr tail) belongs in --json and the logs
+        write(
+          `${indent}${paint(31, '✗')} ${event.state}: ${event.error?.name}: ${event.error?.message.split('\n')[0]}`,
+        );
         return;
       case 'StateExited': {
         if (failed.has(key)) return;
-        const took = event.timestamp - (entered.get(key) ?? event.timestamp);
-        write(`${indent}${paint(32, '✓')} ${event.state} ${paint(2, `(${formatDuration(took)})`)}`);
+        if (repeat?.key === key) {
+          repeat.count += 1;
+          repeat.until = event.timestamp;
+          return;
+        }
+        const since = entered.get(key) ?? event.timestamp;
+        write(`${indent}${paint(32, '✓')} ${event.state} ${paint(2, `(${formatDuration(event.timestamp - since)})`)}`);
+        repeat = { key, indent, since, count: 1, until: event.timestamp };
         return;
       }
       default:

@@ -51,9 +51,9 @@ export function embedScripts(check: boolean, names: readonly string[] = scriptNa
   return stale;
 }
 
-/** Scripts whose generated module exists or that edgekeeper embeds (today: the join script). */
+/** Every host script: each is embedded. */
 function scriptNames(): string[] {
-  return readdirSync(SCRIPTS_DIR).filter((name) => name === 'join-edge-node.sh');
+  return readdirSync(SCRIPTS_DIR).filter((name) => name.endsWith('.sh'));
 }
 
 if (require.main === module) {

@@ -44,6 +44,8 @@ readonly keadm_bin='/opt/edgekeeper/bin/keadm'
 readonly nsswitch_conf='/etc/nsswitch.conf'
 readonly nsswitch_hosts='hosts:          dns files mdns4_minimal [NOTFOUND=return]'
 readonly sysctl_dropin='/etc/sysctl.d/90-edgekeeper-edgemesh.conf'
+# What the EdgeMesh step changed, recorded before it changes it, so a reset can put the host back as it was.
+readonly edgemesh_state='/var/lib/edgekeeper/edgemesh'
 readonly edgecore_config='/etc/kubeedge/config/edgecore.yaml'
 readonly docker_minimum='19.3.0'
 
@@ -177,6 +179,14 @@ preflight() {
   check_node_ip
 }
 
+# Keeps the first original only: a rerun after a partial failure must not record edgekeeper's own edit as original.
+remember() {
+  local name=$1
+  mkdir -p "$edgemesh_state"
+  [[ -e "$edgemesh_state/$name" ]] && return 0
+  cat >"$edgemesh_state/$name"
+}
+
 # The hosts line EdgeMesh needs, replacing any existing hosts: line (never appending a second one).
 prepare_nsswitch() {
   local current=''
@@ -195,6 +205,7 @@ prepare_nsswitch() {
   else
     printf '%s\n' "$nsswitch_hosts" >"$rewritten"
   fi
+  if [[ -f $nsswitch_conf ]]; then remember nsswitch.conf.orig <"$nsswitch_conf"; else remember nsswitch.conf.absent </dev/null; fi
   # Write in place (not mv): keeps the file's owner, mode and any bind mount.
   cat "$rewritten" >"$nsswitch_conf"
   rm -f "$rewritten"
@@ -204,9 +215,11 @@ prepare_nsswitch() {
 prepare_ip_forward() {
   local wanted='net.ipv4.ip_forward = 1'
   if [[ ! -f $sysctl_dropin ]] || [[ $(cat "$sysctl_dropin") != "$wanted" ]]; then
+    if [[ -f $sysctl_dropin ]]; then remember sysctl-dropin.orig <"$sysctl_dropin"; else remember sysctl-dropin.created </dev/null; fi
     mkdir -p "$(dirname "$sysctl_dropin")"
     printf '%s\n' "$wanted" >"$sysctl_dropin"
   fi
+  [[ $(sysctl -n net.ipv4.ip_forward) == '1' ]] || sysctl -n net.ipv4.ip_forward | remember ip_forward.orig
   sysctl -q -p "$sysctl_dropin" >/dev/null || fail 17 "sysctl -p ${sysctl_dropin} failed"
   [[ $(sysctl -n net.ipv4.ip_forward) == '1' ]] || fail 17 'net.ipv4.ip_forward is still not 1'
   say "net.ipv4.ip_forward = 1 (persisted in ${sysctl_dropin})"

@@ -5,8 +5,9 @@
 #   2. stop and disable edgecore.service (what keadm reset does, done again for when keadm could not)
 #   3. stop and remove mosquitto with the host's package manager, only when it is installed
 #   4. unmount everything under /var/lib/edged and /var/lib/kubeedge, deepest first; lazy unmount as a last resort
-#   5. remove the KubeEdge directories, edgecore, the edgecore unit, keadm and edgekeeper's own directory
-#   6. verify nothing is left, and print one machine-readable line:
+#   5. undo the EdgeMesh preparation the join recorded (nsswitch.conf, the ip_forward drop-in and value)
+#   6. remove the KubeEdge directories, edgecore, the edgecore unit, keadm and edgekeeper's own directory
+#   7. verify nothing is left, and print one machine-readable line:
 #        EDGEKEEPER_RESET_REPORT {"clean":true,"removed":[…],"leftovers":[…],"unmounted":[…],…}
 #
 # Idempotent: on a clean host every step finds nothing to do and the report says clean.
@@ -37,6 +38,9 @@ readonly EXIT_LEFTOVERS=3
 readonly EXIT_NOT_ROOT=4
 # Mount roots: kubelet-style volumes (tmpfs secrets, bind mounts) live under these and make `rm -rf` fail with EBUSY.
 readonly MOUNT_ROOTS=(/var/lib/edged /var/lib/kubeedge)
+# Written by join-edge-node.sh before it changed anything for EdgeMesh; only what it changed is restored.
+readonly EDGEMESH_STATE=/var/lib/edgekeeper/edgemesh
+readonly EDGEMESH_DROPIN=/etc/sysctl.d/90-edgekeeper-edgemesh.conf
 # What keadm join leaves behind, and what keadm reset does not remove (KUBEEDGE.md §4, §7).
 readonly KUBEEDGE_PATHS=(
   /var/lib/kubeedge
@@ -55,6 +59,7 @@ readonly MAX_UNMOUNT_PASSES=5
 KEADM_STATE=absent
 EDGECORE_STATE=absent
 MOSQUITTO_STATE=absent
+EDGEMESH_RESULT=absent
 REMOVED=()
 UNMOUNTED=()
 LAZY_UNMOUNTED=()
@@ -257,6 +262,35 @@ unmount_all() {
 }
 
 # Prints keadm, its tarballs and unpacked directories in KEADM_DIRS (fork: keadm-v1.6.1-linux-amd64.tar.gz).
+restore_edgemesh() {
+  EDGEMESH_RESULT=absent
+  if [[ ! -d "$EDGEMESH_STATE" ]]; then
+    say "edgemesh: nothing recorded, nothing to restore"
+    return 0
+  fi
+  if [[ -f "$EDGEMESH_STATE/nsswitch.conf.orig" ]]; then
+    # in place, like the join: keeps owner, mode and any bind mount
+    cat "$EDGEMESH_STATE/nsswitch.conf.orig" >/etc/nsswitch.conf
+    say "edgemesh: restored /etc/nsswitch.conf"
+  elif [[ -f "$EDGEMESH_STATE/nsswitch.conf.absent" ]]; then
+    rm -f /etc/nsswitch.conf
+    say "edgemesh: removed /etc/nsswitch.conf, which the join created"
+  fi
+  if [[ -f "$EDGEMESH_STATE/sysctl-dropin.orig" ]]; then
+    cat "$EDGEMESH_STATE/sysctl-dropin.orig" >"$EDGEMESH_DROPIN"
+    say "edgemesh: restored $EDGEMESH_DROPIN"
+  elif [[ -f "$EDGEMESH_STATE/sysctl-dropin.created" ]]; then
+    rm -f "$EDGEMESH_DROPIN"
+    say "edgemesh: removed $EDGEMESH_DROPIN"
+  fi
+  if [[ -f "$EDGEMESH_STATE/ip_forward.orig" ]]; then
+    sysctl -q -w "net.ipv4.ip_forward=$(cat "$EDGEMESH_STATE/ip_forward.orig")" >/dev/null
+    say "edgemesh: net.ipv4.ip_forward back to $(cat "$EDGEMESH_STATE/ip_forward.orig")"
+  fi
+  rm -rf "$(dirname "$EDGEMESH_STATE")"
+  EDGEMESH_RESULT=restored
+}
+
 keadm_files() {
   local dir file
   for dir in "${KEADM_DIRS[@]}"; do
@@ -289,7 +323,7 @@ remove_files() {
 
 verify() {
   local path escaped
-  for path in "${KUBEEDGE_PATHS[@]}" "$EDGEKEEPER_DIR"; do
+  for path in "${KUBEEDGE_PATHS[@]}" "$EDGEKEEPER_DIR" "$EDGEMESH_STATE"; do
     if [[ -e "$path" || -L "$path" ]]; then LEFTOVERS+=("$path"); fi
   done
   while IFS= read -r path; do
@@ -337,8 +371,8 @@ json_array() {
 report() {
   local clean=true
   ((${#LEFTOVERS[@]} == 0)) || clean=false
-  printf '%s {"version":1,"clean":%s,"keadm":"%s","edgecore":"%s","mosquitto":"%s","removed":%s,"unmounted":%s,"lazyUnmounted":%s,"leftovers":%s}\n' \
-    "$REPORT_PREFIX" "$clean" "$KEADM_STATE" "$EDGECORE_STATE" "$MOSQUITTO_STATE" \
+  printf '%s {"version":1,"clean":%s,"keadm":"%s","edgecore":"%s","mosquitto":"%s","edgemesh":"%s","removed":%s,"unmounted":%s,"lazyUnmounted":%s,"leftovers":%s}\n' \
+    "$REPORT_PREFIX" "$clean" "$KEADM_STATE" "$EDGECORE_STATE" "$MOSQUITTO_STATE" "$EDGEMESH_RESULT" \
     "$(json_array ${REMOVED[@]+"${REMOVED[@]}"})" \
     "$(json_array ${UNMOUNTED[@]+"${UNMOUNTED[@]}"})" \
     "$(json_array ${LAZY_UNMOUNTED[@]+"${LAZY_UNMOUNTED[@]}"})" \
@@ -351,6 +385,7 @@ main() {
   stop_edgecore
   remove_mosquitto
   unmount_all
+  restore_edgemesh
   remove_files
   verify
   report

@@ -139,6 +139,7 @@ const CLEAN: ResetReport = {
   keadm: 'reset',
   edgecore: 'stopped',
   mosquitto: 'removed',
+  edgemesh: 'restored',
   removed: ['/var/lib/kubeedge'],
   unmounted: ['/var/lib/edged/pods/a/volumes/kubernetes.io~secret/my token'],
   lazyUnmounted: [],

@@ -91,6 +91,7 @@ describe('reset-edge-node.sh on a real (namespaced) host', () => {
       keadm: 'absent',
       edgecore: 'absent',
       mosquitto: 'absent',
+      edgemesh: 'absent',
       removed: [],
       unmounted: [],
       lazyUnmounted: [],
