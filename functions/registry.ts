@@ -36,12 +36,12 @@ export const STEP_FUNCTIONS = {
   },
   RenderHostScript: {
     entry: 'functions/render-host-script/handler.ts',
-    description: 'Renders the preflight, EdgeMesh and keadm join script for the edge host',
+    description: 'Renders the preflight, EdgeMesh and keadm join script for a dry run’s plan',
     uses: [],
   },
   SendJoinScript: {
     entry: 'functions/send-join-script/handler.ts',
-    description: 'Sends the join script to the edge host with SSM Run Command, adding the join token at send time',
+    description: 'Renders the join script and sends it to the edge host with SSM Run Command, adding the token',
     uses: ['kubernetes', 'ssm'],
   },
   CheckHostCommand: {

@@ -6,15 +6,15 @@ import { formatPorts, SETTINGS_ENV } from '../functions/shared/settings';
  * Deployment settings, read from the `edgekeeper` key of the CDK context (`cdk.json` or `-c edgekeeper=…`).
  * Every field has a default that synthesizes without an AWS account, so `npx cdk synth` works on a fresh clone.
  */
-export const EdgekeeperConfig = z.object({
+export const EdgekeeperConfig = z.strictObject({
   cluster: z
-    .object({
+    .strictObject({
       /** SSM SecureString parameter holding the kubeconfig the Lambda steps use to reach the cluster */
       kubeconfigParameterName: z.string().startsWith('/').default('/edgekeeper/kubeconfig'),
     })
     .prefault({}),
   cloudcore: z
-    .object({
+    .strictObject({
       /** address edge hosts dial; when absent, cloudcore's own advertiseAddress */
       publicAddress: z.string().min(1).optional(),
       /** public ports edge hosts dial (the seed forwards 10000–10004 to NodePorts 30000–30004) */
@@ -22,21 +22,21 @@ export const EdgekeeperConfig = z.object({
     })
     .prefault({}),
   keadm: z
-    .object({
+    .strictObject({
       defaultVersion: z.string().default('v1.6.1'),
       defaultRegion: z.enum(['zh', 'en']).default('zh'),
       /** base URL of a mirror that serves the keadm tarballs under the official paths (air-gapped sites) */
-      downloadMirror: z.url().optional(),
+      downloadMirror: z.url({ protocol: /^https?$/ }).optional(),
     })
     .prefault({}),
   lambda: z
-    .object({
+    .strictObject({
       architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
       logRetentionDays: z.number().int().positive().default(30),
     })
     .prefault({}),
   timeouts: z
-    .object({
+    .strictObject({
       nodeReadySeconds: z.number().int().positive().default(600),
       hostCommandSeconds: z.number().int().positive().default(900),
     })
@@ -48,12 +48,39 @@ export const EdgekeeperConfig = z.object({
 });
 export type EdgekeeperConfig = z.output<typeof EdgekeeperConfig>;
 
-/** Parses the context value; a mistake names the key path, the value and the reason. */
+/**
+ * Parses the context value; a mistake names the key path, the value and the reason. `cdk -c edgekeeper='{…}'`
+ * passes the value as a string (the CDK CLI does not parse context values), so a string is read as JSON.
+ */
 export function parseConfig(context: unknown): EdgekeeperConfig {
-  const parsed = EdgekeeperConfig.safeParse(context ?? {});
+  const value = typeof context === 'string' ? parseJson(context) : (context ?? {});
+  const parsed = EdgekeeperConfig.safeParse(value);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => `edgekeeper.${issue.path.join('.')}: ${issue.message}`);
+  const problems = parsed.error.issues.map((issue) => {
+    const received = valueAt(value, issue.path);
+    const shown = received === undefined ? '' : ` (got ${JSON.stringify(received)})`;
+    return `${['edgekeeper', ...issue.path].join('.')}: ${issue.message}${shown}`;
+  });
   throw new Error(`invalid edgekeeper settings in the CDK context: ${problems.join('; ')}`);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(
+      `invalid edgekeeper settings in the CDK context: edgekeeper is not JSON: ${(error as Error).message}`,
+    );
+  }
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let current = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
 }
 
 /** The Lambda environment that carries these settings to the steps (read back by `readSettings`). */

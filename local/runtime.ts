@@ -256,7 +256,8 @@ async function startChildExecution(
 ): Promise<JSONValue> {
   const child = listAslFiles().find((asl) => localStateMachineArn(asl.name) === input.StateMachineArn);
   if (!child) throw new Error(`no local workflow for ${input.StateMachineArn}`);
-  const name = input.Name ?? `${parentName}-${child.name}`;
+  // Step Functions names an unnamed child uniquely; parallel children (a Map) must not share a name or lock holder.
+  const name = input.Name ?? `${parentName}-${child.name}-${randomUUID().slice(0, 8)}`;
   const executionArn = `${input.StateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
   const childInput = typeof input.Input === 'string' ? JSON.parse(input.Input) : (input.Input ?? {});
   const result = await runWorkflow({

@@ -42,7 +42,17 @@ export async function acquireNodeLock(port: LeasePort, request: LockRequest): Pr
   const current = await port.readLease(name);
   if (!current) return acquireNodeLock(port, request);
   const holder = current.spec?.holderIdentity;
-  if (holder === request.holder) return 'held';
+  if (holder === request.holder) {
+    // Renew: a rollback adopting its onboarding's lock must not find it expiring under its feet.
+    const renewed = {
+      ...current,
+      spec: { ...current.spec, renewTime: request.now, leaseDurationSeconds: request.durationSeconds },
+    };
+    if ((await port.replaceLease(renewed)) === 'conflict') {
+      throw new NodeLockedError(`nodeName ${request.nodeName} changed hands while its lock was being renewed`);
+    }
+    return 'held';
+  }
   if (!isExpired(current, request.now)) {
     throw new NodeLockedError(
       `nodeName ${request.nodeName} is locked by operation ${holder ?? 'unknown'} ` +

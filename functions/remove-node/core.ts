@@ -24,7 +24,10 @@ export interface NodeLike {
 export class NodeNotFoundError extends EdgekeeperError {
   override readonly name = 'NodeNotFoundError';
   constructor(readonly nodeName: string) {
-    super(`nodeName ${nodeName} does not exist`);
+    super(
+      `nodeName ${nodeName} does not exist: nothing to remove (already removed?); to clean a host whose node is ` +
+        'gone, run mode rollback with its instanceId',
+    );
   }
 }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { withToken } from '../render-host-script/core';
+import { renderHostScript, withToken } from '../render-host-script/core';
 import { KUBEEDGE_NAMESPACE, readJoinToken, TOKEN_SECRET } from '../shared/cluster-reads';
 import { firstPoll, sendShellCommand } from '../shared/host-commands';
 import { kubeClients } from '../shared/k8s';
+import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
 import { KubeEdgeNotInstalledError } from '../validate-request/core';
@@ -11,17 +12,19 @@ const Input = z.object({
   operationId: z.string().min(1),
   instanceId: z.string().min(1),
   nodeName: z.string().min(1),
-  script: z.string().min(1),
+  settings: JoinSettings,
 });
 
 /**
- * Sends the join script to the host. The join token is read from the cluster now — it rotates, so it is never
- * cached — and joined to the script only inside this call; neither the commands nor SSM's answer (which echoes
- * them) leave this function. Only the command id goes back to the workflow.
+ * Renders the join script and sends it to the host. The script is rendered here, not carried through the
+ * workflow, so the execution history stays small (a dry run shows it). The join token is read from the cluster
+ * now — it rotates, so it is never cached — and joined to the script only inside this call; neither the commands
+ * nor SSM's answer (which echoes them) leave this function. Only the command id goes back to the workflow.
  */
-export const handler = defineStep('SendJoinScript', Input, async ({ operationId, instanceId, nodeName, script }) => {
-  const settings = readSettings();
-  const token = await readJoinToken(await kubeClients(settings));
+export const handler = defineStep('SendJoinScript', Input, async ({ operationId, instanceId, nodeName, settings }) => {
+  const script = renderHostScript(settings);
+  const config = readSettings();
+  const token = await readJoinToken(await kubeClients(config));
   if (!token) {
     throw new KubeEdgeNotInstalledError([
       {
@@ -31,7 +34,7 @@ export const handler = defineStep('SendJoinScript', Input, async ({ operationId,
       },
     ]);
   }
-  const commandId = await sendShellCommand(settings, {
+  const commandId = await sendShellCommand(config, {
     instanceId,
     commands: withToken(script, token),
     comment: `edgekeeper join ${nodeName} (${operationId})`,

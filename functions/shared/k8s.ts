@@ -112,5 +112,10 @@ export function translateKubeError(error: unknown, doing: string): Error {
 function isNetworkError(error: unknown): boolean {
   const code =
     (error as { code?: unknown; cause?: { code?: unknown } })?.cause?.code ?? (error as { code?: unknown })?.code;
-  return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|UND_ERR)/.test(code);
+  const type = (error as { type?: unknown })?.type; // node-fetch reports its own timeouts by type, not code
+  return (
+    type === 'request-timeout' ||
+    (typeof code === 'string' &&
+      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR)/.test(code))
+  );
 }

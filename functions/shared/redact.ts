@@ -4,10 +4,13 @@
  * result, an error message or a log, so the token never lands in the execution history.
  */
 const TOKEN = /[0-9a-f]{64}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g;
-const TOKEN_FLAG = /(--token[= ]|EDGEKEEPER_TOKEN=)('[^']*'|"[^"]*"|\S+)/g;
+/** a JWT on its own (header and payload are base64url JSON, so they start with `eyJ`) */
+const JWT = /eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+/g;
+/** `--token=x`, `--token  x`, `--token 'x'`, `"--token","x"` (argv echoed as JSON), `EDGEKEEPER_TOKEN=x` */
+const TOKEN_FLAG = /(--token(?:=|\s+|"\s*,\s*")|EDGEKEEPER_TOKEN=)('[^']*'|"[^"]*"|[^\s"']+)/g;
 
 export const REDACTED = '<redacted>';
 
 export function redactSecrets(text: string): string {
-  return text.replace(TOKEN, REDACTED).replace(TOKEN_FLAG, `$1${REDACTED}`);
+  return text.replace(TOKEN, REDACTED).replace(JWT, REDACTED).replace(TOKEN_FLAG, `$1${REDACTED}`);
 }

@@ -43,12 +43,12 @@ function parsePorts(text: string): Record<string, number> {
 const Settings = z.object({
   kubeconfigParameter: z.string().min(1).optional(),
   kubeconfigPath: z.string().min(1).optional(),
-  ssmEndpoint: z.url().optional(),
+  ssmEndpoint: z.url({ protocol: /^https?$/ }).optional(),
   cloudcorePublicAddress: z.string().min(1).optional(),
   cloudcorePorts: z
     .preprocess((value) => (typeof value === 'string' ? parsePorts(value) : value), CloudcorePorts)
     .default(DEFAULT_CLOUDCORE_PORTS),
-  downloadMirror: z.url().optional(),
+  downloadMirror: z.url({ protocol: /^https?$/ }).optional(),
   defaultKubeedgeVersion: z.string().default('v1.6.1'),
   defaultRegion: z.enum(['zh', 'en']).default('zh'),
   nodeReadyTimeoutSeconds: z.coerce.number().int().positive().default(600),
@@ -78,7 +78,9 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => {
       const key = String(issue.path[0]) as SettingName;
-      return `${SETTINGS_ENV[key]}=${JSON.stringify(raw[key])}: ${issue.message}`;
+      // a port list has several values in one variable: say which one is wrong
+      const part = issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ` : '';
+      return `${SETTINGS_ENV[key]}=${JSON.stringify(raw[key])}: ${part}${issue.message}`;
     });
     throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
   }

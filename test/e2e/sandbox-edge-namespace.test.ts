@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { HOST_PATH, overlayMounts } from '../../local/sandbox/edge';
+import { dirname, join } from 'node:path';
+import { HOST_PATH, overlayMounts, PRIVATE_MOUNTS_MARKER } from '../../local/sandbox/edge';
 import { EdgeHarness, seedJoinCommand, shell } from './sandbox-edge-harness';
 
 const SECRET_VOLUME =
@@ -11,7 +11,8 @@ function inHost(root: string, script: string) {
   const mounts = overlayMounts(root)
     .map((m) => `mkdir -p ${m.dirs.join(' ')} && mount -t overlay overlay -o ${m.options} ${m.target}`)
     .join('\n');
-  const body = `set -euo pipefail\nmount --make-rprivate /\n${mounts}\nmkdir -p /var/tmp/work && cd /var/tmp/work\n${script}`;
+  const marker = `mkdir -p ${dirname(PRIVATE_MOUNTS_MARKER)} && echo namespaces >${PRIVATE_MOUNTS_MARKER}`;
+  const body = `set -euo pipefail\nmount --make-rprivate /\n${mounts}\n${marker}\nmkdir -p /var/tmp/work && cd /var/tmp/work\n${script}`;
   return shell('unshare', ['--mount', '--fork', 'bash', '--norc', '--noprofile', '-c', body], {
     PATH: HOST_PATH,
     HOME: '/root',

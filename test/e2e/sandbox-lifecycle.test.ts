@@ -112,7 +112,7 @@ describe('detached sandbox lifecycle', () => {
     expect(sandboxNamespaces.size).toBeGreaterThanOrEqual(5);
     // PID 1 of each online host's PID namespace (its unshare parent also carries the name, in our namespace).
     const hostInits = [...before.entries()].filter(
-      ([, p]) => p.cmdline.includes('edge-host-init') && p.pid !== mine?.pid,
+      ([, p]) => p.cmdline.includes('edge-host-init') && p.cmdline.includes(dir) && p.pid !== mine?.pid,
     );
     expect(hostInits).toHaveLength(5);
     expect(before.has(info.pid)).toBe(true);

@@ -123,7 +123,6 @@ describe('onboard-node workflow', () => {
       'Validate the request',
       'Lock the node',
       'Resolve join settings',
-      'Render the host script',
       'Send the join script to the host',
       'Wait for the host script',
       'Check the host script',

@@ -47,6 +47,12 @@ export interface EdgeServices {
  */
 export const HOST_BOUND_PATHS = ['/etc', '/usr', '/var'] as const;
 
+/**
+ * Present (inside a host) when the host has a mount namespace of its own, so stand-ins may mount there (the
+ * edgecore stand-in's secret-volume tmpfs). Whoever isolates a host writes it; fallback hosts never have it.
+ */
+export const PRIVATE_MOUNTS_MARKER = '/var/lib/sandbox/private-mounts';
+
 /** Overlay work directories live under `<root>/<OVERLAY_WORK_DIR>/<name>` (same filesystem as the upper layer). */
 export const OVERLAY_WORK_DIR = '.overlay-work';
 

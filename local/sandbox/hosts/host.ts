@@ -3,6 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import { PRIVATE_MOUNTS_MARKER } from '../edge';
 import { HostStartError, HostStoppedError } from './errors';
 import { type Forwarders, openForwarders } from './forwarder';
 import { ensureUnameStandIn, seedHostRoot } from './host-root';
@@ -87,7 +88,9 @@ export async function startEdgeHost(options: {
   await ensureUnameStandIn(root, spec.arch);
   if (mode !== 'portable') {
     // Tells the stand-ins that mounts made inside this host stay inside it (its own mount namespace).
-    await writeFile(path.join(root, 'var/lib/sandbox/private-mounts'), `${mode}\n`);
+    const marker = path.join(root, PRIVATE_MOUNTS_MARKER);
+    await mkdir(path.dirname(marker), { recursive: true });
+    await writeFile(marker, `${mode}\n`);
   }
 
   let namespace: HostNamespace | undefined;

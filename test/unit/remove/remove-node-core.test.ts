@@ -45,6 +45,9 @@ describe('resolveRemoveTarget', () => {
 
   it('refuses a missing node in remove mode but accepts it in rollback mode', () => {
     expect(() => resolveRemoveTarget(request(), undefined)).toThrow(new NodeNotFoundError('edge-1'));
+    expect(() => resolveRemoveTarget(request(), undefined)).toThrow(
+      'nodeName edge-1 does not exist: nothing to remove',
+    );
     expect(resolveRemoveTarget(request({ mode: 'rollback', instanceId: 'mi-0123456789abcdef0' }), undefined)).toEqual({
       nodeName: 'edge-1',
       nodeExists: false,

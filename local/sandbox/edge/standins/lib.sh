@@ -47,7 +47,8 @@ sandbox_real_tool() {
   return 1
 }
 
-# True when mounting changes only this host: the sandbox marks hosts that have a mount namespace of their own.
+# True when mounting changes only this host: the sandbox marks hosts that have a mount namespace of their own
+# (PRIVATE_MOUNTS_MARKER in local/sandbox/edge/index.ts).
 # Never in fallback mode (SANDBOX_HOST_ROOT set), whose mounts would land in the real mount table.
 sandbox_private_mounts() {
   [[ -z "$R" && -f /var/lib/sandbox/private-mounts ]]

@@ -1,0 +1,258 @@
+import { Console } from 'node:console';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  GetCommandInvocationCommand,
+  InvocationDoesNotExist,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import {
+  ApiException,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1DaemonSet,
+  type V1Lease,
+  type V1Node,
+} from '@kubernetes/client-node';
+import { handlerEnvironment } from '../../local/cli/targets';
+import { type PublishedEvent, runWorkflow, type WorkflowResult } from '../../local/runtime';
+import { type Sandbox, type SandboxInfo, startSandbox } from '../../local/sandbox/sandbox';
+
+/** Fixed ids of local/sandbox/fixtures/hosts.yaml. */
+export const HOSTS = {
+  ubuntuAmd64: 'mi-0ed9e000000000001',
+  ubuntuArm64Containerd: 'mi-0ed9e000000000002',
+  centosArmv7: 'mi-0ed9e000000000003',
+  oldDocker: 'mi-0ed9e000000000004',
+  offline: 'mi-0ed9e000000000005',
+  firewalled: 'mi-0ed9e000000000006',
+} as const;
+
+/** The edge labels and taint every onboarded node must carry. */
+export const EDGE_LABELS = ['node-role.kubernetes.io/edge', 'node-role.kubernetes.io/agent'] as const;
+export const EDGE_TAINT = { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' } as const;
+export const EDGE_EXCLUSION = { key: 'node-role.kubernetes.io/edge', operator: 'DoesNotExist' } as const;
+
+/** The onboarding request as the CLI builds it. */
+export interface OnboardInput {
+  nodeName: string;
+  nodeIp: string;
+  instanceId: string;
+  taint?: boolean;
+  kubeedgeVersion?: string;
+  region?: 'zh' | 'en';
+  labels?: Record<string, string>;
+  dryRun?: boolean;
+}
+
+/** What one onboarding run left behind: the result the CLI prints and the EventBridge entries it published. */
+export interface OnboardRun {
+  readonly result: WorkflowResult;
+  readonly published: PublishedEvent[];
+}
+
+/** A script run on a sandbox host through the SSM endpoint. */
+export interface HostResult {
+  readonly status: string;
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'DeliveryTimedOut']);
+
+/**
+ * One sandbox in a temp dir, with the handlers' environment applied to `process.env` (as the CLI does for
+ * `--sandbox DIR`) and their logs routed to `<dir>/logs/edgekeeper.log` (where the CLI routes them).
+ */
+export class E2E {
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly coordination: CoordinationV1Api;
+  readonly ssm: SSMClient;
+  private readonly runs: OnboardRun[] = [];
+
+  private constructor(
+    readonly dir: string,
+    private readonly sandbox: Sandbox,
+    private readonly originalConsole: Console,
+  ) {
+    const kc = new KubeConfig();
+    kc.loadFromFile(sandbox.info.kubeconfig);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.apps = kc.makeApiClient(AppsV1Api);
+    this.coordination = kc.makeApiClient(CoordinationV1Api);
+    this.ssm = new SSMClient({
+      endpoint: sandbox.info.ssm.endpoint,
+      region: sandbox.info.ssm.region,
+      credentials: { accessKeyId: 'sandbox', secretAccessKey: 'sandbox' },
+    });
+  }
+
+  /**
+   * Starts a sandbox. `env` is applied after the sandbox's own handler environment (e.g. a short ready timeout).
+   * Call before any workflow runs in this test file: the steps' logger binds the console when first loaded.
+   */
+  static async start(
+    options: { readyDelayMs?: number; env?: Record<string, string>; prefix?: string } = {},
+  ): Promise<E2E> {
+    const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'edgekeeper-e2e-'));
+    const sandbox = await startSandbox({
+      dir,
+      ...(options.readyDelayMs === undefined ? {} : { readyDelayMs: options.readyDelayMs }),
+    });
+    Object.assign(process.env, await handlerEnvironment({ kind: 'sandbox', dir }), options.env ?? {});
+    const logFile = join(dir, 'logs', 'edgekeeper.log');
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    const original = globalThis.console as Console;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        appendFileSync(logFile, chunk);
+        done();
+      },
+    });
+    globalThis.console = new Console({ stdout: sink, stderr: sink });
+    return new E2E(dir, sandbox, original);
+  }
+
+  get info(): SandboxInfo {
+    return this.sandbox.info;
+  }
+
+  get kubeconfig(): string {
+    return this.sandbox.info.kubeconfig;
+  }
+
+  /** The instance of the sandbox fixture with this id. */
+  instance(instanceId: string): SandboxInfo['instances'][number] {
+    const found = this.info.instances.find((i) => i.instanceId === instanceId);
+    if (!found) throw new Error(`the sandbox has no instance ${instanceId}`);
+    return found;
+  }
+
+  /** Runs the onboarding workflow in-process with the real handlers, pauses compressed to 50 ms. */
+  async onboard(input: OnboardInput, options: { executionName?: string } = {}): Promise<OnboardRun> {
+    const published: PublishedEvent[] = [];
+    const result = await runWorkflow({
+      workflow: 'onboard-node',
+      input: { taint: true, labels: {}, dryRun: false, ...input },
+      waits: 'compressed',
+      compressedWaitMs: 50,
+      onPublish: (event) => published.push(event),
+      ...(options.executionName === undefined ? {} : { executionName: options.executionName }),
+    });
+    const run = { result, published };
+    this.runs.push(run);
+    return run;
+  }
+
+  /** Every run of this harness so far. */
+  allRuns(): readonly OnboardRun[] {
+    return this.runs;
+  }
+
+  /** Runs a bash script inside a sandbox host through the SSM endpoint, as an operator would. */
+  async hostRun(instanceId: string, script: string): Promise<HostResult> {
+    const sent = await this.ssm.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        InstanceIds: [instanceId],
+        Parameters: { commands: [script] },
+      }),
+    );
+    const commandId = sent.Command?.CommandId;
+    if (!commandId) throw new Error('SendCommand returned no command id');
+    for (;;) {
+      try {
+        const answer = await this.ssm.send(
+          new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }),
+        );
+        const status = answer.Status ?? 'Pending';
+        if (TERMINAL.has(status)) {
+          return {
+            status,
+            code: answer.ResponseCode ?? -1,
+            stdout: answer.StandardOutputContent ?? '',
+            stderr: answer.StandardErrorContent ?? '',
+          };
+        }
+      } catch (error) {
+        if (!(error instanceof InvocationDoesNotExist)) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** The KubeEdge join token, decoded, and its base64 form as stored in `kubeedge/tokensecret`. */
+  async joinToken(): Promise<{ token: string; base64: string }> {
+    const secret = await this.core.readNamespacedSecret({ name: 'tokensecret', namespace: 'kubeedge' });
+    const base64 = secret.data?.tokendata ?? '';
+    return { token: Buffer.from(base64, 'base64').toString('utf8'), base64 };
+  }
+
+  /** Everything the handlers logged so far. */
+  handlerLogs(): string {
+    try {
+      return readFileSync(join(this.dir, 'logs', 'edgekeeper.log'), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  async node(name: string): Promise<V1Node | undefined> {
+    try {
+      return await this.core.readNode({ name });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** The onboarding lock of a node name (`kube-system/edgekeeper-node-<name>`), if any. */
+  async lease(nodeName: string): Promise<V1Lease | undefined> {
+    const { items } = await this.coordination.listNamespacedLease({ namespace: 'kube-system' });
+    return items.find((lease) => lease.metadata?.name === `edgekeeper-node-${nodeName}`);
+  }
+
+  async daemonSet(namespace: string, name: string): Promise<V1DaemonSet> {
+    return this.apps.readNamespacedDaemonSet({ namespace, name });
+  }
+
+  /** `namespace/name` of the DaemonSet owning each pod scheduled on the node. */
+  async daemonSetPodsOn(nodeName: string): Promise<string[]> {
+    const { items } = await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+    return items.flatMap((pod) =>
+      (pod.metadata?.ownerReferences ?? [])
+        .filter((owner) => owner.kind === 'DaemonSet')
+        .map((owner) => `${pod.metadata?.namespace}/${owner.name}`),
+    );
+  }
+
+  async stop(): Promise<void> {
+    this.ssm.destroy();
+    globalThis.console = this.originalConsole;
+    await this.sandbox.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The node's Ready condition status, or undefined. */
+export function readyStatus(node: V1Node | undefined): string | undefined {
+  return node?.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+}
+
+/** The node's InternalIP addresses. */
+export function internalIps(node: V1Node | undefined): string[] {
+  return (node?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
+}
+
+/** The required node affinity terms of a DaemonSet's pod template. */
+export function requiredTerms(ds: V1DaemonSet) {
+  return ds.spec?.template.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+    ?.nodeSelectorTerms;
+}

@@ -1,0 +1,232 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { TransientServiceError } from '../../../functions/shared/errors';
+import { isConflict, isNotFound, statusMessage, statusOf, translateKubeError } from '../../../functions/shared/k8s';
+
+const HEADERS = { 'audit-id': 'aa1b2c3d', 'x-kubernetes-pf-flowschema-uid': 'f00d', 'set-cookie': 'session=abc' };
+
+function status(code: number, message: string, reason: string) {
+  return { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code };
+}
+
+function apiException(code: number, body: unknown): ApiException<unknown> {
+  return new ApiException(code, 'request failed', body, HEADERS);
+}
+
+function networkError(code: string, viaCause: boolean): Error {
+  const error = new Error(`request to https://10.0.0.1:6443/api/v1/nodes failed, reason: connect ${code}`);
+  if (viaCause) return Object.assign(new TypeError('fetch failed'), { cause: Object.assign(error, { code }) });
+  return Object.assign(error, { name: 'FetchError', code, errno: code, type: 'system' });
+}
+
+describe('translateKubeError', () => {
+  it.each([
+    [429, 'TooManyRequests', 'the server has received too many requests'],
+    [500, 'InternalError', 'etcdserver: request timed out'],
+    [503, 'ServiceUnavailable', 'the server is currently unable to handle the request'],
+  ])('makes HTTP %i a TransientServiceError saying what was done and what the API said', (code, reason, message) => {
+    // Prepare
+    const error = apiException(code, status(code, message, reason));
+
+    // Act
+    const translated = translateKubeError(error, 'reading node edge-1');
+
+    // Assess
+    expect(translated).toBeInstanceOf(TransientServiceError);
+    expect(translated.name).toBe('TransientServiceError');
+    expect((translated as TransientServiceError).transient).toBe(true);
+    expect(translated.message).toBe(`reading node edge-1: HTTP ${code}: ${message}`);
+  });
+
+  it.each([
+    [404, 'NotFound'],
+    [409, 'Conflict'],
+    [403, 'Forbidden'],
+    [422, 'Invalid'],
+  ])('returns HTTP %i (%s) as it is, for the caller to decide', (code, reason) => {
+    // Prepare
+    const error = apiException(code, status(code, 'nodes "edge-1" ...', reason));
+
+    // Act
+    const translated = translateKubeError(error, 'reading node edge-1');
+
+    // Assess
+    expect(translated).toBe(error);
+  });
+
+  it.each([
+    ['ECONNREFUSED', false],
+    ['ECONNRESET', false],
+    ['ETIMEDOUT', false],
+    ['EAI_AGAIN', false],
+    ['ENOTFOUND', false],
+    ['ECONNREFUSED', true],
+    ['UND_ERR_SOCKET', true],
+    ['UND_ERR_CONNECT_TIMEOUT', true],
+  ])('makes the network failure %s (in the cause: %s) a TransientServiceError', (code, viaCause) => {
+    // Act
+    const translated = translateKubeError(networkError(code, viaCause), 'listing nodes');
+
+    // Assess
+    expect(translated.name).toBe('TransientServiceError');
+    expect(translated.message).toMatch(/^listing nodes: /);
+  });
+
+  it('returns a programming error as it is', () => {
+    // Prepare
+    const error = new TypeError("Cannot read properties of undefined (reading 'metadata')");
+
+    // Act
+    const translated = translateKubeError(error, 'reading node edge-1');
+
+    // Assess
+    expect(translated).toBe(error);
+  });
+
+  it('wraps a thrown non-Error in an Error carrying its text', () => {
+    // Act
+    const translated = translateKubeError('socket hang up', 'reading node edge-1');
+
+    // Assess
+    expect(translated).toBeInstanceOf(Error);
+    expect(translated.message).toBe('socket hang up');
+  });
+});
+
+describe('statusMessage', () => {
+  it('gives the HTTP status and the Status message, and never the headers', () => {
+    // Prepare
+    const error = apiException(503, status(503, 'the server is currently unable to handle the request', 'Unavailable'));
+
+    // Act
+    const message = statusMessage(error);
+
+    // Assess
+    expect(message).toBe('HTTP 503: the server is currently unable to handle the request');
+    for (const value of Object.values(HEADERS)) expect(message).not.toContain(value);
+    expect(error.message).toContain('aa1b2c3d'); // the exception itself would have leaked them
+  });
+
+  it('reads a Status body that arrives as JSON text', () => {
+    // Act
+    const message = statusMessage(
+      apiException(409, JSON.stringify(status(409, 'the object has been modified', 'Conflict'))),
+    );
+
+    // Assess
+    expect(message).toBe('HTTP 409: the object has been modified');
+  });
+
+  it.each([
+    ['no body', undefined],
+    ['a body that is not JSON', '<html>502 Bad Gateway</html>'],
+    ['a body without a message', { kind: 'Status', code: 502 }],
+  ])('gives only the HTTP status for %s', (_case, body) => {
+    // Act
+    const message = statusMessage(apiException(502, body));
+
+    // Assess
+    expect(message).toBe('HTTP 502');
+  });
+
+  it('gives the message of any other error', () => {
+    // Act
+    const message = statusMessage(networkError('ECONNREFUSED', false));
+
+    // Assess
+    expect(message).toBe('request to https://10.0.0.1:6443/api/v1/nodes failed, reason: connect ECONNREFUSED');
+  });
+});
+
+describe('statusOf, isNotFound, isConflict', () => {
+  it('read the HTTP status of an ApiException and nothing else', () => {
+    // Prepare
+    const notFound = apiException(404, status(404, 'not found', 'NotFound'));
+    const conflict = apiException(409, status(409, 'conflict', 'Conflict'));
+
+    // Act & Assess
+    expect([statusOf(notFound), isNotFound(notFound), isConflict(notFound)]).toEqual([404, true, false]);
+    expect([statusOf(conflict), isNotFound(conflict), isConflict(conflict)]).toEqual([409, false, true]);
+    expect(statusOf(Object.assign(new Error('x'), { code: 404 }))).toBeUndefined();
+  });
+});
+
+describe('against a real HTTP server', () => {
+  let server: Server;
+  let core: CoreV1Api;
+  let answer: { code: number; body: unknown };
+
+  function clientFor(url: string): CoreV1Api {
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: 'test', server: url, skipTLSVerify: true }],
+      users: [{ name: 'test', token: 'test-bearer-token' }],
+      contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
+      currentContext: 'test',
+    });
+    return config.makeApiClient(CoreV1Api);
+  }
+
+  async function failureOf(promise: Promise<unknown>): Promise<unknown> {
+    try {
+      await promise;
+    } catch (error) {
+      return error;
+    }
+    throw new Error('expected the call to fail');
+  }
+
+  beforeAll(async () => {
+    server = createServer((_request, response) => {
+      response.writeHead(answer.code, { 'Content-Type': 'application/json', ...HEADERS });
+      response.end(JSON.stringify(answer.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    core = clientFor(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('turns a throttled call into a TransientServiceError without headers', async () => {
+    // Prepare
+    answer = { code: 429, body: status(429, 'too many requests, please try again later', 'TooManyRequests') };
+
+    // Act
+    const error = translateKubeError(await failureOf(core.readNode({ name: 'edge-1' })), 'reading node edge-1');
+
+    // Assess
+    expect(error.name).toBe('TransientServiceError');
+    expect(error.message).toBe('reading node edge-1: HTTP 429: too many requests, please try again later');
+  });
+
+  it('leaves a missing node to the caller', async () => {
+    // Prepare
+    answer = { code: 404, body: status(404, 'nodes "edge-1" not found', 'NotFound') };
+
+    // Act
+    const failure = await failureOf(core.readNode({ name: 'edge-1' }));
+
+    // Assess
+    expect(isNotFound(failure)).toBe(true);
+    expect(translateKubeError(failure, 'reading node edge-1')).toBe(failure);
+    expect(statusMessage(failure)).toBe('HTTP 404: nodes "edge-1" not found');
+  });
+
+  it('turns a refused connection into a TransientServiceError', async () => {
+    // Prepare: a port that was just free is very likely still closed
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+
+    // Act
+    const error = translateKubeError(
+      await failureOf(clientFor(`http://127.0.0.1:${port}`).readNode({ name: 'edge-1' })),
+      'reading node edge-1',
+    );
+
+    // Assess
+    expect(error.name).toBe('TransientServiceError');
+    expect(error.message).toMatch(/^reading node edge-1: .*ECONNREFUSED/);
+  });
+});

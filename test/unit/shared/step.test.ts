@@ -1,0 +1,181 @@
+import { z } from 'zod';
+import { EdgekeeperError, InvalidRequestError } from '../../../functions/shared/errors';
+
+// Powertools writes to stdout unless POWERTOOLS_DEV routes it through console; set before the module loads.
+process.env.POWERTOOLS_DEV = 'true';
+const { defineStep, parseInput } =
+  require('../../../functions/shared/step') as typeof import('../../../functions/shared/step');
+
+class NodeNameInUseError extends EdgekeeperError {
+  override readonly name = 'NodeNameInUseError';
+}
+
+const Input = z.object({
+  operationId: z.string().min(1),
+  nodeName: z.string().regex(/^[a-z0-9-]+$/, 'must be a DNS-1123 label'),
+  retries: z.number().int().default(3),
+  target: z.object({ instanceId: z.string().startsWith('mi-') }).optional(),
+});
+
+/** Everything Powertools printed, one parsed JSON document per line. */
+function capturedLogs(): Record<string, unknown>[] {
+  return [console.log, console.info, console.warn, console.error, console.debug]
+    .flatMap((method) => (method as jest.Mock).mock.calls)
+    .map(([line]) => (typeof line === 'string' ? JSON.parse(line) : line));
+}
+
+function thrown(act: () => unknown): Error {
+  try {
+    act();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}
+
+beforeEach(() => {
+  for (const method of ['log', 'info', 'warn', 'error', 'debug'] as const) {
+    jest.spyOn(console, method).mockImplementation(() => undefined);
+  }
+});
+afterEach(() => jest.restoreAllMocks());
+
+describe('parseInput', () => {
+  it('returns the parsed input with defaults applied', () => {
+    // Act
+    const input = parseInput(Input, { operationId: 'op-1', nodeName: 'edge-1' });
+
+    // Assess
+    expect(input).toEqual({ operationId: 'op-1', nodeName: 'edge-1', retries: 3 });
+  });
+
+  it('fails with InvalidRequestError naming the field, the value sent and the reason', () => {
+    // Act
+    const error = thrown(() => parseInput(Input, { operationId: 'op-1', nodeName: 'Edge_1' }));
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.name).toBe('InvalidRequestError');
+    expect(error.message).toBe('nodeName Edge_1 must be a DNS-1123 label');
+  });
+
+  it('names nested fields by their path and shows non-string values as JSON', () => {
+    // Act
+    const error = thrown(() =>
+      parseInput(Input, { operationId: 'op-1', nodeName: 'edge-1', retries: 1.5, target: { instanceId: 42 } }),
+    ) as InvalidRequestError;
+
+    // Assess
+    expect(error.problems).toEqual([
+      { field: 'retries', value: 1.5, reason: 'Invalid input: expected int, received number' },
+      { field: 'target.instanceId', value: 42, reason: 'Invalid input: expected string, received number' },
+    ]);
+    expect(error.message).toBe(
+      'retries 1.5 Invalid input: expected int, received number; ' +
+        'target.instanceId 42 Invalid input: expected string, received number',
+    );
+  });
+
+  it('names a missing field without a value', () => {
+    // Act
+    const error = thrown(() => parseInput(Input, { nodeName: 'edge-1' }));
+
+    // Assess
+    expect(error.message).toBe('operationId Invalid input: expected string, received undefined');
+  });
+
+  it('calls a wrong-shaped event as a whole "input"', () => {
+    // Act
+    const error = thrown(() => parseInput(Input, 'edge-1'));
+
+    // Assess
+    expect(error.message).toBe('input edge-1 Invalid input: expected object, received string');
+  });
+});
+
+describe('defineStep', () => {
+  it('runs the step with the parsed input and returns its result', async () => {
+    // Prepare
+    const run = jest.fn(async (input: z.output<typeof Input>) => ({ lock: 'acquired', node: input.nodeName }));
+    const handler = defineStep('LockNode', Input, run);
+
+    // Act
+    const result = await handler({ operationId: 'op-1', nodeName: 'edge-1' });
+
+    // Assess
+    expect(result).toEqual({ lock: 'acquired', node: 'edge-1' });
+    expect(run).toHaveBeenCalledWith({ operationId: 'op-1', nodeName: 'edge-1', retries: 3 });
+  });
+
+  it('rejects an invalid event with InvalidRequestError before running the step', async () => {
+    // Prepare
+    const run = jest.fn(async () => 'ran');
+    const handler = defineStep('LockNode', Input, run);
+
+    // Act
+    const outcome = handler({ operationId: '', nodeName: 'edge-1' });
+
+    // Assess
+    await expect(outcome).rejects.toThrow(InvalidRequestError);
+    await expect(outcome).rejects.toThrow('operationId  Too small: expected string to have >=1 characters');
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  it('rethrows the named error of the step unchanged, so the workflow can match its name', async () => {
+    // Prepare
+    const failure = new NodeNameInUseError('nodeName edge-1 is already used by node edge-1 (10.0.0.9)');
+    const handler = defineStep('ValidateRequest', Input, async () => {
+      throw failure;
+    });
+
+    // Act
+    const outcome = handler({ operationId: 'op-1', nodeName: 'edge-1' });
+
+    // Assess
+    await expect(outcome).rejects.toBe(failure);
+    await expect(outcome).rejects.toMatchObject({
+      name: 'NodeNameInUseError',
+      message: 'nodeName edge-1 is already used by node edge-1 (10.0.0.9)',
+    });
+  });
+
+  it('logs the failure with the operation id and the error name, not to stdout', async () => {
+    // Prepare
+    const stdout = jest.spyOn(process.stdout, 'write');
+    const handler = defineStep('ValidateRequest', Input, async () => {
+      throw new NodeNameInUseError('nodeName edge-1 is taken');
+    });
+
+    // Act
+    await handler({ operationId: 'op-7', nodeName: 'edge-1' }).catch(() => undefined);
+
+    // Assess
+    expect(stdout).not.toHaveBeenCalled();
+    expect(capturedLogs()).toContainEqual(
+      expect.objectContaining({
+        message: 'step failed',
+        correlation_id: 'op-7',
+        step: 'ValidateRequest',
+        errorName: 'NodeNameInUseError',
+        errorMessage: 'nodeName edge-1 is taken',
+      }),
+    );
+  });
+
+  it('does not carry one invocation’s step name into the next (a warm Lambda)', async () => {
+    // Prepare
+    const first = defineStep('LockNode', Input, async () => 'ok');
+    const second = defineStep('FinishNode', Input, async () => 'ok');
+    await first({ operationId: 'op-1', nodeName: 'edge-1' });
+
+    // Act
+    await second({ operationId: 'op-2', nodeName: 'edge-1' });
+
+    // Assess
+    const succeeded = capturedLogs().filter((entry) => entry.message === 'step succeeded');
+    expect(succeeded.map((entry) => [entry.step, entry.correlation_id])).toEqual([
+      ['LockNode', 'op-1'],
+      ['FinishNode', 'op-2'],
+    ]);
+  });
+});

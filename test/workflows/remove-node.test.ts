@@ -1,0 +1,568 @@
+import type { StepFunctionName } from '../../functions/registry';
+import { type PublishedEvent, runWorkflow, type WorkflowEvent } from '../../local/runtime';
+
+type Handler = (input: unknown) => Promise<unknown>;
+type Handlers = Partial<Record<StepFunctionName, Handler>>;
+type Input = Record<string, unknown>;
+
+class NamedError extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+const INSTANCE = 'mi-0123456789abcdef0';
+const STARTED = '2026-01-01T00:00:00.000Z';
+const SKIP = {
+  action: 'skip',
+  reason: `host ${INSTANCE} is offline (SSM PingStatus ConnectionLost); cluster side only`,
+  notCleaned: ['mosquitto', '/var/lib/kubeedge'],
+};
+const RESET_REPORT = {
+  keadm: 'reset',
+  edgecore: 'stopped',
+  mosquitto: 'removed',
+  removed: ['/var/lib/kubeedge', '/etc/kubeedge'],
+  unmounted: ['/var/lib/edged/pods/x/volumes/secret'],
+};
+const PLAN = {
+  nodesToRemoveFirst: [] as string[],
+  release: { name: 'kubeedge', namespace: 'kubeedge', revision: 1, status: 'deployed' },
+  objects: [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'cloudcore' }],
+  releaseSecrets: { namespace: 'kubeedge', names: ['sh.helm.release.v1.kubeedge.v1'] },
+  namespace: 'kubeedge',
+};
+
+interface Call {
+  readonly name: StepFunctionName;
+  readonly input: Input;
+}
+
+/**
+ * Stand-ins for every step of a successful removal or uninstall, shaped like the real handlers' results; each test
+ * replaces the ones it breaks. `drainTurns` / `resetPolls` / `namespacePolls` say how many turns each loop takes.
+ */
+function happyHandlers(
+  calls: Call[],
+  loops: { drainTurns?: number; resetPolls?: number; namespacePolls?: number; hostReset?: object } = {},
+): Handlers {
+  const step =
+    (name: StepFunctionName, result: (input: Input) => unknown): Handler =>
+    async (input) => {
+      calls.push({ name, input: input as Input });
+      return result(input as Input);
+    };
+  return {
+    InspectNode: step('InspectNode', (input) => {
+      // the real handler defaults mode to remove, and a rollback always drains
+      const request: Input = { mode: 'remove', drain: false, force: false, ...(input.request as Input) };
+      return {
+        request: { ...request, drain: request.drain || request.mode === 'rollback' },
+        lockHolder: (request.lockHolder as string | undefined) ?? input.operationId,
+        instanceId: INSTANCE,
+        nodeExists: true,
+        hostReset: loops.hostReset ?? { action: 'reset' },
+        keadm: { profile: 'fork', version: 'v1.6.1' },
+      };
+    }),
+    LockNode: step('LockNode', () => ({ lock: 'acquired' })),
+    ReleaseNodeLock: step('ReleaseNodeLock', () => ({ lock: 'released' })),
+    DrainNode: step('DrainNode', (input) => {
+      const attempt = (input.attempt as number) + 1;
+      const done = attempt >= (loops.drainTurns ?? 1);
+      return {
+        done,
+        waitSeconds: done ? 0 : 5,
+        startedAt: input.startedAt ?? STARTED,
+        attempt,
+        outcome:
+          loops.drainTurns === undefined
+            ? { step: 'drain', result: 'nothing-to-do' }
+            : { step: 'drain', result: 'done', detail: 'cordoned and evicted default/web-1' },
+      };
+    }),
+    SendResetScript: step('SendResetScript', (input) => ({
+      commandId: 'reset-1',
+      instanceId: input.instanceId,
+      startedAt: STARTED,
+      attempt: 0,
+      waitSeconds: 2,
+    })),
+    CheckHostCommand: step('CheckHostCommand', (input) => {
+      const attempt = (input.attempt as number) + 1;
+      const done = attempt >= (loops.resetPolls ?? 1);
+      return {
+        commandId: input.commandId,
+        instanceId: input.instanceId,
+        startedAt: input.startedAt,
+        attempt,
+        waitSeconds: done ? 0 : 3,
+        status: done ? 'Success' : 'InProgress',
+        report: done ? RESET_REPORT : null,
+      };
+    }),
+    DeleteNode: step('DeleteNode', (input) => ({
+      outcome: { step: 'delete-node', result: 'done', detail: `deleted node ${input.nodeName}` },
+    })),
+    PlanUninstall: step('PlanUninstall', () => ({ installed: true, plan: PLAN })),
+    DeleteKubeEdge: step('DeleteKubeEdge', (input) => ({
+      release: 'kubeedge/kubeedge',
+      removedNodes: input.removedNodes,
+      deleted: ['ClusterRole/cloudcore'],
+      alreadyGone: [],
+      releaseSecrets: ['sh.helm.release.v1.kubeedge.v1'],
+      namespace: 'kubeedge',
+    })),
+    CheckNamespaceGone: step('CheckNamespaceGone', (input) => {
+      const attempt = (input.attempt as number) + 1;
+      const gone = attempt >= (loops.namespacePolls ?? 1);
+      return { gone, waitSeconds: gone ? 0 : 4, startedAt: input.startedAt ?? STARTED, attempt };
+    }),
+  };
+}
+
+async function run(input: object, options: { replace?: Handlers; loops?: Parameters<typeof happyHandlers>[1] } = {}) {
+  const calls: Call[] = [];
+  const published: PublishedEvent[] = [];
+  const result = await runWorkflow({
+    workflow: 'remove-node',
+    input,
+    executionName: 'op-1',
+    waits: 'compressed',
+    compressedWaitMs: 1,
+    handlers: { ...happyHandlers(calls, options.loops), ...options.replace },
+    onPublish: (event) => published.push(event),
+  });
+  const own = result.events.filter((e) => e.execution === 'op-1');
+  const entered = own.filter((e) => e.type === 'StateEntered').map((e) => e.state);
+  const ofType = (type: string) => own.filter((e: WorkflowEvent) => e.type === type).map((e) => e.state);
+  const called = (name: StepFunctionName) => calls.filter((c) => c.name === name).map((c) => c.input);
+  return { result, calls, published, entered, ofType, called };
+}
+
+const failWith =
+  (name: string, message: string): Handler =>
+  async () => {
+    throw new NamedError(name, message);
+  };
+
+const removal = { nodeName: 'edge-1' };
+
+describe('remove-node workflow: remove and rollback', () => {
+  it('treats a request without mode as a removal and runs every step in order', async () => {
+    const { result, entered, published, calls, called } = await run(removal);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(entered).toEqual([
+      'Which mode?',
+      'Inspect the node',
+      'Lock the node',
+      'Start draining',
+      'Clear workloads off the node',
+      'Drained?',
+      'Reset the host?',
+      'Send the reset script to the host',
+      'Wait for the reset script',
+      'Check the reset script',
+      'Reset finished?',
+      'Delete the node',
+      'Release the lock',
+      'Publish Edge Node Removed',
+      'Report the removal',
+    ]);
+    expect(entered).not.toContain('Plan the uninstall');
+    expect(published).toEqual([
+      {
+        source: 'edgekeeper',
+        detailType: 'Edge Node Removed',
+        eventBusName: 'edgekeeper-events',
+        detail: { operationId: 'op-1', nodeName: 'edge-1', mode: 'remove', instanceId: INSTANCE },
+      },
+    ]);
+    expect(result.output).toEqual({
+      nodeName: 'edge-1',
+      mode: 'remove',
+      instanceId: INSTANCE,
+      drain: { step: 'drain', result: 'nothing-to-do' },
+      host: { action: 'reset' },
+      hostReset: RESET_REPORT,
+      node: { step: 'delete-node', result: 'done', detail: 'deleted node edge-1' },
+    });
+    // the lock is taken and released by this operation, the reset script is sent to the inspected host
+    expect(called('LockNode')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
+    expect(called('ReleaseNodeLock')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
+    expect(called('SendResetScript')).toEqual([
+      { operationId: 'op-1', nodeName: 'edge-1', instanceId: INSTANCE, keadm: { profile: 'fork', version: 'v1.6.1' } },
+    ]);
+    expect(called('CheckHostCommand')[0]).toMatchObject({ script: 'reset', nodeName: 'edge-1', commandId: 'reset-1' });
+    expect(called('DrainNode')[0]).toEqual({
+      operationId: 'op-1',
+      nodeName: 'edge-1',
+      drain: false,
+      startedAt: null,
+      attempt: 0,
+    });
+    expect(calls.every((call) => call.input.operationId === 'op-1')).toBe(true);
+    expect(calls.map((c) => c.name)).not.toContain('PlanUninstall');
+  });
+
+  it('takes the same path for an explicit remove, passing drain and force through', async () => {
+    const { result, called } = await run({ mode: 'remove', nodeName: 'edge-1', drain: true, force: true });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(called('InspectNode')[0]).toEqual({
+      operationId: 'op-1',
+      request: { mode: 'remove', nodeName: 'edge-1', drain: true, force: true },
+    });
+    expect(called('DrainNode')[0]).toMatchObject({ drain: true });
+  });
+
+  it('rolls back under the lock of the onboarding it undoes and says so in the event and the output', async () => {
+    const input = { mode: 'rollback', nodeName: 'edge-1', instanceId: INSTANCE, force: true, lockHolder: 'onboard-7' };
+    const { result, published, called } = await run(input);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(called('LockNode')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'onboard-7' }]);
+    expect(called('ReleaseNodeLock')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'onboard-7' }]);
+    // a rollback always drains: the failed join's node must not keep pods bound to it
+    expect(called('DrainNode')[0]).toMatchObject({ drain: true });
+    expect(published.map((e) => e.detail)).toEqual([
+      { operationId: 'op-1', nodeName: 'edge-1', mode: 'rollback', instanceId: INSTANCE },
+    ]);
+    expect(result.output).toMatchObject({ nodeName: 'edge-1', mode: 'rollback' });
+  });
+
+  it('waits for evictions and clears the node again until the drain is done', async () => {
+    const { result, entered, called } = await run({ nodeName: 'edge-1', drain: true }, { loops: { drainTurns: 3 } });
+    expect(result.status).toBe('SUCCEEDED');
+    const drainPart = entered.slice(entered.indexOf('Start draining'), entered.indexOf('Reset the host?'));
+    expect(drainPart).toEqual([
+      'Start draining',
+      'Clear workloads off the node',
+      'Drained?',
+      'Wait for evictions',
+      'Clear workloads off the node',
+      'Drained?',
+      'Wait for evictions',
+      'Clear workloads off the node',
+      'Drained?',
+    ]);
+    // each turn carries on from the previous one: same start, next attempt
+    expect(called('DrainNode').map((i) => [i.startedAt, i.attempt])).toEqual([
+      [null, 0],
+      [STARTED, 1],
+      [STARTED, 2],
+    ]);
+    expect(result.output).toMatchObject({
+      drain: { step: 'drain', result: 'done', detail: 'cordoned and evicted default/web-1' },
+    });
+  });
+
+  it('skips the host reset when the inspection says so (offline host, force) and reports what stays on it', async () => {
+    const { result, entered, calls, published } = await run(
+      { nodeName: 'edge-1', force: true },
+      { loops: { hostReset: SKIP } },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    expect(entered).toContain('Skip the host reset');
+    expect(entered).not.toContain('Send the reset script to the host');
+    expect(calls.map((c) => c.name)).not.toContain('SendResetScript');
+    expect(calls.map((c) => c.name)).not.toContain('CheckHostCommand');
+    expect(entered.slice(entered.indexOf('Skip the host reset'))).toEqual([
+      'Skip the host reset',
+      'Delete the node',
+      'Release the lock',
+      'Publish Edge Node Removed',
+      'Report the removal',
+    ]);
+    expect(result.output).toMatchObject({ host: SKIP, hostReset: null, node: { result: 'done' } });
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removed']);
+  });
+
+  it('polls the reset script until it finishes', async () => {
+    const { result, entered, called } = await run(removal, { loops: { resetPolls: 3 } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(
+      entered.slice(entered.indexOf('Send the reset script to the host'), entered.indexOf('Delete the node')),
+    ).toEqual([
+      'Send the reset script to the host',
+      'Wait for the reset script',
+      'Check the reset script',
+      'Reset finished?',
+      'Wait for the reset script',
+      'Check the reset script',
+      'Reset finished?',
+      'Wait for the reset script',
+      'Check the reset script',
+      'Reset finished?',
+    ]);
+    expect(called('CheckHostCommand').map((i) => i.attempt)).toEqual([0, 1, 2]);
+    expect(result.output).toMatchObject({ hostReset: RESET_REPORT });
+  });
+
+  it('retries a transient error and then goes on', async () => {
+    let attempts = 0;
+    const happy = happyHandlers([]);
+    const { result, ofType } = await run(removal, {
+      replace: {
+        DeleteNode: async (input) => {
+          attempts += 1;
+          if (attempts === 1) throw new NamedError('TransientServiceError', 'deleting node edge-1: HTTP 503');
+          return happy.DeleteNode?.(input);
+        },
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(ofType('StateRetried')).toEqual(['Delete the node']);
+    expect(attempts).toBe(2);
+  });
+
+  it('fails with the inspection error without locking or releasing anything, and publishes the failure', async () => {
+    const message = `host ${INSTANCE} of node edge-1 is offline (SSM PingStatus ConnectionLost): not cleaned: mosquitto`;
+    const { result, entered, published, calls } = await run(removal, {
+      replace: { InspectNode: failWith('HostOfflineError', message) },
+    });
+    expect(result).toMatchObject({ status: 'FAILED', error: { name: 'HostOfflineError', message } });
+    expect(entered).toEqual([
+      'Which mode?',
+      'Inspect the node',
+      'Publish Edge Node Removal Failed',
+      'Fail with the original error',
+    ]);
+    expect(calls.map((c) => c.name)).toEqual([]);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ detailType: 'Edge Node Removal Failed' });
+    expect(published[0].detail).toMatchObject({ operationId: 'op-1', request: removal, error: 'HostOfflineError' });
+    expect(JSON.parse((published[0].detail as { cause: string }).cause)).toMatchObject({ errorMessage: message });
+  });
+
+  it('does not release a lock it failed to take (another operation holds it)', async () => {
+    const message = 'nodeName edge-1 is locked by operation op-0 since … until …; try again after it finishes';
+    const { result, entered, calls } = await run(removal, {
+      replace: { LockNode: failWith('NodeLockedError', message) },
+    });
+    expect(result.error).toEqual({ name: 'NodeLockedError', message });
+    expect(entered.filter((s) => s?.startsWith('Release'))).toEqual([]);
+    expect(calls.map((c) => c.name)).toEqual(['InspectNode']);
+  });
+
+  it.each([
+    ['DrainNode', 'Clear workloads off the node', 'WorkloadPodsPresentError', 'node edge-1 runs 1 workload pod'],
+    ['SendResetScript', 'Send the reset script to the host', 'HostUnreachableError', 'instanceId gone'],
+    ['CheckHostCommand', 'Check the reset script', 'HostResetIncompleteError', 'left /var/lib/edged'],
+    ['DeleteNode', 'Delete the node', 'ApiError', 'deleting node edge-1: HTTP 403'],
+  ] as const)(
+    'when %s fails (%s): releases the lock, publishes the failure, fails with the original %s',
+    async (step, state, name, message) => {
+      const { result, entered, published, called, ofType, calls } = await run(removal, {
+        replace: { [step]: failWith(name, message) },
+      });
+      expect(result).toMatchObject({ status: 'FAILED', output: null, error: { name, message } });
+      expect(ofType('StateCaught')).toEqual([state]);
+      expect(entered.slice(entered.indexOf(state))).toEqual([
+        state,
+        'Release the lock after failure',
+        'Publish Edge Node Removal Failed',
+        'Fail with the original error',
+      ]);
+      expect(called('ReleaseNodeLock')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
+      expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
+      expect(published[0].detail).toMatchObject({ request: removal, error: name });
+      // nothing after the failing step ran
+      const after = {
+        DrainNode: 'SendResetScript',
+        SendResetScript: 'CheckHostCommand',
+        CheckHostCommand: 'DeleteNode',
+      };
+      if (step in after) expect(calls.map((c) => c.name)).not.toContain(after[step as keyof typeof after]);
+      if (step !== 'DeleteNode') expect(calls.map((c) => c.name)).not.toContain('DeleteNode');
+    },
+  );
+
+  it('still fails with the original error when releasing the lock fails too', async () => {
+    const { result, entered, ofType, published } = await run(removal, {
+      replace: {
+        DeleteNode: failWith('ApiError', 'deleting node edge-1: HTTP 403'),
+        ReleaseNodeLock: failWith('ApiError', 'the API server is gone'),
+      },
+    });
+    expect(result.error).toEqual({ name: 'ApiError', message: 'deleting node edge-1: HTTP 403' });
+    expect(ofType('StateCaught')).toEqual(['Delete the node', 'Release the lock after failure']);
+    expect(entered.slice(-2)).toEqual(['Publish Edge Node Removal Failed', 'Fail with the original error']);
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
+    expect(JSON.parse((published[0].detail as { cause: string }).cause)).toMatchObject({
+      errorMessage: 'deleting node edge-1: HTTP 403',
+    });
+  });
+});
+
+describe('remove-node workflow: uninstall', () => {
+  const uninstall = { mode: 'uninstall' };
+
+  it('has nothing to do when KubeEdge is not installed', async () => {
+    const { result, entered, calls, published } = await run(uninstall, {
+      replace: { PlanUninstall: async () => ({ installed: false, plan: null }) },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual({ uninstalled: false, reason: 'KubeEdge is not installed in this cluster' });
+    expect(entered).toEqual([
+      'Which mode?',
+      'Plan the uninstall',
+      'KubeEdge installed?',
+      'Report nothing to uninstall',
+    ]);
+    expect(calls).toEqual([]);
+    expect(published).toEqual([]);
+  });
+
+  it('deletes the release and waits for the namespace when no edge node is left', async () => {
+    const { result, entered, called, published, calls } = await run(uninstall, { loops: { namespacePolls: 3 } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(called('PlanUninstall')).toEqual([{ operationId: 'op-1', request: uninstall }]);
+    expect(entered).toEqual([
+      'Which mode?',
+      'Plan the uninstall',
+      'KubeEdge installed?',
+      'Remove the remaining edge nodes',
+      'Delete the KubeEdge release',
+      'Start waiting for the namespace',
+      'Check the namespace is gone',
+      'Namespace gone?',
+      'Wait for the namespace',
+      'Check the namespace is gone',
+      'Namespace gone?',
+      'Wait for the namespace',
+      'Check the namespace is gone',
+      'Namespace gone?',
+      'Publish KubeEdge Uninstalled',
+      'Report the uninstall',
+    ]);
+    expect(result.events.every((e) => e.execution === 'op-1')).toBe(true);
+    expect(calls.map((c) => c.name)).not.toContain('InspectNode');
+    expect(called('DeleteKubeEdge')).toEqual([{ operationId: 'op-1', plan: PLAN, removedNodes: [] }]);
+    expect(called('CheckNamespaceGone').map((i) => [i.namespace, i.startedAt, i.attempt])).toEqual([
+      ['kubeedge', null, 0],
+      ['kubeedge', STARTED, 1],
+      ['kubeedge', STARTED, 2],
+    ]);
+    expect(published).toEqual([
+      {
+        source: 'edgekeeper',
+        detailType: 'KubeEdge Uninstalled',
+        eventBusName: 'edgekeeper-events',
+        detail: { operationId: 'op-1', release: 'kubeedge/kubeedge' },
+      },
+    ]);
+    expect(result.output).toEqual({
+      uninstalled: true,
+      report: {
+        release: 'kubeedge/kubeedge',
+        removedNodes: [],
+        deleted: ['ClusterRole/cloudcore'],
+        alreadyGone: [],
+        releaseSecrets: ['sh.helm.release.v1.kubeedge.v1'],
+        namespace: 'kubeedge',
+      },
+    });
+  });
+
+  it('with edge nodes left, removes each with a nested run of this same workflow before deleting anything', async () => {
+    const plan = { ...PLAN, nodesToRemoveFirst: ['edge-1', 'edge-2'] };
+    const { result, entered, called, published, calls } = await run(
+      { mode: 'uninstall', force: true },
+      { replace: { PlanUninstall: async () => ({ installed: true, plan }) } },
+    );
+    expect(result.status).toBe('SUCCEEDED');
+    // the nested executions are remove-node runs of their own, not states of the parent
+    const nested = result.events.filter((e) => e.execution !== 'op-1');
+    expect(new Set(nested.map((e) => e.workflow))).toEqual(new Set(['remove-node']));
+    expect(nested.filter((e) => e.type === 'ExecutionStarted')).toHaveLength(2);
+    expect(nested.filter((e) => e.type === 'ExecutionSucceeded')).toHaveLength(2);
+    expect(nested.filter((e) => e.type === 'StateEntered' && e.state === 'Delete the node')).toHaveLength(2);
+    expect(entered).not.toContain('Inspect the node');
+    expect(entered.filter((s) => s === 'Remove the edge node')).toHaveLength(2);
+    // each node is removed as a forced, draining removal
+    expect(called('InspectNode').map((i) => i.request)).toEqual(
+      expect.arrayContaining([
+        { mode: 'remove', nodeName: 'edge-1', drain: true, force: true },
+        { mode: 'remove', nodeName: 'edge-2', drain: true, force: true },
+      ]),
+    );
+    expect(
+      called('DeleteNode')
+        .map((i) => i.nodeName)
+        .sort(),
+    ).toEqual(['edge-1', 'edge-2']);
+    // every node is gone before the release is touched
+    const names = calls.map((c) => c.name);
+    expect(names.lastIndexOf('DeleteNode')).toBeLessThan(names.indexOf('DeleteKubeEdge'));
+    expect(called('DeleteKubeEdge')[0]).toMatchObject({ removedNodes: ['edge-1', 'edge-2'] });
+    expect(published.map((e) => e.detailType)).toEqual([
+      'Edge Node Removed',
+      'Edge Node Removed',
+      'KubeEdge Uninstalled',
+    ]);
+    expect(
+      published
+        .slice(0, 2)
+        .map((e) => (e.detail as { nodeName: string }).nodeName)
+        .sort(),
+    ).toEqual(['edge-1', 'edge-2']);
+    expect(result.output).toMatchObject({ uninstalled: true, report: { removedNodes: ['edge-1', 'edge-2'] } });
+  });
+
+  it('refuses while edge nodes exist without force, deleting nothing', async () => {
+    const message =
+      '1 edge node exists: edge-1; remove them first or pass force to remove them as part of the uninstall';
+    const { result, entered, calls, published } = await run(uninstall, {
+      replace: { PlanUninstall: failWith('EdgeNodesExistError', message) },
+    });
+    expect(result.error).toEqual({ name: 'EdgeNodesExistError', message });
+    expect(entered).toEqual([
+      'Which mode?',
+      'Plan the uninstall',
+      'Publish Edge Node Removal Failed',
+      'Fail with the original error',
+    ]);
+    expect(calls).toEqual([]);
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
+    expect(published[0].detail).toMatchObject({ request: uninstall, error: 'EdgeNodesExistError' });
+  });
+
+  it('stops before deleting the release when a nested removal fails, with the nested error message', async () => {
+    const plan = { ...PLAN, nodesToRemoveFirst: ['edge-1'] };
+    const { result, entered, calls, published, ofType } = await run(
+      { mode: 'uninstall', force: true },
+      {
+        replace: {
+          PlanUninstall: async () => ({ installed: true, plan }),
+          DeleteNode: failWith('ApiError', 'deleting node edge-1: HTTP 403'),
+        },
+      },
+    );
+    // a failed nested execution arrives as States.TaskFailed; the Map unwraps it to the nested error itself
+    expect(result.error).toEqual({ name: 'ApiError', message: 'deleting node edge-1: HTTP 403' });
+    expect(ofType('StateCaught')).toEqual(['Remove the edge node', 'Remove the remaining edge nodes']);
+    expect(entered.slice(-2)).toEqual(['Publish Edge Node Removal Failed', 'Fail with the original error']);
+    expect(calls.map((c) => c.name)).not.toContain('DeleteKubeEdge');
+    // the nested run released its lock and reported its own failure; the parent reports the uninstall's
+    expect(calls.filter((c) => c.name === 'ReleaseNodeLock')).toHaveLength(1);
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed', 'Edge Node Removal Failed']);
+    expect(published[1].detail).toMatchObject({ operationId: 'op-1', request: { mode: 'uninstall', force: true } });
+  });
+
+  it.each([
+    ['DeleteKubeEdge', 'Delete the KubeEdge release', 'ApiError', 'deleting ClusterRole cloudcore: HTTP 403'],
+    ['CheckNamespaceGone', 'Check the namespace is gone', 'NamespaceStuckError', 'namespace kubeedge is stuck'],
+  ] as const)(
+    'fails with the original error when %s fails, publishing the failure',
+    async (step, state, name, message) => {
+      const { result, entered, published, ofType } = await run(uninstall, {
+        replace: { [step]: failWith(name, message) },
+      });
+      expect(result.error).toEqual({ name, message });
+      expect(ofType('StateCaught')).toEqual([state]);
+      expect(entered.slice(-2)).toEqual(['Publish Edge Node Removal Failed', 'Fail with the original error']);
+      expect(entered).not.toContain('Publish KubeEdge Uninstalled');
+      expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
+    },
+  );
+});
