@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS } from '../functions/shared/schemas';
+import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, valueAt } from '../functions/shared/schemas';
 import { formatPorts, SETTINGS_ENV } from '../functions/shared/settings';
 
 /**
@@ -72,15 +72,6 @@ function parseJson(text: string): unknown {
       `invalid edgekeeper settings in the CDK context: edgekeeper is not JSON: ${(error as Error).message}`,
     );
   }
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let current = root;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
 }
 
 /** The Lambda environment that carries these settings to the steps (read back by `readSettings`). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { InvalidRequestError, type Problem } from '../shared/errors';
+import { InvalidRequestError } from '../shared/errors';
+import { problemsFromIssues } from '../shared/schemas';
 
 /**
  * Node names are validated as DNS-1123 subdomains (what the API server accepts), not as the stricter labels
@@ -74,24 +75,7 @@ export function parseRemoveNodeInput(input: unknown): RemoveNodeInput {
   const withMode = isRecord(input) && input.mode === undefined ? { ...input, mode: 'remove' } : input;
   const result = RemoveNodeInput.safeParse(withMode);
   if (result.success) return result.data;
-  throw new InvalidRequestError(result.error.issues.map((issue) => toProblem(issue, withMode)));
-}
-
-function toProblem(issue: z.core.$ZodIssue, input: unknown): Problem {
-  if (issue.code === 'unrecognized_keys') {
-    return { field: issue.keys.join(', '), value: undefined, reason: 'is not a known field' };
-  }
-  const field = issue.path.length === 0 ? 'input' : issue.path.map(String).join('.');
-  return { field, value: valueAt(input, issue.path), reason: issue.message };
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let current: unknown = input;
-  for (const key of path) {
-    if (!isRecord(current)) return undefined;
-    current = current[key as string];
-  }
-  return current;
+  throw new InvalidRequestError(problemsFromIssues(result.error.issues, withMode));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -220,7 +220,12 @@ export type JoinSettings = z.infer<typeof JoinSettings>;
  * Turns zod issues into edgekeeper problems (field, value, reason), reading the value out of the original input so
  * the message shows what the caller sent.
  */
-export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], input: unknown): Problem[] {
+export function problemsFromIssues(
+  issues: readonly z.core.$ZodIssue[],
+  input: unknown,
+  /** what the whole value is called when it is wrong as a whole */
+  subject = 'request',
+): Problem[] {
   return issues.flatMap((issue): Problem[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) => ({
@@ -233,7 +238,7 @@ export function problemsFromIssues(issues: readonly z.core.$ZodIssue[], input: u
     const field = typeof params?.field === 'string' ? params.field : issue.path.map(String).join('.');
     const value = params && 'value' in params ? params.value : valueAt(input, issue.path);
     const reason = typeof params?.reason === 'string' ? params.reason : stripSubject(issue.message, field, value);
-    return [{ field: field === '' ? 'request' : field, value, reason }];
+    return [{ field: field === '' ? subject : field, value, reason }];
   });
 }
 
@@ -247,7 +252,8 @@ function stripSubject(message: string, field: string, value: unknown): string {
   return message;
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+/** The value at a zod issue's path in the original input: what the caller actually sent. */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let current: unknown = input;
   for (const key of path) {
     if (current === null || typeof current !== 'object') return undefined;

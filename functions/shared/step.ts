@@ -1,7 +1,8 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod';
-import { InvalidRequestError, type Problem } from './errors';
+import { InvalidRequestError } from './errors';
 import { logger, metrics, tracer } from './powertools';
+import { problemsFromIssues } from './schemas';
 
 /** What every workflow passes to its steps besides their own input: the id that ties logs to one operation. */
 export interface StepContext {
@@ -53,19 +54,5 @@ export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Re
 export function parseInput<Schema extends z.ZodType>(schema: Schema, event: unknown): z.output<Schema> {
   const parsed = schema.safeParse(event);
   if (parsed.success) return parsed.data;
-  const problems: Problem[] = parsed.error.issues.map((issue) => ({
-    field: issue.path.join('.') || 'input',
-    value: valueAt(event, issue.path),
-    reason: issue.message,
-  }));
-  throw new InvalidRequestError(problems);
-}
-
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
-  let current = root;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object') return undefined;
-    current = (current as Record<PropertyKey, unknown>)[key];
-  }
-  return current;
+  throw new InvalidRequestError(problemsFromIssues(parsed.error.issues, event, 'input'));
 }

@@ -4,6 +4,7 @@ import {
   judgeInvocation,
 } from '../../../functions/check-host-command/core';
 import { HostUnreachableError, type Invocation } from '../../../functions/shared/host-commands';
+import { thrown } from '../../support/thrown';
 
 const STARTED = Date.parse('2025-03-01T10:00:00.000Z');
 const TIMEOUT_SECONDS = 900;
@@ -21,15 +22,6 @@ function judge(found: Invocation | null, { attempt = 0, nowMs = afterSeconds(10)
     TIMEOUT_SECONDS,
     (failed) => `step join failed (exit ${failed.responseCode}): ${failed.stderr}`,
   );
-}
-
-function thrown(act: () => unknown): Error {
-  try {
-    act();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 describe('judgeInvocation', () => {

@@ -8,6 +8,7 @@ import {
   NodeLockedError,
   releaseNodeLock,
 } from '../../../functions/lock-node/core';
+import { caught } from '../../support/thrown';
 
 const T0 = new Date('2025-03-01T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
@@ -77,15 +78,6 @@ function heldLease(holder: string, since: Date, durationSeconds: number, renewed
 
 function request(overrides: Partial<LockRequest> = {}): LockRequest {
   return { nodeName: 'edge-1', holder: 'op-new', durationSeconds: 3600, now: T0, ...overrides };
-}
-
-async function caught(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the promise to reject');
 }
 
 describe('acquireNodeLock', () => {

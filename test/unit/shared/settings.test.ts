@@ -1,14 +1,6 @@
 import { readSettings, SETTINGS_ENV, SettingsError } from '../../../functions/shared/settings';
 import { parseConfig, stepEnvironment } from '../../../lib/config';
-
-function thrown(act: () => unknown): Error {
-  try {
-    act();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../../support/thrown';
 
 describe('readSettings', () => {
   it('falls back to the documented defaults when nothing is set', () => {

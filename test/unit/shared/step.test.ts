@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EdgekeeperError, InvalidRequestError } from '../../../functions/shared/errors';
+import { thrown } from '../../support/thrown';
 
 // Powertools writes to stdout unless POWERTOOLS_DEV routes it through console; set before the module loads.
 process.env.POWERTOOLS_DEV = 'true';
@@ -22,15 +23,6 @@ function capturedLogs(): Record<string, unknown>[] {
   return [console.log, console.info, console.warn, console.error, console.debug]
     .flatMap((method) => (method as jest.Mock).mock.calls)
     .map(([line]) => (typeof line === 'string' ? JSON.parse(line) : line));
-}
-
-function thrown(act: () => unknown): Error {
-  try {
-    act();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a throw');
 }
 
 beforeEach(() => {
