@@ -64,6 +64,12 @@ export const STEP_FUNCTIONS = {
     description: 'Adds the edge exclusion to every cloud DaemonSet that could land on edge nodes',
     uses: ['kubernetes'],
   },
+  RouteNodeStreams: {
+    entry: 'functions/route-node-streams/handler.ts',
+    description: 'Adds or removes the logs/exec DNAT rules for an edge node on every cloud host (off by default)',
+    uses: ['ssm'],
+    timeoutSeconds: 90,
+  },
   InspectNode: {
     entry: 'functions/inspect-node/handler.ts',
     description: 'Checks a removal or rollback before anything changes: the node, its host, and whether SSM reaches it',

@@ -43,6 +43,22 @@ export const EdgekeeperConfig = z.strictObject({
     .prefault({}),
   /** DaemonSets (`namespace/name`) that may run on edge nodes and must never be patched */
   daemonSetAllowlist: z.array(z.string().regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/)).default([]),
+  /** `kubectl logs/exec` to edge pods: DNAT rules on the cloud hosts (KUBEEDGE.md §6), off by default */
+  routing: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** SSM tag (`key=value`) of the cloud hosts that get the rules */
+      cloudHostTag: z
+        .string()
+        .regex(/^[^=\s]+=[^=\s]+$/)
+        .default('edgekeeper-role=cloud'),
+      /** cloudcore's stream server as cloud hosts reach it; default the public address and stream port */
+      streamEndpoint: z
+        .string()
+        .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/)
+        .optional(),
+    })
+    .prefault({}),
   /** the KubeEdge Helm release: `kubeedge` on KubeSphere 3.1/3.2, `cloudcore` on 3.3 */
   helmRelease: z.string().min(1).default('kubeedge'),
 });
@@ -85,7 +101,10 @@ export function stepEnvironment(config: EdgekeeperConfig): Record<string, string
     [SETTINGS_ENV.hostCommandTimeoutSeconds]: String(config.timeouts.hostCommandSeconds),
     [SETTINGS_ENV.daemonSetAllowlist]: config.daemonSetAllowlist.join(','),
     [SETTINGS_ENV.helmRelease]: config.helmRelease,
+    [SETTINGS_ENV.routing]: config.routing.enabled ? 'on' : 'off',
+    [SETTINGS_ENV.cloudHostTag]: config.routing.cloudHostTag,
   };
+  if (config.routing.streamEndpoint) env[SETTINGS_ENV.streamEndpoint] = config.routing.streamEndpoint;
   if (config.cloudcore.publicAddress) env[SETTINGS_ENV.cloudcorePublicAddress] = config.cloudcore.publicAddress;
   if (config.keadm.downloadMirror) env[SETTINGS_ENV.downloadMirror] = config.keadm.downloadMirror;
   return env;

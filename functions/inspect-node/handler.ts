@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { resolveRemoveTarget } from '../remove-node/core';
 import { parseRemoveNodeInput } from '../remove-node/schemas';
 import { decideHostReset } from '../reset-host/core';
-import { MANAGED_ANNOTATIONS, readNode } from '../shared/cluster-reads';
+import { internalIps, MANAGED_ANNOTATIONS, readNode } from '../shared/cluster-reads';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { describeInstance } from '../shared/ssm-inventory';
@@ -36,6 +36,7 @@ export const handler = defineStep('InspectNode', Input, async ({ operationId, re
     request: { ...parsed, drain: parsed.drain || parsed.mode === 'rollback' },
     lockHolder: parsed.lockHolder ?? operationId,
     instanceId: target.instanceId ?? null,
+    nodeIp: parsed.nodeIp ?? (node ? (internalIps(node)[0] ?? null) : null),
     nodeExists: target.nodeExists,
     hostReset,
     keadm: {

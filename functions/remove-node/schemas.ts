@@ -38,6 +38,11 @@ export const RemoveRequest = z.strictObject({
   drain: z.boolean({ error: 'must be true or false' }).default(false),
   /** Clean up the cluster side even when the host cannot be reset (offline). @default false */
   force: z.boolean({ error: 'must be true or false' }).default(false),
+  /** The node's InternalIP, when the node may be gone (a rollback): the key of its logs/exec routing. */
+  nodeIp: z
+    .string({ error: 'must be a string' })
+    .regex(/^\d{1,3}(\.\d{1,3}){3}$/, { error: 'must be an IPv4 address' })
+    .optional(),
   /** A rollback runs under the lock of the onboarding it undoes: the id of that operation. */
   lockHolder: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
 });

@@ -10,6 +10,7 @@ import {
   type Rule,
 } from '../shared/schemas';
 import { script as joinScriptTemplate } from '../shared/scripts/generated/join-edge-node';
+import { assign, assignArray, shellQuote, withValues } from '../shared/scripts/values-block';
 
 /** A JoinSettings value that cannot go into a host script (a bug or tampering upstream of this step). */
 export class InvalidJoinSettingsError extends EdgekeeperError {
@@ -20,23 +21,6 @@ export class InvalidJoinSettingsError extends EdgekeeperError {
 export class InvalidJoinTokenError extends EdgekeeperError {
   override readonly name = 'InvalidJoinTokenError';
 }
-
-/** Words that mean the same quoted or not, left bare for readability (commas quoted: shellcheck SC2054 in arrays). */
-const SAFE_WORD = /^[A-Za-z0-9_@%+=:./-]+$/;
-
-/**
- * Quotes one word for bash (and POSIX sh): the result expands to exactly `value`. Single quotes keep everything
- * literal; an embedded `'` becomes `'\''`. NUL cannot be passed to a shell at all, so it is refused.
- * @throws InvalidJoinSettingsError for a value containing NUL
- */
-export function shellQuote(value: string): string {
-  if (value.includes('\0')) throw new InvalidJoinSettingsError('a shell word cannot contain NUL');
-  if (SAFE_WORD.test(value)) return value;
-  return `'${value.replaceAll("'", `'\\''`)}'`;
-}
-
-const VALUES_START = '# >>> edgekeeper values';
-const VALUES_END = '# <<< edgekeeper values';
 
 /** Exit codes of the join script, as documented in its header; keys are the step the code belongs to. */
 export const JOIN_SCRIPT_EXIT_CODES: Readonly<Record<number, { step: string; meaning: string }>> = Object.freeze({
@@ -69,7 +53,7 @@ export function renderHostScript(settings: JoinSettings): string {
   const plan = joinPlanFor(settings);
   const { ports } = settings.cloudcore;
   const block = [
-    `${VALUES_START}: rendered for node ${settings.nodeName} by edgekeeper render-host-script`,
+    `# rendered for node ${settings.nodeName} by edgekeeper render-host-script`,
     assign('node_name', settings.nodeName),
     assign('node_ip', settings.nodeIp),
     assign('kubeedge_version', settings.version),
@@ -85,39 +69,8 @@ export function renderHostScript(settings: JoinSettings): string {
     assignArray('runtime_args_docker', plan.runtimeArgs.docker),
     assignArray('runtime_args_containerd', plan.runtimeArgs.containerd),
     assignArray('runtime_args_crio', plan.runtimeArgs.crio),
-    VALUES_END,
   ];
-  return replaceValuesBlock(joinScriptTemplate, block);
-}
-
-function assign(name: string, value: string): string {
-  return `${name}=${shellQuote(value)}`;
-}
-
-function assignArray(name: string, values: readonly string[]): string {
-  return `${name}=(${values.map(shellQuote).join(' ')})`;
-}
-
-/** Names assigned in a values block, in order. */
-export function valueNames(lines: readonly string[]): string[] {
-  return lines.flatMap((line) => {
-    const match = /^([a-z_]+)=/.exec(line);
-    return match?.[1] ? [match[1]] : [];
-  });
-}
-
-function replaceValuesBlock(template: string, block: readonly string[]): string {
-  const lines = template.split('\n');
-  const start = lines.findIndex((line) => line.startsWith(VALUES_START));
-  const end = lines.findIndex((line) => line.startsWith(VALUES_END));
-  if (start < 0 || end < start) throw new InvalidJoinSettingsError('the join script template has no values block');
-  // The template and the renderer must agree on every name, or the script would run with an example value.
-  const templateNames = valueNames(lines.slice(start, end)).join(' ');
-  const renderedNames = valueNames(block).join(' ');
-  if (templateNames !== renderedNames) {
-    throw new InvalidJoinSettingsError(`template values (${templateNames}) differ from rendered (${renderedNames})`);
-  }
-  return [...lines.slice(0, start), ...block, ...lines.slice(end + 1)].join('\n');
+  return withValues(joinScriptTemplate, 'join-edge-node.sh', block);
 }
 
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;

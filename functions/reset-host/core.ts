@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EdgekeeperError } from '../shared/errors';
 import { resetCommand } from '../shared/keadm/reset';
 import type { KeadmProfile } from '../shared/schemas';
+import { shellQuote, withValues } from '../shared/scripts/values-block';
 
 /**
  * Pure core of "Reset the edge host": renders functions/shared/scripts/reset-edge-node.sh for one host, reads the
@@ -47,13 +48,11 @@ export class ResetTemplateError extends EdgekeeperError {
   override readonly name = 'ResetTemplateError';
 }
 
-const VALUES_BLOCK = /^# edgekeeper:values:begin\n[\s\S]*?^# edgekeeper:values:end\n/m;
-
 /**
  * Renders the reset script: the template with its values block replaced by shell-quoted values. Pure; the template
  * is passed in (see template.ts) so this module does no I/O.
  * @throws UnsupportedKeadmVersionError for a keadm version the flag table cannot place
- * @throws ResetTemplateError when the template has no values block, or a value is unusable
+ * @throws ResetTemplateError when a value is unusable; ScriptTemplateError when the template has no values block
  */
 export function renderResetScript(template: string, options: ResetScriptOptions): string {
   const dirs = options.keadmDirs ?? DEFAULT_KEADM_DIRS;
@@ -70,25 +69,14 @@ export function renderResetScript(template: string, options: ResetScriptOptions)
     throw new ResetTemplateError(`keadmTimeoutSeconds ${timeout} must be a positive integer`);
   }
   const values = [
-    '# edgekeeper:values:begin',
     `# rendered for keadm ${options.profile} ${options.version}`,
     `KEADM_RESET_ARGS=(${resetCommand(options.profile, options.version).map(shellQuote).join(' ')})`,
     `EDGEKEEPER_DIR=${shellQuote(edgekeeperDir)}`,
     `KEADM_DIRS=(${dirs.map(shellQuote).join(' ')})`,
     `KEADM_TIMEOUT_SECONDS=${timeout}`,
     `REMOVE_MOSQUITTO=${(options.removeMosquitto ?? options.profile === 'fork') ? 'true' : 'false'}`,
-    '# edgekeeper:values:end',
-    '',
-  ].join('\n');
-  if (!VALUES_BLOCK.test(template)) {
-    throw new ResetTemplateError('reset script template has no "# edgekeeper:values:begin/end" block');
-  }
-  return template.replace(VALUES_BLOCK, () => values);
-}
-
-/** Quotes a value for bash: single quotes, with embedded single quotes closed, escaped and reopened. */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  ];
+  return withValues(template, 'reset-edge-node.sh', values);
 }
 
 /** The report line the script prints last. */

@@ -3,6 +3,7 @@ import {
   GetCommandInvocationCommand,
   InvalidInstanceId,
   InvocationDoesNotExist,
+  ListCommandInvocationsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
 import { EdgekeeperError, TransientServiceError } from './errors';
@@ -44,6 +45,52 @@ export async function sendShellCommand(settings: Settings, command: ShellCommand
     return Command.CommandId;
   } catch (error) {
     throw translateSsmError(error, command.instanceId);
+  }
+}
+
+/**
+ * Runs a script on every managed instance carrying an SSM tag (`key=value`), as Run Command targets do. Returns
+ * the command id and how many hosts it reached.
+ */
+export async function sendShellCommandToTagged(
+  settings: Settings,
+  command: { readonly tag: string; readonly commands: readonly string[]; readonly comment: string },
+): Promise<{ commandId: string; targetCount: number }> {
+  const [key, value] = command.tag.split('=');
+  try {
+    const { Command } = await ssmClient(settings).send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        Targets: [{ Key: `tag:${key}`, Values: [value] }],
+        Parameters: { commands: [...command.commands], executionTimeout: ['300'] },
+        Comment: command.comment.slice(0, 100),
+      }),
+    );
+    if (!Command?.CommandId) throw new TransientServiceError('SSM accepted the command but returned no command id');
+    return { commandId: Command.CommandId, targetCount: Command.TargetCount ?? 0 };
+  } catch (error) {
+    throw translateSsmError(error, `tag:${command.tag}`);
+  }
+}
+
+/** Every invocation of a command (one per host), output redacted; SSM keeps the first 2,500 characters here. */
+export async function listInvocations(
+  settings: Settings,
+  commandId: string,
+): Promise<(Invocation & { readonly instanceId: string })[]> {
+  try {
+    const { CommandInvocations } = await ssmClient(settings).send(
+      new ListCommandInvocationsCommand({ CommandId: commandId, Details: true }),
+    );
+    return (CommandInvocations ?? []).map((invocation) => ({
+      instanceId: invocation.InstanceId ?? 'unknown',
+      status: invocation.Status ?? 'Pending',
+      responseCode: invocation.CommandPlugins?.[0]?.ResponseCode ?? -1,
+      stdout: redactSecrets(invocation.CommandPlugins?.[0]?.Output ?? ''),
+      stderr: '',
+    }));
+  } catch (error) {
+    throw translateSsmError(error, commandId);
   }
 }
 

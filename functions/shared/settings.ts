@@ -20,6 +20,9 @@ export const SETTINGS_ENV = {
   lockDurationSeconds: 'EDGEKEEPER_LOCK_DURATION_SECONDS',
   daemonSetAllowlist: 'EDGEKEEPER_DAEMONSET_ALLOWLIST',
   helmRelease: 'EDGEKEEPER_HELM_RELEASE',
+  routing: 'EDGEKEEPER_ROUTING',
+  cloudHostTag: 'EDGEKEEPER_CLOUD_HOST_TAG',
+  streamEndpoint: 'EDGEKEEPER_STREAM_ENDPOINT',
 } as const;
 
 export type SettingName = keyof typeof SETTINGS_ENV;
@@ -64,6 +67,18 @@ const Settings = z.object({
     )
     .default([]),
   helmRelease: z.string().min(1).default('kubeedge'),
+  /** logs/exec routing on the cloud hosts (KUBEEDGE.md §6): off unless asked for */
+  routing: z.enum(['on', 'off']).default('off'),
+  /** the SSM tag that marks cloud hosts, `key=value` */
+  cloudHostTag: z
+    .string()
+    .regex(/^[^=\s]+=[^=\s]+$/, { error: 'must be key=value' })
+    .default('edgekeeper-role=cloud'),
+  /** cloudcore's stream server as cloud hosts reach it; default the public address and stream port */
+  streamEndpoint: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'must be host:port' })
+    .optional(),
 });
 export type Settings = z.output<typeof Settings>;
 

@@ -11,7 +11,15 @@ class NamedError extends Error {
 }
 
 const request = { nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: 'mi-0123456789abcdef0' };
-const settings = { nodeName: 'edge-1', profile: 'fork', version: 'v1.6.2' };
+const settings = {
+  nodeName: 'edge-1',
+  profile: 'fork',
+  version: 'v1.6.2',
+  cloudcore: {
+    address: '203.0.113.10',
+    ports: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 },
+  },
+};
 
 /** Stand-ins for every step of a successful onboarding; each test replaces the ones it breaks. */
 function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Record<StepFunctionName, Handler>> {
@@ -68,6 +76,7 @@ function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Recor
       request: { ...(input.request as object), drain: true },
       lockHolder: (input.request as { lockHolder: string }).lockHolder,
       instanceId: request.instanceId,
+      nodeIp: request.nodeIp,
       hostReset: { action: 'reset' },
       keadm: { profile: 'fork', version: 'v1.6.1' },
     })),
@@ -86,6 +95,9 @@ function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Recor
       waitSeconds: 1,
     })),
     DeleteNode: step('DeleteNode', () => ({ outcome: { step: 'delete-node', result: 'nothing-to-do' } })),
+    RouteNodeStreams: step('RouteNodeStreams', (input) => ({
+      outcome: { step: 'routing', result: 'done', detail: `${input.action} on 2 cloud host(s)` },
+    })),
   };
 }
 
@@ -133,6 +145,7 @@ describe('onboard-node workflow', () => {
       'Wait for the node',
       'Check node readiness',
       'Finish the node',
+      'Route logs and exec to the node',
       'Keep cloud DaemonSets off edge nodes',
       'Release the lock',
       'Publish Edge Node Joined',
@@ -147,6 +160,14 @@ describe('onboard-node workflow', () => {
         patched: [{ namespace: 'kube-system', name: 'calico-node' }],
         skipped: [{ namespace: 'kubeedge', name: 'edgemesh-agent', reason: 'meant-for-edge' }],
       },
+    });
+    // the node's routing is added with the join's cloudcore address, before the DaemonSets are patched
+    expect(calls.find((c) => c.name === 'RouteNodeStreams')?.input).toEqual({
+      operationId: 'op-1',
+      nodeName: 'edge-1',
+      nodeIp: '10.20.0.11',
+      action: 'add',
+      cloudcore: settings.cloudcore,
     });
     // every step sees the operation id, which ties its logs to this execution
     expect(calls.every((call) => (call.input as { operationId: string }).operationId === 'op-1')).toBe(true);
@@ -225,17 +246,22 @@ describe('onboard-node workflow', () => {
     ['CheckHostCommand', 'HostScriptFailedError', 'preflight failed: docker 18.09.9 is older than 19.3.0'],
     ['CheckNodeReady', 'NodeNotReadyError', 'node edge-1 was not ready after 600 s: missing Ready=True'],
     ['FinishNode', 'InvalidRequestError', 'labels rejected'],
+    ['RouteNodeStreams', 'RoutingFailedError', 'no cloud host carries the SSM tag edgekeeper-role=cloud'],
     ['KeepDaemonSetsOffEdge', 'DaemonSetPatchError', 'kube-system/calico-node kept conflicting'],
   ] as const)('rolls back when %s fails, then fails with the original %s', async (step, name, message) => {
     const failing = failWith(name, message);
-    // the rollback polls its reset script with the same step: only the join script fails here
+    // the rollback polls its reset script and removes routing with the same steps: only the join's use fails here
+    const happy = happyHandlers([]);
     const replacement: Handler =
       step === 'CheckHostCommand'
         ? async (input) =>
             (input as { script?: string }).script === 'reset'
               ? { ...(input as object), attempt: 1, waitSeconds: 0, status: 'Success', report: { removed: [] } }
               : failing(input)
-        : failing;
+        : step === 'RouteNodeStreams'
+          ? async (input) =>
+              (input as { action: string }).action === 'remove' ? happy.RouteNodeStreams?.(input) : failing(input)
+          : failing;
     const { result, entered, published, calls, rollback } = await onboard(request, { [step]: replacement });
     expect(result.error).toEqual({ name, message });
     // the rollback ran remove-node under this execution's lock, forced so an offline host cannot block it

@@ -61,6 +61,7 @@ function happyHandlers(
         request: { ...request, drain: request.drain || request.mode === 'rollback' },
         lockHolder: (request.lockHolder as string | undefined) ?? input.operationId,
         instanceId: INSTANCE,
+        nodeIp: '10.20.0.11',
         nodeExists: true,
         hostReset: loops.hostReset ?? { action: 'reset' },
         keadm: { profile: 'fork', version: 'v1.6.1' },
@@ -104,6 +105,9 @@ function happyHandlers(
     }),
     DeleteNode: step('DeleteNode', (input) => ({
       outcome: { step: 'delete-node', result: 'done', detail: `deleted node ${input.nodeName}` },
+    })),
+    RouteNodeStreams: step('RouteNodeStreams', () => ({
+      outcome: { step: 'routing', result: 'skipped', detail: 'logs/exec routing is off' },
     })),
     PlanUninstall: step('PlanUninstall', () => ({ installed: true, plan: PLAN })),
     DeleteKubeEdge: step('DeleteKubeEdge', (input) => ({
@@ -166,6 +170,7 @@ describe('remove-node workflow: remove and rollback', () => {
       'Check the reset script',
       'Reset finished?',
       'Delete the node',
+      'Remove the logs and exec routing',
       'Release the lock',
       'Publish Edge Node Removed',
       'Report the removal',
@@ -187,7 +192,12 @@ describe('remove-node workflow: remove and rollback', () => {
       host: { action: 'reset' },
       hostReset: RESET_REPORT,
       node: { step: 'delete-node', result: 'done', detail: 'deleted node edge-1' },
+      routing: { step: 'routing', result: 'skipped', detail: 'logs/exec routing is off' },
     });
+    // the routing of the node's IP is removed once the node is gone
+    expect(called('RouteNodeStreams')).toEqual([
+      { operationId: 'op-1', nodeName: 'edge-1', nodeIp: '10.20.0.11', action: 'remove' },
+    ]);
     // the lock is taken and released by this operation, the reset script is sent to the inspected host
     expect(called('LockNode')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
     expect(called('ReleaseNodeLock')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
@@ -269,6 +279,7 @@ describe('remove-node workflow: remove and rollback', () => {
     expect(entered.slice(entered.indexOf('Skip the host reset'))).toEqual([
       'Skip the host reset',
       'Delete the node',
+      'Remove the logs and exec routing',
       'Release the lock',
       'Publish Edge Node Removed',
       'Report the removal',

@@ -23,7 +23,8 @@
 # Optional: EDGEKEEPER_STOP_AFTER=preflight|edgemesh stops after that step (no token needed).
 set -Eeuo pipefail
 
-# >>> edgekeeper values: replaced by render-host-script (these are examples that keep the template runnable)
+# edgekeeper:values:begin
+# replaced by render-host-script (these are examples that keep the template runnable)
 node_name='edge-example'
 node_ip='192.168.100.10'
 kubeedge_version='v1.6.1'
@@ -37,7 +38,7 @@ keadm_join_args=(join --kubeedge-version=1.6.1 --region=zh --cloudcore-ipport=20
 runtime_args_docker=()
 runtime_args_containerd=(--runtimetype=remote --remote-runtime-endpoint=unix:///run/containerd/containerd.sock)
 runtime_args_crio=(--runtimetype=remote --remote-runtime-endpoint=unix:///var/run/crio/crio.sock)
-# <<< edgekeeper values
+# edgekeeper:values:end
 
 readonly work_dir="/opt/edgekeeper/keadm-${kubeedge_version}"
 readonly keadm_bin='/opt/edgekeeper/bin/keadm'

@@ -10,12 +10,12 @@ import {
   parseScriptFailure,
   renderHostScript,
   scriptOutcome,
-  shellQuote,
   withToken,
 } from '../../../functions/render-host-script/core';
 import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/resolve-join-settings/core';
 import type { JoinSettings } from '../../../functions/shared/schemas';
 import { script as embedded } from '../../../functions/shared/scripts/generated/join-edge-node';
+import { ScriptTemplateError, shellQuote } from '../../../functions/shared/scripts/values-block';
 import { CLOUDCORE_YAML } from './fixtures';
 
 const TOKEN =
@@ -34,7 +34,7 @@ function settings(
 }
 
 function valuesBlock(script: string): string {
-  return script.slice(script.indexOf('# >>> edgekeeper values'), script.indexOf('# <<< edgekeeper values'));
+  return script.slice(script.indexOf('# edgekeeper:values:begin'), script.indexOf('# edgekeeper:values:end'));
 }
 
 function shellcheck(text: string): string {
@@ -62,7 +62,7 @@ describe('shellQuote', () => {
     expect(shellQuote("it's")).toBe("'it'\\''s'");
     expect(shellQuote('--cloudcore-ipport=1.2.3.4:10000')).toBe('--cloudcore-ipport=1.2.3.4:10000');
     expect(shellQuote('$(reboot)')).toBe("'$(reboot)'");
-    expect(() => shellQuote('a\0b')).toThrow(InvalidJoinSettingsError);
+    expect(() => shellQuote('a\0b')).toThrow(ScriptTemplateError);
   });
 });
 

@@ -15,11 +15,11 @@ import {
   ResetReportMissingError,
   ResetTemplateError,
   renderResetScript,
-  shellQuote,
   unmountOrder,
 } from '../../../functions/reset-host/core';
 import { RESET_SCRIPT_TEMPLATE } from '../../../functions/reset-host/template';
 import { embedScripts } from '../../../functions/shared/scripts/embed-scripts';
+import { shellQuote } from '../../../functions/shared/scripts/values-block';
 
 const SCRIPTS = join(__dirname, '..', '..', '..', 'functions', 'shared', 'scripts');
 
@@ -93,7 +93,7 @@ describe('renderResetScript', () => {
       ).toThrow(`edgekeeperDir ${edgekeeperDir} must be an absolute path at least two levels deep`);
     }
     expect(() => renderResetScript('#!/bin/bash\n', { profile: 'fork', version: 'v1.6.1' })).toThrow(
-      'reset script template has no "# edgekeeper:values:begin/end" block',
+      'reset-edge-node.sh has no # edgekeeper:values:begin … # edgekeeper:values:end block',
     );
   });
 
