@@ -24,10 +24,10 @@ export interface OnboardingBench {
   };
 }
 
-/** Hosts that can join: online, reaching cloudcore, with a runtime keadm accepts (Docker ≥ 19.03). */
+/** Edge hosts that can join: online, reaching cloudcore, with a runtime keadm accepts (Docker ≥ 19.03). */
 export function joinableHosts(info: SandboxInfo): SandboxInfo['instances'] {
   return info.instances.filter((host) => {
-    if (!host.online || !host.cloudcoreReachable || host.runtime.kind === 'none') return false;
+    if (host.role !== 'edge' || !host.online || !host.cloudcoreReachable || host.runtime.kind === 'none') return false;
     if (host.runtime.kind !== 'docker') return true;
     const version = semver.coerce(host.runtime.version ?? '');
     return version !== null && semver.gte(version, '19.3.0');

@@ -117,7 +117,7 @@ async function runStep(workflow: string, input: object, io: Io): Promise<Workflo
 }
 
 function pickHost(info: SandboxInfo, matches: (host: Instance) => boolean): Instance {
-  const host = info.instances.find((instance) => instance.online && matches(instance));
+  const host = info.instances.find((instance) => instance.role === 'edge' && instance.online && matches(instance));
   if (!host) throw new Error('the sandbox fixture lacks an edge host the demo needs');
   return host;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { bashCommands, listInvocations, sendShellCommandToTagged } from '../shared/host-commands';
+import { bashCommands, describeCommand, listInvocations, sendShellCommandToTagged } from '../shared/host-commands';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
 import { nextPollDelay } from '../wait-for-node/core';
@@ -15,6 +15,9 @@ const Input = z.object({
   /** cloudcore's public address and ports (join settings); needed to add */
   cloudcore: z.object({ address: z.string(), ports: z.object({ stream: z.number() }) }).optional(),
 });
+
+/** Overall command statuses after which every invocation has ended. */
+const FINISHED = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled']);
 
 /** The iptables commands finish in milliseconds; a minute covers SSM delivery to every cloud host. */
 const DEADLINE_MS = 60_000;
@@ -39,14 +42,18 @@ export const handler = defineStep(
     } else {
       script = renderRoutingScript({ action, nodeIp });
     }
-    const { commandId, targetCount } = await sendShellCommandToTagged(settings, {
+    const commandId = await sendShellCommandToTagged(settings, {
       tag: settings.cloudHostTag,
       commands: bashCommands(script),
       comment: `edgekeeper routing ${action} ${nodeName} (${operationId})`,
     });
     const deadline = Date.now() + DEADLINE_MS;
     for (let attempt = 0; ; attempt++) {
-      const hosts = judgeRouting(await listInvocations(settings, commandId), targetCount, settings.cloudHostTag);
+      // SSM resolves the tag after answering: only a finished command knows how many hosts it reached
+      const command = await describeCommand(settings, commandId);
+      const hosts = FINISHED.has(command.status)
+        ? judgeRouting(await listInvocations(settings, commandId), command.targetCount, settings.cloudHostTag)
+        : undefined;
       if (hosts)
         return { outcome: { step, result: 'done', detail: `${action} on ${hosts.length} cloud host(s)` }, hosts };
       if (Date.now() > deadline)

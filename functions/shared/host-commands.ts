@@ -4,6 +4,7 @@ import {
   InvalidInstanceId,
   InvocationDoesNotExist,
   ListCommandInvocationsCommand,
+  ListCommandsCommand,
   SendCommandCommand,
 } from '@aws-sdk/client-ssm';
 import { EdgekeeperError, TransientServiceError } from './errors';
@@ -49,13 +50,13 @@ export async function sendShellCommand(settings: Settings, command: ShellCommand
 }
 
 /**
- * Runs a script on every managed instance carrying an SSM tag (`key=value`), as Run Command targets do. Returns
- * the command id and how many hosts it reached.
+ * Runs a script on every managed instance carrying an SSM tag (`key=value`), as Run Command targets do. SSM
+ * resolves the tag after answering, so the hosts it reached are known from `describeCommand` later.
  */
 export async function sendShellCommandToTagged(
   settings: Settings,
   command: { readonly tag: string; readonly commands: readonly string[]; readonly comment: string },
-): Promise<{ commandId: string; targetCount: number }> {
+): Promise<string> {
   const [key, value] = command.tag.split('=');
   try {
     const { Command } = await ssmClient(settings).send(
@@ -67,9 +68,23 @@ export async function sendShellCommandToTagged(
       }),
     );
     if (!Command?.CommandId) throw new TransientServiceError('SSM accepted the command but returned no command id');
-    return { commandId: Command.CommandId, targetCount: Command.TargetCount ?? 0 };
+    return Command.CommandId;
   } catch (error) {
     throw translateSsmError(error, `tag:${command.tag}`);
+  }
+}
+
+/** A command as a whole: its overall status and how many hosts it targets (known once SSM resolved them). */
+export async function describeCommand(
+  settings: Settings,
+  commandId: string,
+): Promise<{ status: string; targetCount: number }> {
+  try {
+    const { Commands } = await ssmClient(settings).send(new ListCommandsCommand({ CommandId: commandId }));
+    const command = Commands?.[0];
+    return { status: command?.Status ?? 'Pending', targetCount: command?.TargetCount ?? 0 };
+  } catch (error) {
+    throw translateSsmError(error, commandId);
   }
 }
 

@@ -101,6 +101,7 @@ export class StepFunction extends Construct {
         new iam.PolicyStatement({
           actions: [
             'ssm:GetCommandInvocation',
+            'ssm:ListCommands',
             'ssm:ListCommandInvocations',
             'ssm:CancelCommand',
             'ssm:DescribeInstanceInformation',

@@ -28,20 +28,27 @@ export async function stopSandboxCommand(flags: { dir: string }, io: Io): Promis
 }
 
 function describeSandbox(info: SandboxInfo, detached: boolean): string {
-  const hosts = info.instances.map(
-    (host) =>
-      `  ${host.instanceId}  ${host.name.padEnd(20)} ${host.os} ${host.arch} ${host.runtime.kind}` +
-      `${host.runtime.version ? ` ${host.runtime.version}` : ''}${host.online ? '' : ' (offline)'}` +
-      `${host.cloudcoreReachable ? '' : ' (cloudcore ports blocked)'}`,
-  );
+  const line = (host: SandboxInfo['instances'][number]) =>
+    `  ${host.instanceId}  ${host.name.padEnd(20)} ${host.os} ${host.arch} ${host.runtime.kind}` +
+    `${host.runtime.version ? ` ${host.runtime.version}` : ''}${host.online ? '' : ' (offline)'}` +
+    `${host.cloudcoreReachable ? '' : ' (cloudcore ports blocked)'}`;
+  const edge = info.instances.filter((host) => host.role === 'edge');
+  const cloud = info.instances.filter((host) => host.role === 'cloud');
+  const tags = (host: SandboxInfo['instances'][number]) =>
+    Object.entries(host.tags)
+      .map(([key, value]) => `tag:${key}=${value}`)
+      .join(' ');
   return [
     `sandbox running in ${info.dir} (edge hosts isolated with ${info.mode})`,
     `  kubectl:  KUBECONFIG=${info.kubeconfig} kubectl get nodes,ds -A`,
     `  SSM:      ${info.ssm.endpoint}`,
     'edge hosts:',
-    ...hosts,
+    ...edge.map(line),
+    ...(cloud.length
+      ? ['cloud hosts (SSM targets, not for onboarding):', ...cloud.map((h) => `${line(h)}  ${tags(h)}`)]
+      : []),
     'onboard one:',
-    `  npx edgekeeper onboard --sandbox ${info.dir} --name edge-1 --ip 10.20.0.11 --instance ${info.instances[0]?.instanceId}`,
+    `  npx edgekeeper onboard --sandbox ${info.dir} --name edge-1 --ip 10.20.0.11 --instance ${edge[0]?.instanceId}`,
     detached ? `stop it with: npx edgekeeper sandbox stop --dir ${info.dir}` : 'press Ctrl-C to stop',
     '',
   ].join('\n');

@@ -16,7 +16,10 @@ export const SANDBOX_REGION = 'us-east-1';
 
 const Port = z.number().int().min(1).max(65_535);
 
-/** `<dir>/sandbox.json`: how to reach a running sandbox. Addresses and ports are those seen from inside a host. */
+/**
+ * `<dir>/sandbox.json`: how to reach a running sandbox. Addresses and ports are those seen from inside a host.
+ * `instances` lists edge hosts first, then cloud hosts: pick onboarding hosts by `role: 'edge'`.
+ */
 export const SandboxInfoSchema = z.object({
   dir: z.string(),
   pid: z.number().int().positive(),
@@ -39,6 +42,10 @@ export const SandboxInfoSchema = z.object({
       online: z.boolean(),
       cloudcoreReachable: z.boolean(),
       ipAddress: z.string(),
+      /** edge: a device to onboard; cloud: a control-plane host (target it by tag, never onboard it) */
+      role: z.enum(['edge', 'cloud']),
+      /** the instance's SSM tags, e.g. `{ "edgekeeper-role": "cloud" }` on cloud hosts */
+      tags: z.record(z.string(), z.string()),
     }),
   ),
 });
@@ -157,6 +164,8 @@ export async function startSandbox(options: {
         online: s.online,
         cloudcoreReachable: s.cloudcoreReachable,
         ipAddress: s.ipAddress,
+        role: s.role,
+        tags: s.tags,
       })),
     };
     // Written last and atomically: its presence means "ready" to startDetachedSandbox and the CLI.

@@ -33,6 +33,12 @@ export const HOSTS = {
   firewalled: 'mi-0ed9e000000000006',
 } as const;
 
+/** Fixed ids of the fixture's cloud (control-plane) hosts, tagged `edgekeeper-role: cloud`; never onboarded. */
+export const CLOUD_HOSTS = {
+  master: 'mi-0c10d0000000000a1',
+  worker: 'mi-0c10d0000000000a2',
+} as const;
+
 /** The edge labels and taint every onboarded node must carry. */
 export const EDGE_LABELS = ['node-role.kubernetes.io/edge', 'node-role.kubernetes.io/agent'] as const;
 export const EDGE_TAINT = { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' } as const;

@@ -66,7 +66,22 @@ describe('detached sandbox lifecycle', () => {
       'edge-old-docker',
       'edge-offline',
       'edge-firewalled',
+      'cloud-master',
+      'cloud-worker',
     ]);
+    expect(info.instances.filter((i) => i.role === 'cloud')).toEqual([
+      expect.objectContaining({
+        instanceId: 'mi-0c10d0000000000a1',
+        ipAddress: '172.31.0.10',
+        tags: { 'edgekeeper-role': 'cloud' },
+      }),
+      expect.objectContaining({
+        instanceId: 'mi-0c10d0000000000a2',
+        ipAddress: '172.31.0.11',
+        tags: { 'edgekeeper-role': 'cloud' },
+      }),
+    ]);
+    expect(info.instances.slice(0, 6).every((i) => i.role === 'edge' && Object.keys(i.tags).length === 0)).toBe(true);
     expect(existsSync(info.kubeconfig)).toBe(true);
 
     const ssm = new SSMClient({
@@ -76,7 +91,7 @@ describe('detached sandbox lifecycle', () => {
     });
     try {
       const described = await ssm.send(new DescribeInstanceInformationCommand({}));
-      expect(described.InstanceInformationList).toHaveLength(6);
+      expect(described.InstanceInformationList).toHaveLength(8);
       // From inside a host, the addresses in sandbox.json lead to the edge services.
       const sent = await ssm.send(
         new SendCommandCommand({
@@ -110,11 +125,12 @@ describe('detached sandbox lifecycle', () => {
     const before = processNamespaces();
     const sandboxNamespaces = new Set([...before.values()].map(key).filter((k) => !baseline.has(k)));
     expect(sandboxNamespaces.size).toBeGreaterThanOrEqual(5);
-    // PID 1 of each online host's PID namespace (its unshare parent also carries the name, in our namespace).
+    // PID 1 of each online host's PID namespace (its unshare parent also carries the name, in our namespace):
+    // five online edge hosts and the two cloud hosts.
     const hostInits = [...before.entries()].filter(
       ([, p]) => p.cmdline.includes('edge-host-init') && p.cmdline.includes(dir) && p.pid !== mine?.pid,
     );
-    expect(hostInits).toHaveLength(5);
+    expect(hostInits).toHaveLength(7);
     expect(before.has(info.pid)).toBe(true);
 
     await stopSandbox(dir);

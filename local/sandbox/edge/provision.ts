@@ -17,6 +17,8 @@ export interface HostTraits {
   online: boolean;
   cloudcoreReachable: boolean;
   tools?: { wget?: boolean; curl?: boolean; tar?: boolean };
+  /** edge (default): a device to onboard; cloud: a control-plane host of the sandbox cluster */
+  role?: 'edge' | 'cloud';
 }
 
 /** Where the stand-ins go inside a host root: first on a root PATH, so they shadow /usr/bin and /usr/local/bin. */
@@ -50,7 +52,14 @@ const OS_RELEASE: Record<HostTraits['os'], string> = {
 
 /** The stand-ins a host gets (installed name → source), by OS and runtime. */
 export function standinsFor(traits: HostTraits): Record<string, StandinName> {
-  const tools: Record<string, StandinName> = { systemctl: 'systemctl', uname: 'uname' };
+  // Every host has iptables: cloud hosts for the logs/exec DNAT rules (KUBEEDGE.md section 6), edge hosts like any
+  // Linux machine. The stand-in keeps rules in files: the real one would change the real machine's netfilter.
+  const tools: Record<string, StandinName> = {
+    systemctl: 'systemctl',
+    uname: 'uname',
+    iptables: 'iptables',
+    'iptables-save': 'iptables',
+  };
   if (traits.os === 'ubuntu') Object.assign(tools, { 'apt-get': 'apt-get', apt: 'apt-get', dpkg: 'dpkg' });
   else Object.assign(tools, { yum: 'yum', rpm: 'rpm' });
   if (traits.runtime.kind === 'docker') tools.docker = 'docker';
@@ -91,6 +100,7 @@ export async function provisionHost(root: string, traits: HostTraits, mirrorUrl:
     `RUNTIME_VERSION=${traits.runtime.version ?? ''}`,
     `ONLINE=${traits.online}`,
     `CLOUDCORE_REACHABLE=${traits.cloudcoreReachable}`,
+    `ROLE=${traits.role ?? 'edge'}`,
   ];
   await writeFile(join(state, 'traits.env'), `${traitLines.join('\n')}\n`);
   await writeFile(join(state, 'mirror-url'), `${mirrorUrl}\n`);

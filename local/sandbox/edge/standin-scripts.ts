@@ -12,6 +12,7 @@ export type StandinName =
   | 'docker'
   | 'dpkg'
   | 'edgecore'
+  | 'iptables'
   | 'keadm'
   | 'mosquitto'
   | 'rpm'

@@ -6,6 +6,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { EdgeHost, ScriptExit, ScriptRun } from './host';
 import { SsmServiceError } from './ssm-errors';
+import { resolveTargets, type Target } from './targets';
 
 /** SSM's command invocation statuses. */
 export type InvocationStatus =
@@ -53,7 +54,14 @@ export interface SentCommand {
   readonly documentName: string;
   readonly comment: string;
   readonly parameters: Record<string, string[]>;
+  /** the instances named by InstanceIds, or those the targets resolved to (empty until they are resolved) */
   readonly instanceIds: string[];
+  /** SendCommand's `Targets` (empty when it named InstanceIds) */
+  readonly targets: readonly Target[];
+  /** false while the targets are being resolved: the command has no invocations yet, like SSM's first moments */
+  resolved: boolean;
+  /** cancelled before its targets were resolved */
+  cancelled?: boolean;
   readonly requestedAt: Date;
   readonly expiresAfter: Date;
   readonly deliveryTimeoutSeconds: number;
@@ -64,7 +72,9 @@ export interface SentCommand {
 export interface SendRequest {
   documentName: string;
   commands: string[];
-  instanceIds: string[];
+  /** exactly one of instanceIds and targets */
+  instanceIds?: string[];
+  targets?: Target[];
   executionTimeoutSeconds?: number;
   deliveryTimeoutSeconds?: number;
   comment?: string;
@@ -125,25 +135,40 @@ export class CommandRunner {
   private readonly invocations = new Map<string, Invocation>();
   private readonly running = new Map<string, Running>();
   private readonly pending = new Set<Promise<void>>();
+  private readonly resolving = new Map<string, NodeJS.Timeout>();
   private readonly offlineDeliveryTimeoutMs: number;
+  private readonly targetResolutionDelayMs: number;
 
   /**
    * @param hosts the hosts by instance id
    * @param options.offlineDeliveryTimeoutMs caps how long an offline host's invocation stays Pending (real SSM
    *   waits the whole delivery timeout, an hour by default: too long for a sandbox) @default 5000
+   * @param options.targetResolutionDelayMs how long a command sent with `Targets` has no invocations: SSM resolves
+   *   targets asynchronously (SendCommand answers TargetCount 0, ListCommandInvocations answers an empty list for a
+   *   moment), and a poller that takes "no invocation unfinished" for "done" must fail here too @default 250
    */
   constructor(
     private readonly hosts: ReadonlyMap<string, RunnableHost>,
-    options: { offlineDeliveryTimeoutMs?: number } = {},
+    options: { offlineDeliveryTimeoutMs?: number; targetResolutionDelayMs?: number } = {},
   ) {
     this.offlineDeliveryTimeoutMs = options.offlineDeliveryTimeoutMs ?? 5_000;
+    this.targetResolutionDelayMs = options.targetResolutionDelayMs ?? 250;
   }
 
-  /** Accepts a command and starts it on every instance (asynchronously, like SSM). */
+  /**
+   * Accepts a command and starts it on every instance (asynchronously, like SSM). Named instances must be
+   * registered; targets are resolved after `targetResolutionDelayMs` and may match no instance at all.
+   */
   send(request: SendRequest): SentCommand {
-    for (const id of request.instanceIds) {
+    const { instanceIds, targets } = request;
+    if ((instanceIds === undefined) === (targets === undefined)) {
+      throw new SsmServiceError('ValidationException', 'specify either InstanceIds or Targets');
+    }
+    for (const id of instanceIds ?? []) {
       if (!this.hosts.has(id)) throw new SsmServiceError('InvalidInstanceId', `Instance Id ${id} is not valid`);
     }
+    // Fails now, not after the delay, on a target key the sandbox cannot resolve.
+    if (targets) resolveTargets(targets, []);
     const requestedAt = new Date();
     const executionTimeoutSeconds = request.executionTimeoutSeconds ?? DEFAULT_EXECUTION_TIMEOUT_S;
     const deliveryTimeoutSeconds = request.deliveryTimeoutSeconds ?? DEFAULT_DELIVERY_TIMEOUT_S;
@@ -152,7 +177,9 @@ export class CommandRunner {
       documentName: request.documentName,
       comment: request.comment ?? '',
       parameters: request.parameters,
-      instanceIds: [...request.instanceIds],
+      instanceIds: [...(instanceIds ?? [])],
+      targets: targets ?? [],
+      resolved: targets === undefined,
       requestedAt,
       expiresAfter: new Date(requestedAt.getTime() + (deliveryTimeoutSeconds + executionTimeoutSeconds) * 1000),
       deliveryTimeoutSeconds,
@@ -160,6 +187,22 @@ export class CommandRunner {
     };
     this.commands.set(command.commandId, command);
     const script = `${request.commands.join('\n')}\n`;
+    if (command.resolved) this.start(command, script);
+    else {
+      const timer = setTimeout(() => {
+        this.resolving.delete(command.commandId);
+        const specs = [...this.hosts.values()].map((h) => h.spec);
+        command.instanceIds.push(...resolveTargets(command.targets, specs).map((s) => s.instanceId));
+        command.resolved = true;
+        this.start(command, script);
+      }, this.targetResolutionDelayMs);
+      this.resolving.set(command.commandId, timer);
+    }
+    return command;
+  }
+
+  /** Creates and starts one invocation per instance of the command. */
+  private start(command: SentCommand, script: string): void {
     for (const id of command.instanceIds) {
       const host = this.hosts.get(id) as RunnableHost;
       const invocation: Invocation = {
@@ -168,7 +211,7 @@ export class CommandRunner {
         instanceName: host.spec.name,
         documentName: command.documentName,
         comment: command.comment,
-        requestedAt,
+        requestedAt: command.requestedAt,
         status: 'Pending',
         statusDetails: 'Pending',
         responseCode: -1,
@@ -182,12 +225,16 @@ export class CommandRunner {
           : this.neverDeliver(command, host, invocation),
       );
     }
-    return command;
   }
 
   /** The command SendCommand returned, if any. */
   command(commandId: string): SentCommand | undefined {
     return this.commands.get(commandId);
+  }
+
+  /** Every command SendCommand returned, newest first. */
+  listCommands(): SentCommand[] {
+    return [...this.commands.values()].sort((a, b) => b.requestedAt.getTime() - a.requestedAt.getTime());
   }
 
   /** One invocation, or undefined before it exists. */
@@ -210,6 +257,15 @@ export class CommandRunner {
   cancel(commandId: string, instanceIds?: string[]): void {
     const command = this.commands.get(commandId);
     if (!command) throw new SsmServiceError('InvalidCommandId', `Command ${commandId} was not found`);
+    const timer = this.resolving.get(commandId);
+    if (timer) {
+      // Cancelled before its targets were resolved: it never reaches an instance.
+      clearTimeout(timer);
+      this.resolving.delete(commandId);
+      command.resolved = true;
+      command.cancelled = true;
+      return;
+    }
     for (const id of instanceIds?.length ? instanceIds : command.instanceIds) {
       const invocation = this.invocation(commandId, id);
       if (!invocation) throw new SsmServiceError('InvalidInstanceId', `Instance Id ${id} is not valid`);
@@ -229,6 +285,15 @@ export class CommandRunner {
 
   /** Kills every running script and waits for their invocations to settle. */
   async stop(): Promise<void> {
+    for (const [commandId, timer] of this.resolving) {
+      clearTimeout(timer);
+      const command = this.commands.get(commandId);
+      if (command) {
+        command.resolved = true;
+        command.cancelled = true;
+      }
+    }
+    this.resolving.clear();
     for (const [key, running] of [...this.running]) {
       const invocation = this.invocations.get(key);
       if (running.offline) {

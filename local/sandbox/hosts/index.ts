@@ -11,7 +11,7 @@ export { DEFAULT_HOST_FIXTURE, loadHostFixture, parseHostFixture } from './fixtu
 export type { EdgeHost } from './host';
 export type { IsolationMode } from './isolation-mode';
 export { SsmServiceError } from './ssm-errors';
-export type { HostProvisioner, HostSpec, HostTraits, ServiceName } from './traits';
+export type { HostProvisioner, HostRole, HostSpec, HostTraits, ServiceName } from './traits';
 export { portInsideHost } from './traits';
 
 /** The sandbox's edge hosts and the SSM endpoint in front of them. */

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { type CommandRunner, type Invocation, pluginOutput, type SentCommand } from './commands';
 import { SsmServiceError } from './ssm-errors';
+import { resolveTargets } from './targets';
 import type { HostSpec } from './traits';
 
 /** The SSM agent version the sandbox's instances report. */
@@ -16,14 +17,26 @@ export interface SsmEndpoint {
   stop(): Promise<void>;
 }
 
+const TargetInput = z.object({
+  Key: z
+    .string()
+    .min(1)
+    .max(163)
+    .regex(/^[\p{L}\p{Z}\p{N}_.:/=\-@]*$|resource-groups:ResourceTypeFilters|resource-groups:Name/u),
+  Values: z.array(z.string()).min(1).max(50),
+});
+
 const SendCommandInput = z.object({
   DocumentName: z.string(),
-  InstanceIds: z.array(z.string()).min(1, 'InstanceIds must name at least one instance'),
+  InstanceIds: z.array(z.string()).min(1, 'InstanceIds must name at least one instance').max(50).optional(),
+  Targets: z.array(TargetInput).min(1).max(5).optional(),
   Parameters: z.record(z.string(), z.array(z.string())).default({}),
   TimeoutSeconds: z.number().int().min(30).max(2_592_000).optional(),
   Comment: z.string().max(100).optional(),
 });
 
+const ListCommandsInput = z.object({ CommandId: z.string().optional(), InstanceId: z.string().optional() });
+const ListTagsForResourceInput = z.object({ ResourceType: z.string(), ResourceId: z.string() });
 const GetCommandInvocationInput = z.object({ CommandId: z.string(), InstanceId: z.string() });
 const ListCommandInvocationsInput = z.object({
   CommandId: z.string().optional(),
@@ -52,9 +65,35 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   return parsed.data;
 }
 
+const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
+
+/**
+ * The command's overall status from its invocations (MaxErrors 0): Pending until targets are resolved and some
+ * invocation started, Success when every one succeeded (also when the targets matched no instance), otherwise the
+ * worst terminal status once all ended.
+ */
+function commandStatus(command: SentCommand, invocations: readonly Invocation[]): { status: string; details: string } {
+  if (command.cancelled) return { status: 'Cancelled', details: 'Cancelled' };
+  if (!command.resolved) return { status: 'Pending', details: 'Pending' };
+  if (invocations.some((i) => !TERMINAL.includes(i.status))) {
+    return invocations.every((i) => i.status === 'Pending')
+      ? { status: 'Pending', details: 'Pending' }
+      : { status: 'InProgress', details: 'InProgress' };
+  }
+  for (const status of ['Cancelled', 'Failed', 'TimedOut']) {
+    const first = invocations.find((i) => i.status === status);
+    if (first) {
+      const details = status === 'TimedOut' ? first.statusDetails.replace(/TimedOut$/, ' Timed Out') : status;
+      return { status, details };
+    }
+  }
+  return { status: 'Success', details: 'Success' };
+}
+
 function commandShape(command: SentCommand, runner: CommandRunner) {
   const invocations = runner.list({ commandId: command.commandId });
-  const done = invocations.filter((i) => ['Success', 'Failed', 'TimedOut', 'Cancelled'].includes(i.status));
+  const done = invocations.filter((i) => TERMINAL.includes(i.status));
+  const { status, details } = commandStatus(command, invocations);
   return {
     CommandId: command.commandId,
     DocumentName: command.documentName,
@@ -62,11 +101,12 @@ function commandShape(command: SentCommand, runner: CommandRunner) {
     Comment: command.comment,
     ExpiresAfter: epochSeconds(command.expiresAfter),
     Parameters: command.parameters,
-    InstanceIds: command.instanceIds,
-    Targets: [],
+    // With Targets, SSM answers InstanceIds [] (and TargetCount 0 until the targets are resolved).
+    InstanceIds: command.targets.length ? [] : command.instanceIds,
+    Targets: command.targets,
     RequestedDateTime: epochSeconds(command.requestedAt),
-    Status: 'Pending',
-    StatusDetails: 'Pending',
+    Status: status,
+    StatusDetails: details,
     OutputS3Region: '',
     MaxConcurrency: '50',
     MaxErrors: '0',
@@ -174,10 +214,16 @@ export async function startSsmEndpoint(options: {
       ) {
         throw new SsmServiceError('InvalidParameters', `executionTimeout must be 1-172800 seconds, got ${timeout}`);
       }
+      // A lone `InstanceIds` target is SendCommand's InstanceIds (SSM answers with InstanceIds filled, Targets []).
+      const [only, ...others] = input.Targets ?? [];
+      const idsTarget = only?.Key.toLowerCase() === 'instanceids' && others.length === 0 && !input.InstanceIds;
+      const instanceIds = idsTarget ? only.Values : input.InstanceIds;
+      const targets = idsTarget ? undefined : input.Targets;
       const command = runner.send({
         documentName: input.DocumentName,
         commands,
-        instanceIds: input.InstanceIds,
+        ...(instanceIds === undefined ? {} : { instanceIds }),
+        ...(targets === undefined ? {} : { targets }),
         parameters: input.Parameters,
         ...(executionTimeoutSeconds === undefined ? {} : { executionTimeoutSeconds }),
         ...(input.TimeoutSeconds === undefined ? {} : { deliveryTimeoutSeconds: input.TimeoutSeconds }),
@@ -223,6 +269,25 @@ export async function startSsmEndpoint(options: {
       };
       return { CommandInvocations: runner.list(filter).map((i) => invocationShape(i, input.Details ?? false)) };
     },
+    ListCommands(body) {
+      const input = parse(ListCommandsInput, body);
+      if (input.CommandId !== undefined && !runner.command(input.CommandId)) {
+        throw new SsmServiceError('InvalidCommandId', `Command ${input.CommandId} was not found`);
+      }
+      const commands = runner
+        .listCommands()
+        .filter((c) => input.CommandId === undefined || c.commandId === input.CommandId)
+        .filter((c) => input.InstanceId === undefined || c.instanceIds.includes(input.InstanceId));
+      return { Commands: commands.map((c) => commandShape(c, runner)) };
+    },
+    ListTagsForResource(body) {
+      const input = parse(ListTagsForResourceInput, body);
+      const spec = specs.get(input.ResourceId);
+      if (input.ResourceType !== 'ManagedInstance' || !spec) {
+        throw new SsmServiceError('InvalidResourceId', `${input.ResourceType} ${input.ResourceId} was not found`);
+      }
+      return { TagList: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })) };
+    },
     CancelCommand(body) {
       const input = parse(CancelCommandInput, body);
       runner.cancel(input.CommandId, input.InstanceIds);
@@ -239,8 +304,14 @@ export async function startSsmEndpoint(options: {
       };
       const ids = wanted('InstanceIds');
       const pingStatus = wanted('PingStatus');
+      // `tag:<key>` and `tag-key` filters select like SendCommand's Targets (Filters only, as in SSM).
+      const tagTargets = (input.Filters ?? [])
+        .filter((f) => f.Key.startsWith('tag:') || f.Key === 'tag-key')
+        .map((f) => ({ Key: f.Key, Values: f.Values }));
+      const tagged = new Set(resolveTargets(tagTargets, [...specs.values()]).map((s) => s.instanceId));
       const list = [...specs.values()]
         .filter((s) => !ids || ids.includes(s.instanceId))
+        .filter((s) => tagged.has(s.instanceId))
         .map((s) => instanceInformation(s, startedAt))
         .filter((i) => !pingStatus || pingStatus.includes(i.PingStatus));
       return { InstanceInformationList: list };

@@ -3,7 +3,16 @@ import { z } from 'zod';
 /** Managed-instance id of a hybrid activation, as SSM prints it: `mi-` and 17 lowercase hex digits. */
 export const MANAGED_INSTANCE_ID = /^mi-[0-9a-f]{17}$/;
 
-/** One edge host of the sandbox, as `fixtures/hosts.yaml` describes it. */
+/** What a host is in the sandbox: an edge device to onboard, or a cloud (control-plane) host of the cluster. */
+export const HostRoleSchema = z.enum(['edge', 'cloud']);
+
+/** A host's role. */
+export type HostRole = z.infer<typeof HostRoleSchema>;
+
+/** SSM tag keys and values, as `Target` and `Tag` accept them (letters, digits, spaces and `_.:/=+-@`). */
+const TagText = z.string().regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u, 'expected letters, digits, spaces and _.:/=+-@');
+
+/** One host of the sandbox, as `fixtures/hosts.yaml` describes it. */
 export const HostSpecSchema = z.object({
   name: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'expected a DNS-1123 label'),
   instanceId: z.string().regex(MANAGED_INSTANCE_ID, 'expected mi- and 17 lowercase hex digits'),
@@ -19,9 +28,12 @@ export const HostSpecSchema = z.object({
   /** the address SSM reports for the host (made up: hosts only have loopback) */
   ipAddress: z.ipv4(),
   tools: z.object({ wget: z.boolean(), curl: z.boolean(), tar: z.boolean() }).partial().optional(),
+  role: HostRoleSchema.default('edge'),
+  /** the managed instance's SSM tags: SendCommand `Targets` with `tag:<key>` select hosts by them */
+  tags: z.record(TagText.min(1).max(128), TagText.max(256)).default({}),
 });
 
-/** One edge host of the sandbox. */
+/** One host of the sandbox. */
 export type HostSpec = z.infer<typeof HostSpecSchema>;
 
 /** What the edge stand-ins need to know about a host (the `HostTraits` of `local/sandbox/edge`). */
@@ -34,6 +46,7 @@ export interface HostTraits {
   online: boolean;
   cloudcoreReachable: boolean;
   tools?: { wget?: boolean; curl?: boolean; tar?: boolean };
+  role?: HostRole;
 }
 
 /** The names of the sandbox services an edge host dials. */
@@ -65,6 +78,6 @@ export function portInsideHost(name: ServiceName, realPort: number): number {
 
 /** The traits handed to the edge stand-ins for a host spec. */
 export function traitsOf(spec: HostSpec): HostTraits {
-  const { instanceId, name, os, arch, runtime, online, cloudcoreReachable, tools } = spec;
-  return { instanceId, name, os, arch, runtime, online, cloudcoreReachable, ...(tools ? { tools } : {}) };
+  const { instanceId, name, os, arch, runtime, online, cloudcoreReachable, tools, role } = spec;
+  return { instanceId, name, os, arch, runtime, online, cloudcoreReachable, role, ...(tools ? { tools } : {}) };
 }

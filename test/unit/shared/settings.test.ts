@@ -17,6 +17,8 @@ describe('readSettings', () => {
       lockDurationSeconds: 3600,
       daemonSetAllowlist: [],
       helmRelease: 'kubeedge',
+      routing: 'off',
+      cloudHostTag: 'edgekeeper-role=cloud',
     });
   });
 
@@ -45,6 +47,9 @@ describe('readSettings', () => {
       EDGEKEEPER_LOCK_DURATION_SECONDS: '7200',
       EDGEKEEPER_DAEMONSET_ALLOWLIST: 'monitoring/edge-agent, kube-system/edgemesh-agent,,',
       EDGEKEEPER_HELM_RELEASE: 'cloudcore',
+      EDGEKEEPER_ROUTING: 'on',
+      EDGEKEEPER_CLOUD_HOST_TAG: 'role=control-plane',
+      EDGEKEEPER_STREAM_ENDPOINT: 'cloudcore.internal:30003',
     };
 
     // Act
@@ -65,6 +70,9 @@ describe('readSettings', () => {
       lockDurationSeconds: 7200,
       daemonSetAllowlist: ['monitoring/edge-agent', 'kube-system/edgemesh-agent'],
       helmRelease: 'cloudcore',
+      routing: 'on',
+      cloudHostTag: 'role=control-plane',
+      streamEndpoint: 'cloudcore.internal:30003',
     });
   });
 
@@ -136,6 +144,7 @@ describe('parseConfig', () => {
       lambda: { architecture: 'arm64', logRetentionDays: 30 },
       timeouts: { nodeReadySeconds: 600, hostCommandSeconds: 900 },
       daemonSetAllowlist: [],
+      routing: { enabled: false, cloudHostTag: 'edgekeeper-role=cloud' },
       helmRelease: 'kubeedge',
     });
   });
@@ -221,6 +230,7 @@ describe('stepEnvironment', () => {
         keadm: { defaultVersion: 'v1.9.2', defaultRegion: 'en', downloadMirror: 'https://mirror.example.com/ke' },
         timeouts: { nodeReadySeconds: 120, hostCommandSeconds: 1800 },
         daemonSetAllowlist: ['monitoring/edge-agent', 'kube-system/edgemesh-agent'],
+        routing: { enabled: true, cloudHostTag: 'role=control-plane', streamEndpoint: 'cloudcore.internal:30003' },
         helmRelease: 'cloudcore',
       },
     ],
@@ -242,6 +252,9 @@ describe('stepEnvironment', () => {
       lockDurationSeconds: 3600,
       daemonSetAllowlist: config.daemonSetAllowlist,
       helmRelease: config.helmRelease,
+      routing: config.routing.enabled ? 'on' : 'off',
+      cloudHostTag: config.routing.cloudHostTag,
+      ...(config.routing.streamEndpoint && { streamEndpoint: config.routing.streamEndpoint }),
       ...(config.cloudcore.publicAddress && { cloudcorePublicAddress: config.cloudcore.publicAddress }),
       ...(config.keadm.downloadMirror && { downloadMirror: config.keadm.downloadMirror }),
     });
