@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { parseScriptFailure } from '../render-host-script/core';
-import { assertHostClean, parseResetReport, RESET_EXIT_LEFTOVERS, type ResetReport } from '../reset-host/core';
+import {
+  assertHostClean,
+  parseResetReport,
+  RESET_EXIT_LEFTOVERS,
+  RESET_EXIT_NOT_ROOT,
+  type ResetReport,
+} from '../reset-host/core';
 import { cancelCommand, type Invocation, readInvocation } from '../shared/host-commands';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
@@ -62,6 +68,9 @@ function resetFailure(nodeName: string, instanceId: string, invocation: Invocati
     } catch (error) {
       return (error as Error).message;
     }
+  }
+  if (invocation.responseCode === RESET_EXIT_NOT_ROOT) {
+    return `the reset script on ${instanceId} must run as root (SSM runs scripts as root unless the agent was changed)`;
   }
   const tail = invocation.stderr.trimEnd().split('\n').slice(-10).join('\n');
   return `the reset script on ${instanceId} failed with exit code ${invocation.responseCode}${tail ? `: ${tail}` : ''}`;

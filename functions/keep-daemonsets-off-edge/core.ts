@@ -87,10 +87,6 @@ const EXCLUDE_EDGE: NodeSelectorRequirement = Object.freeze({ key: EDGE_LABEL, o
  * edge node. Exempt: the allowlist, the edge-allowed annotation, namespace `kubeedge`, and DaemonSets whose required
  * affinity or nodeSelector already targets edge nodes (node-exporter style).
  */
-export function classifyDaemonSets(daemonSets: readonly DaemonSet[], config: KeepOffEdgeConfig): DaemonSetDecision[] {
-  return daemonSets.map((daemonSet) => classifyDaemonSet(daemonSet, config));
-}
-
 /** `classifyDaemonSets` for one DaemonSet. */
 export function classifyDaemonSet(daemonSet: DaemonSet, config: KeepOffEdgeConfig): DaemonSetDecision {
   const { namespace, name } = daemonSet.metadata;

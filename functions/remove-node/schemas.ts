@@ -68,9 +68,6 @@ export const RemoveNodeInput = z.discriminatedUnion('mode', [RemoveRequest, Unin
 });
 export type RemoveNodeInput = z.infer<typeof RemoveNodeInput>;
 
-/** The release name KubeSphere ≤ 3.2 installs KubeEdge under (3.3 uses `cloudcore`). */
-export const DEFAULT_RELEASE_NAME = 'kubeedge';
-
 /**
  * Parses the workflow input. `mode` defaults to `remove`, as DESIGN §2 states; the default is applied before the
  * discriminated union because a union cannot default its own discriminator.

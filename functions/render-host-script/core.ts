@@ -38,9 +38,6 @@ export const JOIN_SCRIPT_EXIT_CODES: Readonly<Record<number, { step: string; mea
   21: { step: 'join', meaning: 'keadm join failed' },
 });
 
-/** Where the script installs keadm on the host (the reset script can use it). */
-export const KEADM_INSTALL_PATH = '/opt/edgekeeper/bin/keadm';
-
 /**
  * Renders the host script: the template's values block replaced with these settings, each validated and quoted.
  * Pure: the same settings give the same script. The token is not in it (see `withToken`). Taint and labels this
@@ -137,15 +134,6 @@ export function withToken(script: string, token: string): string[] {
     'rm -f "$edgekeeper_script"',
     'exit "$edgekeeper_status"',
   ];
-}
-
-/** How a successful run ended, from its `edgekeeper: done: …` line. */
-export type ScriptOutcome = 'joined' | 'already-joined' | 'preflight-only' | 'edgemesh-only';
-
-/** Reads the outcome of a run that exited 0; undefined when the output has no `done` line. */
-export function scriptOutcome(stdout: string): ScriptOutcome | undefined {
-  const match = /^edgekeeper: done: (joined|already-joined|preflight-only|edgemesh-only)\b/m.exec(stdout);
-  return match?.[1] as ScriptOutcome | undefined;
 }
 
 const TAIL_LINES = 20;

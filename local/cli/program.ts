@@ -6,6 +6,7 @@ import { dump } from 'js-yaml';
 import { listAslFiles } from '../../lib/asl';
 import { runDemo } from '../demo';
 import { runWorkflow, type WorkflowResult } from '../runtime';
+import { DEFAULT_SANDBOX_DIR, SandboxInfoError } from '../sandbox/sandbox';
 import { progressPrinter } from './progress';
 import { startSandboxCommand, stopSandboxCommand } from './sandbox-commands';
 import { defaultLogFile, handlerEnvironment, type Target } from './targets';
@@ -142,7 +143,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
   sandbox
     .command('start')
     .description('start the sandbox and write <dir>/kubeconfig and <dir>/sandbox.json')
-    .option('--dir <dir>', 'state directory', '.sandbox')
+    .option('--dir <dir>', 'state directory', DEFAULT_SANDBOX_DIR)
     .option('--detach', 'run in the background until `edgekeeper sandbox stop`')
     .exitOverride()
     .action(async (flags: { dir: string; detach?: boolean }) => {
@@ -151,7 +152,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
   sandbox
     .command('stop')
     .description('stop a detached sandbox and clean up its namespaces and mounts')
-    .option('--dir <dir>', 'state directory', '.sandbox')
+    .option('--dir <dir>', 'state directory', DEFAULT_SANDBOX_DIR)
     .exitOverride()
     .action(async (flags: { dir: string }) => {
       setExit(await stopSandboxCommand(flags, io));
@@ -168,7 +169,9 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   program
     .command('demo')
-    .description('start a sandbox and onboard an edge node, step by step')
+    .description(
+      'on an embedded sandbox: add an edge node, roll back a failing join, remove the node, uninstall KubeEdge',
+    )
     .exitOverride()
     .action(async () => {
       setExit(await runDemo(io));
@@ -231,7 +234,7 @@ export async function runWorkflowCommand(
   if (target.kind === 'api') {
     throw new UsageError(`--api-url: calling the deployed REST API is not built yet; use --local or --sandbox <dir>`);
   }
-  Object.assign(process.env, await handlerEnvironment(target));
+  Object.assign(process.env, await environmentFor(target));
   routeHandlerLogs(flags.logFile ?? defaultLogFile(target), Boolean(flags.verbose), io);
   const result = await runWorkflow({
     workflow,
@@ -244,6 +247,19 @@ export async function runWorkflowCommand(
   });
   io.stdout(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
   return result.status === 'SUCCEEDED' ? EXIT.ok : EXIT.workflowFailed;
+}
+
+async function environmentFor(target: Exclude<Target, { kind: 'api' }>): Promise<Record<string, string>> {
+  try {
+    return await handlerEnvironment(target);
+  } catch (error) {
+    if (target.kind === 'sandbox' && error instanceof SandboxInfoError) {
+      throw new UsageError(
+        `--sandbox ${target.dir}: ${error.message}; start one with: edgekeeper sandbox start --detach --dir ${target.dir}`,
+      );
+    }
+    throw error;
+  }
 }
 
 function formatResult(result: WorkflowResult): string {

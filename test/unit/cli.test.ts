@@ -82,6 +82,14 @@ describe('edgekeeper CLI', () => {
     expect(io.err()).toContain('drift-check workflow is not built yet');
   });
 
+  it('names the --sandbox flag, with exit code 2, when no sandbox runs in that directory', async () => {
+    const io = capture();
+    const argv = ['onboard', '--sandbox', '/nonexistent/sbx', '--name', 'a', '--ip', '10.0.0.1', '--instance', 'mi-0'];
+    await expect(main(argv, io)).resolves.toBe(EXIT.usage);
+    expect(io.err()).toContain('--sandbox /nonexistent/sbx: no sandbox running in /nonexistent/sbx');
+    expect(io.err()).toContain('edgekeeper sandbox start --detach --dir /nonexistent/sbx');
+  });
+
   it('refuses to pretend it can call the deployed REST API', async () => {
     const io = capture({ EDGEKEEPER_API_URL: 'https://example.invalid/prod' });
     await expect(main(['onboard', '--name', 'a', '--ip', '10.0.0.1', '--instance', 'mi-0'], io)).resolves.toBe(

@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
-import path from 'node:path';
 import { HostStartError } from './errors';
 import { HOST_OWNED_DIRS } from './host-root';
 
@@ -170,9 +169,4 @@ export async function startHostNamespace(options: {
       await waitForExit(unshare, 5_000);
     },
   };
-}
-
-/** Absolute path of `p` as seen inside a host whose root is `root` (for files written from outside). */
-export function pathInsideHost(root: string, p: string): string {
-  return `/${path.relative(root, p)}`;
 }

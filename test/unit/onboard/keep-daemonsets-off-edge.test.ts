@@ -1,7 +1,6 @@
 import {
   type Affinity,
   classifyDaemonSet,
-  classifyDaemonSets,
   type DaemonSet,
   type JsonPatchOp,
   reportOf,
@@ -38,7 +37,7 @@ function apply(target: DaemonSet, ops: JsonPatchOp[]): DaemonSet {
   return copy as unknown as DaemonSet;
 }
 
-describe('classifyDaemonSets', () => {
+describe('classifyDaemonSet', () => {
   it('creates the required affinity when there is none, with a resourceVersion test', () => {
     const decision = classifyDaemonSet(ds('kube-system', 'kube-proxy', { containers: [] }), config);
     expect(decision).toEqual({
@@ -156,7 +155,9 @@ describe('classifyDaemonSets', () => {
   });
 
   it('reports patched and skipped DaemonSets', () => {
-    const decisions = classifyDaemonSets([ds('kube-system', 'kube-proxy'), ds('kubeedge', 'edgemesh')], config);
+    const decisions = [ds('kube-system', 'kube-proxy'), ds('kubeedge', 'edgemesh')].map((d) =>
+      classifyDaemonSet(d, config),
+    );
     expect(reportOf(decisions)).toEqual({
       patched: [{ namespace: 'kube-system', name: 'kube-proxy' }],
       skipped: [{ namespace: 'kubeedge', name: 'edgemesh', reason: 'KubeEdge component (namespace kubeedge)' }],

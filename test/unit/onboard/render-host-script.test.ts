@@ -9,7 +9,6 @@ import {
   InvalidJoinTokenError,
   parseScriptFailure,
   renderHostScript,
-  scriptOutcome,
   withToken,
 } from '../../../functions/render-host-script/core';
 import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/resolve-join-settings/core';
@@ -149,7 +148,7 @@ describe('renderHostScript', () => {
   });
 });
 
-describe('parseScriptFailure and scriptOutcome', () => {
+describe('parseScriptFailure', () => {
   it('names the failing step from the script error line, with the stderr tail', () => {
     const stderr = 'noise\nedgekeeper: preflight: error: docker 18.09.9 is older than 19.3.0\n';
     const message = parseScriptFailure(12, 'edgekeeper: preflight: architecture x86_64 -> amd64\n', stderr);
@@ -163,12 +162,6 @@ describe('parseScriptFailure and scriptOutcome', () => {
     expect(parseScriptFailure(137, 'edgekeeper: join: keadm join …\n', 'Killed')).toBe(
       'join failed with exit code 137\nstderr (last 20 lines):\nKilled',
     );
-  });
-
-  it('reads the outcome of a successful run', () => {
-    expect(scriptOutcome('edgekeeper: done: joined: node edge-1\n')).toBe('joined');
-    expect(scriptOutcome('edgekeeper: done: already-joined: edgecore already runs\n')).toBe('already-joined');
-    expect(scriptOutcome('nothing')).toBeUndefined();
   });
 });
 

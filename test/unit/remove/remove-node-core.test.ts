@@ -4,7 +4,6 @@ import {
   NodeNotFoundError,
   NotAnEdgeNodeError,
   resolveRemoveTarget,
-  summarizeRemoval,
 } from '../../../functions/remove-node/core';
 import type { RemoveRequest } from '../../../functions/remove-node/schemas';
 
@@ -61,25 +60,5 @@ describe('resolveRemoveTarget', () => {
       'nodeName edge-1 is not an edge node (no node-role.kubernetes.io/edge label): refusing to remove a cloud node',
     );
     expect(() => resolveRemoveTarget(request({ mode: 'rollback' }), cloud)).toThrow(NotAnEdgeNodeError);
-  });
-});
-
-describe('summarizeRemoval', () => {
-  it('lists what a rollback undid, in workflow order', () => {
-    const result = summarizeRemoval('edge-1', 'rollback', [
-      { step: 'unlock', result: 'done' },
-      { step: 'host-reset', result: 'done', detail: 'removed /etc/kubeedge' },
-      { step: 'delete-node', result: 'nothing-to-do', detail: 'node never registered' },
-      { step: 'routing', result: 'skipped', detail: 'routing disabled' },
-      { step: 'lock', result: 'done' },
-    ]);
-    expect(result).toMatchObject({
-      nodeName: 'edge-1',
-      mode: 'rollback',
-      undone: ['lock', 'host-reset: removed /etc/kubeedge', 'unlock'],
-      nothingToDo: ['delete-node: node never registered'],
-      skipped: ['routing: routing disabled'],
-    });
-    expect(result.steps.map((s) => s.step)).toEqual(['lock', 'host-reset', 'delete-node', 'routing', 'unlock']);
   });
 });
