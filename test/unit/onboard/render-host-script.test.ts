@@ -194,6 +194,7 @@ describe('the rendered script on a host (preflight and EdgeMesh, in a private mo
     root = mkdtempSync(join(tmpdir(), 'edgekeeper-host-'));
     mkdirSync(join(root, 'bin'));
     mkdirSync(join(root, 'sysctl.d'));
+    mkdirSync(join(root, 'var-lib'));
     writeFileSync(
       join(root, 'nsswitch.conf'),
       'passwd: files\nhosts:          files dns\nhosts: files\nnetworks: files\n',
@@ -225,6 +226,8 @@ describe('the rendered script on a host (preflight and EdgeMesh, in a private mo
       `mount --bind ${root}/nsswitch.conf /etc/nsswitch.conf`,
       `mount --bind ${root}/sysctl.d /etc/sysctl.d`,
       `mount --bind ${root}/ip_forward /proc/sys/net/ipv4/ip_forward`,
+      // the script records what EdgeMesh preparation changed under /var/lib/edgekeeper: keep that in the test too
+      `mount --bind ${root}/var-lib /var/lib`,
       `PATH=${root}/bin:$PATH EDGEKEEPER_STOP_AFTER=${stopAfter} bash ${root}/join.sh`,
     ].join('\n');
     const result = spawnSync('unshare', ['--mount', '--fork', 'bash', '-c', inner], { encoding: 'utf8' });
@@ -244,10 +247,16 @@ describe('the rendered script on a host (preflight and EdgeMesh, in a private mo
       'net.ipv4.ip_forward = 1\n',
     );
     expect(readFileSync(join(root, 'ip_forward'), 'utf8').trim()).toBe('1');
+    // what it changed is recorded for the reset, originals first
+    const recorded = join(root, 'var-lib', 'edgekeeper', 'edgemesh');
+    expect(readFileSync(join(recorded, 'nsswitch.conf.orig'), 'utf8')).not.toContain('mdns4_minimal');
+    expect(readFileSync(join(recorded, 'ip_forward.orig'), 'utf8').trim()).toBe('0');
     const second = run('edgemesh');
     expect(second.status).toBe(0);
     expect(second.stdout).toContain('hosts line already set');
     expect(readFileSync(join(root, 'nsswitch.conf'), 'utf8')).toBe(expected);
+    // a second run keeps the first originals, not its own edit
+    expect(readFileSync(join(recorded, 'nsswitch.conf.orig'), 'utf8')).not.toContain('mdns4_minimal');
   });
 
   it('fails preflight clearly on an old Docker', () => {
