@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { listAslFiles } from '../../lib/asl';
+
+/**
+ * "Transient vs permanent is a decision made once, in the error class": the ASL must retry exactly the errors
+ * whose class says `transient = true`. Read from the sources, so a new error class cannot slip past.
+ */
+function transientErrorNames(): string[] {
+  const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'functions'], {
+    encoding: 'utf8',
+  })
+    .split('\n')
+    .filter((file) => file.endsWith('.ts'));
+  const names: string[] = [];
+  for (const file of files) {
+    const source = readFileSync(file, 'utf8');
+    for (const body of source.split(/\bexport class \w+ extends /).slice(1)) {
+      const name = /override readonly name = '(\w+)'/.exec(body)?.[1];
+      const classBody = body.slice(0, body.search(/\n}\n/));
+      if (name && /override readonly transient = true/.test(classBody)) names.push(name);
+    }
+  }
+  return names.sort();
+}
+
+function retriedErrorNames(): string[] {
+  const names = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key === 'Retry') {
+          for (const retrier of child as { ErrorEquals: string[] }[])
+            for (const name of retrier.ErrorEquals) names.add(name);
+        }
+        visit(child);
+      }
+    }
+  };
+  for (const file of listAslFiles()) visit(JSON.parse(file.text));
+  // errors raised by AWS services or Step Functions itself are not edgekeeper's to classify
+  return [...names].filter((name) => !/^(Lambda|States|StepFunctions)\./.test(name)).sort();
+}
+
+describe('the error contract between steps and workflows', () => {
+  it('retries exactly the errors whose class declares them transient', () => {
+    expect(transientErrorNames()).toEqual(['HostOfflineError', 'TransientServiceError']);
+    expect(retriedErrorNames()).toEqual(transientErrorNames());
+  });
+});
