@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterView, readJoinTokenFrom } from './cli/cluster-view';
+import { clusterLeftovers, clusterView, readJoinTokenFrom } from './cli/cluster-view';
 import { EXIT, type Io, routeHandlerLogs } from './cli/program';
 import { formatDuration, progressPrinter } from './cli/progress';
 import { defaultLogFile, handlerEnvironment } from './cli/targets';
@@ -62,7 +62,13 @@ export async function runDemo(io: Io): Promise<number> {
       instanceId: oldDocker.instanceId,
     });
     say(`   ${refused.status}: ${refused.error?.message.split('\n')[0]}`);
-    say('   the rollback ran remove-node: no node edge-2, no lock, nothing left on the host.');
+    const leftovers = await clusterLeftovers(sandbox.info.kubeconfig, 'edge-2');
+    say(
+      leftovers.length === 0
+        ? '   rolled back by remove-node: checked, no node edge-2 and no lock; its reset script verified the host clean.'
+        : `   the rollback left ${leftovers.join(' and ')}: that is a bug, please report it.`,
+    );
+    if (leftovers.length > 0) return EXIT.workflowFailed;
     say();
 
     say('3. Remove the edge node: edgekeeper remove --name edge-1');

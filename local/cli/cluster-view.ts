@@ -1,4 +1,12 @@
-import { AppsV1Api, CoreV1Api, KubeConfig, type V1DaemonSet, type V1Node } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1DaemonSet,
+  type V1Node,
+} from '@kubernetes/client-node';
+import { LOCK_NAMESPACE, lockName } from '../../functions/lock-node/core';
 
 const EDGE_LABEL = 'node-role.kubernetes.io/edge';
 
@@ -76,4 +84,23 @@ export async function readJoinTokenFrom(kubeconfigPath: string): Promise<string>
   return Buffer.from(secret.data?.tokendata ?? '', 'base64')
     .toString('utf8')
     .trim();
+}
+
+/** What a node left in the cluster: its Node object and edgekeeper's lock Lease, if either still exists. */
+export async function clusterLeftovers(kubeconfigPath: string, nodeName: string): Promise<string[]> {
+  const config = new KubeConfig();
+  config.loadFromFile(kubeconfigPath);
+  const found = async (what: string, read: () => Promise<unknown>) =>
+    read().then(
+      () => [what],
+      () => [],
+    );
+  return [
+    ...(await found(`node ${nodeName}`, () => config.makeApiClient(CoreV1Api).readNode({ name: nodeName }))),
+    ...(await found(`lock ${LOCK_NAMESPACE}/${lockName(nodeName)}`, () =>
+      config
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: lockName(nodeName), namespace: LOCK_NAMESPACE }),
+    )),
+  ];
 }
