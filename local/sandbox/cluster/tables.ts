@@ -85,6 +85,23 @@ function selectorText(selector: unknown): string {
   return parts.length > 0 ? parts.join(',') : '<none>';
 }
 
+/** The `-o wide` columns every pod-template workload shows, as kubectl prints them. */
+function workloadWideColumns() {
+  return [
+    col('Containers', 1, (d) =>
+      containersOf(obj(d.spec).template)
+        .map((c) => String(c.name))
+        .join(','),
+    ),
+    col('Images', 1, (d) =>
+      containersOf(obj(d.spec).template)
+        .map((c) => String(c.image))
+        .join(','),
+    ),
+    col('Selector', 1, (d) => selectorText(obj(d.spec).selector)),
+  ];
+}
+
 const COLUMNS: Record<string, Column[]> = {
   nodes: [
     nameColumn,
@@ -129,17 +146,7 @@ const COLUMNS: Record<string, Column[]> = {
       return text === '' ? '<none>' : text;
     }),
     ageColumn,
-    col('Containers', 1, (d) =>
-      containersOf(obj(d.spec).template)
-        .map((c) => String(c.name))
-        .join(','),
-    ),
-    col('Images', 1, (d) =>
-      containersOf(obj(d.spec).template)
-        .map((c) => String(c.image))
-        .join(','),
-    ),
-    col('Selector', 1, (d) => selectorText(obj(d.spec).selector)),
+    ...workloadWideColumns(),
   ],
   deployments: [
     nameColumn,
@@ -147,17 +154,7 @@ const COLUMNS: Record<string, Column[]> = {
     col('Up-to-date', 0, (d) => Number(obj(d.status).updatedReplicas ?? 0), 'integer'),
     col('Available', 0, (d) => Number(obj(d.status).availableReplicas ?? 0), 'integer'),
     ageColumn,
-    col('Containers', 1, (d) =>
-      containersOf(obj(d.spec).template)
-        .map((c) => String(c.name))
-        .join(','),
-    ),
-    col('Images', 1, (d) =>
-      containersOf(obj(d.spec).template)
-        .map((c) => String(c.image))
-        .join(','),
-    ),
-    col('Selector', 1, (d) => selectorText(obj(d.spec).selector)),
+    ...workloadWideColumns(),
   ],
   namespaces: [nameColumn, col('Status', 0, (n) => str(obj(n.status).phase, 'Active')), ageColumn],
   configmaps: [
