@@ -165,8 +165,8 @@ export const HOST_STATE_NOT_CLEANED: readonly string[] = [
 ];
 
 /** The host cannot take an SSM command and `force` was not given; says what stays on the host. */
-export class HostOfflineError extends EdgekeeperError {
-  override readonly name = 'HostOfflineError';
+export class HostCannotBeResetError extends EdgekeeperError {
+  override readonly name = 'HostCannotBeResetError';
   constructor(
     readonly nodeName: string,
     readonly instanceId: string,
@@ -189,7 +189,7 @@ export type HostResetDecision =
  * A missing instance id (a node joined by hand, no annotation) is treated like an unreachable host.
  * @param pingStatus SSM `DescribeInstanceInformation` PingStatus (`Online`, `ConnectionLost`, `Inactive`), or
  *   undefined when SSM does not know the instance
- * @throws HostOfflineError
+ * @throws HostCannotBeResetError
  */
 export function decideHostReset(input: {
   readonly nodeName: string;
@@ -199,7 +199,7 @@ export function decideHostReset(input: {
 }): HostResetDecision {
   if (input.instanceId !== undefined && input.pingStatus === 'Online') return { action: 'reset' };
   const status = input.instanceId === undefined ? 'unknown (no instance id)' : (input.pingStatus ?? 'not registered');
-  if (!input.force) throw new HostOfflineError(input.nodeName, input.instanceId ?? 'unknown', status);
+  if (!input.force) throw new HostCannotBeResetError(input.nodeName, input.instanceId ?? 'unknown', status);
   return {
     action: 'skip',
     reason: `host ${input.instanceId ?? 'unknown'} is offline (SSM PingStatus ${status}); cluster side only`,

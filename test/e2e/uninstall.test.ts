@@ -45,7 +45,7 @@ describe('removing a node whose host is offline', () => {
     const before = await offlineNode('edge-off');
     const { result, published } = await removeNode({ nodeName: 'edge-off' });
     expect(result.status).toBe('FAILED');
-    expect(result.error?.name).toBe('HostOfflineError');
+    expect(result.error?.name).toBe('HostCannotBeResetError');
     expect(result.error?.message).toContain(
       `host ${HOSTS.offline} of node edge-off is offline (SSM PingStatus ConnectionLost): not cleaned: `,
     );

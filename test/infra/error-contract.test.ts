@@ -6,22 +6,36 @@ import { listAslFiles } from '../../lib/asl';
  * "Transient vs permanent is a decision made once, in the error class": the ASL must retry exactly the errors
  * whose class says `transient = true`. Read from the sources, so a new error class cannot slip past.
  */
-function transientErrorNames(): string[] {
+interface ErrorClass {
+  readonly name: string;
+  readonly transient: boolean;
+  readonly file: string;
+}
+
+/** Every named error class under functions/, with whether it declares itself transient. */
+function errorClasses(): ErrorClass[] {
   const files = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', 'functions'], {
     encoding: 'utf8',
   })
     .split('\n')
     .filter((file) => file.endsWith('.ts'));
-  const names: string[] = [];
+  const classes: ErrorClass[] = [];
   for (const file of files) {
     const source = readFileSync(file, 'utf8');
     for (const body of source.split(/\bexport class \w+ extends /).slice(1)) {
-      const name = /override readonly name = '(\w+)'/.exec(body)?.[1];
       const classBody = body.slice(0, body.search(/\n}\n/));
-      if (name && /override readonly transient = true/.test(classBody)) names.push(name);
+      const name = /override readonly name = '(\w+)'/.exec(classBody)?.[1];
+      if (name) classes.push({ name, transient: /override readonly transient = true/.test(classBody), file });
     }
   }
-  return names.sort();
+  return classes;
+}
+
+function transientErrorNames(): string[] {
+  return errorClasses()
+    .filter((error) => error.transient)
+    .map((error) => error.name)
+    .sort();
 }
 
 function retriedErrorNames(): string[] {
@@ -44,6 +58,15 @@ function retriedErrorNames(): string[] {
 }
 
 describe('the error contract between steps and workflows', () => {
+  it('gives every error class a name of its own, so a Retry or Catch by name means one thing', () => {
+    const byName = new Map<string, string[]>();
+    for (const error of errorClasses()) byName.set(error.name, [...(byName.get(error.name) ?? []), error.file]);
+    const shared = [...byName]
+      .filter(([, files]) => files.length > 1)
+      .map(([name, files]) => `${name}: ${files.join(', ')}`);
+    expect(shared).toEqual([]);
+  });
+
   it('retries exactly the errors whose class declares them transient', () => {
     expect(transientErrorNames()).toEqual(['HostOfflineError', 'TransientServiceError']);
     expect(retriedErrorNames()).toEqual(transientErrorNames());

@@ -329,9 +329,9 @@ describe('remove-node workflow: remove and rollback', () => {
   it('fails with the inspection error without locking or releasing anything, and publishes the failure', async () => {
     const message = `host ${INSTANCE} of node edge-1 is offline (SSM PingStatus ConnectionLost): not cleaned: mosquitto`;
     const { result, entered, published, calls } = await run(removal, {
-      replace: { InspectNode: failWith('HostOfflineError', message) },
+      replace: { InspectNode: failWith('HostCannotBeResetError', message) },
     });
-    expect(result).toMatchObject({ status: 'FAILED', error: { name: 'HostOfflineError', message } });
+    expect(result).toMatchObject({ status: 'FAILED', error: { name: 'HostCannotBeResetError', message } });
     expect(entered).toEqual([
       'Which mode?',
       'Inspect the node',
@@ -341,7 +341,11 @@ describe('remove-node workflow: remove and rollback', () => {
     expect(calls.map((c) => c.name)).toEqual([]);
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({ detailType: 'Edge Node Removal Failed' });
-    expect(published[0].detail).toMatchObject({ operationId: 'op-1', request: removal, error: 'HostOfflineError' });
+    expect(published[0].detail).toMatchObject({
+      operationId: 'op-1',
+      request: removal,
+      error: 'HostCannotBeResetError',
+    });
     expect(JSON.parse((published[0].detail as { cause: string }).cause)).toMatchObject({ errorMessage: message });
   });
 

@@ -6,7 +6,7 @@ import {
   assertHostClean,
   decideHostReset,
   decodeMountPath,
-  HostOfflineError,
+  HostCannotBeResetError,
   HostResetIncompleteError,
   mountPointsOf,
   parseResetReport,
@@ -198,10 +198,10 @@ describe('decideHostReset', () => {
       } catch (e) {
         return e as Error;
       }
-      throw new Error('expected HostOfflineError');
+      throw new Error('expected HostCannotBeResetError');
     })();
-    expect(error).toBeInstanceOf(HostOfflineError);
-    expect(error.name).toBe('HostOfflineError');
+    expect(error).toBeInstanceOf(HostCannotBeResetError);
+    expect(error.name).toBe('HostCannotBeResetError');
     expect(error.message).toMatch(
       /^host mi-0123456789abcdef0 of node edge-1 is offline \(SSM PingStatus ConnectionLost\): not cleaned: edgecore\.service .*\/etc\/kubeedge \(ca, certs, config\).*; pass force to clean up the cluster side only$/,
     );
