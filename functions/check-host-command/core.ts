@@ -1,6 +1,6 @@
+import { nextPollDelay } from '../shared/backoff';
 import { EdgekeeperError } from '../shared/errors';
 import { HostUnreachableError, type Invocation } from '../shared/host-commands';
-import { nextPollDelay } from '../wait-for-node/core';
 
 /** The script ran and failed; the message names the failing step and ends with the stderr tail. */
 export class HostScriptFailedError extends EdgekeeperError {

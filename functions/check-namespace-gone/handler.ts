@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import { nextPollDelay } from '../shared/backoff';
 import { exists } from '../shared/cluster-reads';
 import { EdgekeeperError } from '../shared/errors';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { nextPollDelay } from '../wait-for-node/core';
 
 /** The namespace is still terminating after the deadline: a finalizer or an unreachable API service holds it. */
 export class NamespaceStuckError extends EdgekeeperError {

@@ -1,9 +1,9 @@
 import { z } from 'zod';
+import { nextPollDelay } from '../shared/backoff';
 import { readNode } from '../shared/cluster-reads';
 import { type KubeClients, kubeClients, mergePatch, statusMessage, statusOf, translateKubeError } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { nextPollDelay } from '../wait-for-node/core';
 import { assertRemovable, classifyPods, drainProgress, evictionOutcome, type PodLike, planDrain } from './core';
 
 const Input = z.object({

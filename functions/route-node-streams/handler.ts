@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { nextPollDelay } from '../shared/backoff';
 import { bashCommands, describeCommand, listInvocations, sendShellCommandToTagged } from '../shared/host-commands';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { nextPollDelay } from '../wait-for-node/core';
 import { judgeRouting, RoutingFailedError, renderRoutingScript, streamDestination } from './core';
 
 const Input = z.object({

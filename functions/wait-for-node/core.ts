@@ -1,3 +1,4 @@
+import { nextPollDelay } from '../shared/backoff';
 import { EdgekeeperError } from '../shared/errors';
 import { taintAppliedAtJoin } from '../shared/keadm/profiles';
 import type { KeadmProfile } from '../shared/schemas';
@@ -64,16 +65,6 @@ export class NodeNotReadyError extends EdgekeeperError {
   ) {
     super(`node ${nodeName} is not ready after the deadline: missing ${missing.join('; ')}`);
   }
-}
-
-/** Backoff bounds in seconds. */
-export const POLL_DELAY = { initialSeconds: 2, maxSeconds: 30 } as const;
-
-/** Seconds to wait before poll number `attempt` (0-based): 2, 4, 8, 16, 30, 30, … */
-export function nextPollDelay(attempt: number): number {
-  const exponent = Math.max(0, Math.floor(attempt));
-  // 2 ** 5 already exceeds the cap; clamping the exponent avoids Infinity for absurd attempts.
-  return Math.min(POLL_DELAY.initialSeconds * 2 ** Math.min(exponent, 10), POLL_DELAY.maxSeconds);
 }
 
 /** What the poll step tells the workflow. */

@@ -1,10 +1,5 @@
-import {
-  decidePoll,
-  evaluateReadiness,
-  NodeNotReadyError,
-  type NodeView,
-  nextPollDelay,
-} from '../../../functions/wait-for-node/core';
+import { nextPollDelay } from '../../../functions/shared/backoff';
+import { decidePoll, evaluateReadiness, NodeNotReadyError, type NodeView } from '../../../functions/wait-for-node/core';
 
 const expected = {
   nodeName: 'edge-1',
