@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { build } from 'esbuild';
-import { STEP_FUNCTION_NAMES, STEP_FUNCTIONS, type StepFunctionName } from '../functions/registry';
+import { STEP_NAMES, STEPS, type StepName } from '../functions/registry';
 import { median } from './stats';
 
 const REPO_ROOT = join(__dirname, '..');
@@ -27,7 +27,7 @@ export const CDK_ESBUILD_OPTIONS = {
 
 /** One handler's bundle and how long `node -e "require(bundle)"` takes. */
 export interface BundleResult {
-  readonly name: StepFunctionName;
+  readonly name: StepName;
   readonly bytes: number;
   readonly mapBytes: number;
   /** the three npm packages (or `(project)`) contributing most bytes to the bundle */
@@ -74,16 +74,14 @@ export async function benchBundles(options: { runs: number; mapRuns: number }): 
       ...CDK_ESBUILD_OPTIONS,
       external: [...CDK_ESBUILD_OPTIONS.external],
       loader: { ...CDK_ESBUILD_OPTIONS.loader },
-      entryPoints: Object.fromEntries(
-        STEP_FUNCTION_NAMES.map((name) => [name, join(REPO_ROOT, STEP_FUNCTIONS[name].entry)]),
-      ),
+      entryPoints: Object.fromEntries(STEP_NAMES.map((name) => [name, join(REPO_ROOT, STEPS[name].entry)])),
       outdir: dir,
       absWorkingDir: REPO_ROOT,
       metafile: true,
       logLevel: 'silent',
     });
     const buildMs = performance.now() - started;
-    const built = STEP_FUNCTION_NAMES.map((name) => {
+    const built = STEP_NAMES.map((name) => {
       const file = join(dir, `${name}.js`);
       const output = result.metafile.outputs[relative(REPO_ROOT, file)];
       return {

@@ -9,8 +9,8 @@ import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { STEP_FUNCTIONS } from '../functions/registry';
-import { RESET_SCRIPT_TEMPLATE } from '../functions/reset-host/template';
+import { STEPS } from '../functions/registry';
+import { script as RESET_SCRIPT_TEMPLATE } from '../functions/shared/scripts/generated/reset-edge-node';
 import { SETTINGS_ENV } from '../functions/shared/settings';
 import { runWorkflow, type StepHandler } from '../local/runtime';
 import type {
@@ -64,7 +64,7 @@ interface DaemonSetWindow {
 function countingDaemonSetHandler(window: { current: DaemonSetWindow | null }): StepHandler {
   let real: StepHandler | undefined;
   return async (event) => {
-    real ??= (require(join(REPO_ROOT, STEP_FUNCTIONS.KeepDaemonSetsOffEdge.entry)) as { handler: StepHandler }).handler;
+    real ??= (require(join(REPO_ROOT, STEPS.KeepDaemonSetsOffEdge.entry)) as { handler: StepHandler }).handler;
     const before = await requestCounts();
     const started = performance.now();
     let result: { patched?: unknown[]; skipped?: unknown[] } | undefined;

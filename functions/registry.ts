@@ -3,7 +3,7 @@
  * handlers and the local runtime serves exactly these handlers, so the two can never disagree about which code
  * runs a step.
  */
-export interface StepFunctionSpec {
+export interface StepSpec {
   /** handler module, relative to the repository root; it exports `handler` */
   readonly entry: string;
   readonly description: string;
@@ -13,9 +13,9 @@ export interface StepFunctionSpec {
   readonly timeoutSeconds?: number;
 }
 
-export const STEP_FUNCTIONS = {
+export const STEPS = {
   ValidateOnboardRequest: {
-    entry: 'functions/validate-request/handler.ts',
+    entry: 'functions/validate-onboard-request/handler.ts',
     description: 'Validates an onboarding request against the cluster and the SSM inventory',
     uses: ['kubernetes', 'ssm'],
   },
@@ -50,7 +50,7 @@ export const STEP_FUNCTIONS = {
     uses: ['ssm'],
   },
   CheckNodeReady: {
-    entry: 'functions/wait-for-node/handler.ts',
+    entry: 'functions/check-node-ready/handler.ts',
     description: 'Checks the composite readiness of the new edge node',
     uses: ['kubernetes'],
   },
@@ -82,7 +82,7 @@ export const STEP_FUNCTIONS = {
     uses: ['kubernetes'],
   },
   SendResetScript: {
-    entry: 'functions/reset-host/handler.ts',
+    entry: 'functions/send-reset-script/handler.ts',
     description: 'Sends the reset script (keadm reset, mosquitto, unmounts, files, verification) to the edge host',
     uses: ['ssm'],
   },
@@ -92,7 +92,7 @@ export const STEP_FUNCTIONS = {
     uses: ['kubernetes'],
   },
   PlanUninstall: {
-    entry: 'functions/uninstall-kubeedge/handler.ts',
+    entry: 'functions/plan-uninstall/handler.ts',
     description: 'Reads the KubeEdge Helm release from its Secrets and plans what the uninstall deletes',
     uses: ['kubernetes'],
   },
@@ -106,13 +106,13 @@ export const STEP_FUNCTIONS = {
     description: 'Checks whether a deleted namespace is gone',
     uses: ['kubernetes'],
   },
-} as const satisfies Record<string, StepFunctionSpec>;
+} as const satisfies Record<string, StepSpec>;
 
-export type StepFunctionName = keyof typeof STEP_FUNCTIONS;
+export type StepName = keyof typeof STEPS;
 
-export const STEP_FUNCTION_NAMES = Object.keys(STEP_FUNCTIONS) as StepFunctionName[];
+export const STEP_NAMES = Object.keys(STEPS) as StepName[];
 
 /** Type guard for names read from an ASL file. */
-export function isStepFunctionName(name: string): name is StepFunctionName {
-  return Object.hasOwn(STEP_FUNCTIONS, name);
+export function isStepName(name: string): name is StepName {
+  return Object.hasOwn(STEPS, name);
 }

@@ -2,9 +2,9 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { STEP_FUNCTION_NAMES, STEP_FUNCTIONS } from '../functions/registry';
+import { STEP_NAMES, STEPS } from '../functions/registry';
 import { type EdgekeeperConfig, stepEnvironment } from './config';
-import { StepFunction } from './constructs/step-function';
+import { StepLambda } from './constructs/step-lambda';
 import { Workflows } from './constructs/workflows';
 
 export interface EdgekeeperStackProps extends StackProps {
@@ -22,10 +22,10 @@ export class EdgekeeperStack extends Stack {
     const environment = stepEnvironment(config);
 
     const functions = Object.fromEntries(
-      STEP_FUNCTION_NAMES.map((name) => [
+      STEP_NAMES.map((name) => [
         name,
-        new StepFunction(this, name, {
-          spec: STEP_FUNCTIONS[name],
+        new StepLambda(this, name, {
+          spec: STEPS[name],
           environment,
           architecture: config.lambda.architecture,
           logRetentionDays: config.lambda.logRetentionDays,

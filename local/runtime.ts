@@ -2,7 +2,7 @@ import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
-import { isStepFunctionName, STEP_FUNCTIONS, type StepFunctionName } from '../functions/registry';
+import { isStepName, STEPS, type StepName } from '../functions/registry';
 import { listAslFiles, pascalCase, placeholdersOf, readAslFile, substitute } from '../lib/asl';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
@@ -68,7 +68,7 @@ export interface RunWorkflowOptions {
   /** receives the entries a workflow publishes to EventBridge */
   readonly onPublish?: (event: PublishedEvent) => void;
   /** replaces a step's handler (workflow tests); keyed by registry name */
-  readonly handlers?: Partial<Record<StepFunctionName, StepHandler>>;
+  readonly handlers?: Partial<Record<StepName, StepHandler>>;
 }
 
 /**
@@ -107,7 +107,7 @@ export function localSubstitutions(text: string): Record<string, string> {
   for (const placeholder of placeholdersOf(text)) {
     const fn = placeholder.match(/^(\w+)FunctionArn$/)?.[1];
     const workflow = workflows.find((name) => `${pascalCase(name)}StateMachineArn` === placeholder);
-    if (fn && isStepFunctionName(fn)) values[placeholder] = localFunctionArn(fn);
+    if (fn && isStepName(fn)) values[placeholder] = localFunctionArn(fn);
     else if (workflow) values[placeholder] = localStateMachineArn(workflow);
     else if (placeholder === 'EventBusName') values[placeholder] = `${STATE_MACHINE_PREFIX}-events`;
     else throw new Error(`no local substitution for \${${placeholder}}`);
@@ -211,7 +211,7 @@ async function invokeLambda(
   replacements: RunWorkflowOptions['handlers'],
 ): Promise<JSONValue> {
   const name = FunctionName.split(':').pop()?.replace(`${STATE_MACHINE_PREFIX}-`, '') ?? '';
-  if (!isStepFunctionName(name)) throw new Error(`no step function ${FunctionName}`);
+  if (!isStepName(name)) throw new Error(`no step function ${FunctionName}`);
   const handler = replacements?.[name] ?? (await loadHandler(name));
   try {
     const result = await handler(JSON.parse(JSON.stringify(Payload ?? null)) as JSONValue);
@@ -221,10 +221,10 @@ async function invokeLambda(
   }
 }
 
-async function loadHandler(name: StepFunctionName): Promise<StepHandler> {
+async function loadHandler(name: StepName): Promise<StepHandler> {
   // require, not import(): the project is CommonJS and both tsx and jest hook require for .ts files.
-  const module = require(join(REPO_ROOT, STEP_FUNCTIONS[name].entry)) as { handler?: StepHandler };
-  if (typeof module.handler !== 'function') throw new Error(`${STEP_FUNCTIONS[name].entry} exports no handler`);
+  const module = require(join(REPO_ROOT, STEPS[name].entry)) as { handler?: StepHandler };
+  if (typeof module.handler !== 'function') throw new Error(`${STEPS[name].entry} exports no handler`);
   return module.handler;
 }
 

@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { parseScriptFailure } from '../render-host-script/core';
+import { cancelCommand, type Invocation, readInvocation } from '../shared/host-commands';
+import { parseScriptFailure } from '../shared/join-script';
 import {
   assertHostClean,
   parseResetReport,
   RESET_EXIT_LEFTOVERS,
   RESET_EXIT_NOT_ROOT,
   type ResetReport,
-} from '../reset-host/core';
-import { cancelCommand, type Invocation, readInvocation } from '../shared/host-commands';
+} from '../shared/reset-script';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
 import { HostScriptTimedOutError, judgeInvocation } from './core';

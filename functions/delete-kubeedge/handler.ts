@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isNotFound, kubeClients, translateKubeError } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { type DeleteOutcome, type UninstallPlan, uninstallReport } from '../uninstall-kubeedge/core';
+import { type DeleteOutcome, type UninstallPlan, uninstallReport } from '../shared/uninstall-plan';
 
 const Input = z.object({
   operationId: z.string().min(1),

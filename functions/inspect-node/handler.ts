@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { resolveRemoveTarget } from '../remove-node/core';
-import { parseRemoveNodeInput } from '../remove-node/schemas';
-import { decideHostReset } from '../reset-host/core';
 import { internalIps, MANAGED_ANNOTATIONS, readNode } from '../shared/cluster-reads';
 import { kubeClients } from '../shared/k8s';
+import { parseRemoveNodeInput } from '../shared/remove-input';
+import { resolveRemoveTarget } from '../shared/remove-target';
+import { decideHostReset } from '../shared/reset-script';
 import { readSettings } from '../shared/settings';
 import { describeInstance } from '../shared/ssm-inventory';
 import { defineStep } from '../shared/step';

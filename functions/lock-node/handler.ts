@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { kubeClients } from '../shared/k8s';
 import { leasePort } from '../shared/leases';
+import { acquireNodeLock } from '../shared/node-lock';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { acquireNodeLock } from './core';
 
 const Input = z.object({
   operationId: z.string().min(1),

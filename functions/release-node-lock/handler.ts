@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { releaseNodeLock } from '../lock-node/core';
 import { kubeClients } from '../shared/k8s';
 import { leasePort } from '../shared/leases';
+import { releaseNodeLock } from '../shared/node-lock';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
 

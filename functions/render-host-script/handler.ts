@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import { renderHostScript } from '../shared/join-script';
 import { JoinSettings } from '../shared/schemas';
 import { defineStep } from '../shared/step';
-import { renderHostScript } from './core';
 
 const Input = z.object({ operationId: z.string().min(1), settings: JoinSettings });
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { renderHostScript, withToken } from '../render-host-script/core';
 import { KUBEEDGE_NAMESPACE, readJoinToken, TOKEN_SECRET } from '../shared/cluster-reads';
+import { KubeEdgeNotInstalledError } from '../shared/errors';
 import { firstPoll, sendShellCommand } from '../shared/host-commands';
+import { renderHostScript, withToken } from '../shared/join-script';
 import { kubeClients } from '../shared/k8s';
 import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { KubeEdgeNotInstalledError } from '../validate-request/core';
 
 const Input = z.object({
   operationId: z.string().min(1),

@@ -37,3 +37,14 @@ export class TransientServiceError extends EdgekeeperError {
   override readonly name = 'TransientServiceError';
   override readonly transient = true;
 }
+
+/**
+ * KubeEdge (namespace, cloudcore ConfigMap, token Secret) is missing: nothing about this request can fix it, the
+ * cluster must. Permanent. Carries every problem of the request, like InvalidRequestError.
+ */
+export class KubeEdgeNotInstalledError extends EdgekeeperError {
+  override readonly name = 'KubeEdgeNotInstalledError';
+  constructor(readonly problems: readonly Problem[]) {
+    super(problems.map(formatProblem).join('; '));
+  }
+}

@@ -1,6 +1,6 @@
 import type { V1Lease } from '@kubernetes/client-node';
-import { type LeasePort, LOCK_NAMESPACE } from '../lock-node/core';
 import { isConflict, isNotFound, type KubeClients, statusOf, translateKubeError } from './k8s';
+import { type LeasePort, LOCK_NAMESPACE } from './node-lock';
 
 /** The Lease port over the real coordination.k8s.io/v1 API; optimistic concurrency maps to 'conflict'. */
 export function leasePort({ coordination }: KubeClients): LeasePort {

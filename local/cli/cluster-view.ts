@@ -6,7 +6,7 @@ import {
   type V1DaemonSet,
   type V1Node,
 } from '@kubernetes/client-node';
-import { LOCK_NAMESPACE, lockName } from '../../functions/lock-node/core';
+import { LOCK_NAMESPACE, lockName } from '../../functions/shared/node-lock';
 
 const EDGE_LABEL = 'node-role.kubernetes.io/edge';
 

@@ -1,4 +1,4 @@
-import { STEP_FUNCTION_NAMES } from '../../functions/registry';
+import { STEP_NAMES } from '../../functions/registry';
 import { listAslFiles, placeholdersOf, substitute } from '../../lib/asl';
 import { localSubstitutions } from '../../local/runtime';
 import { synthTemplate } from './synth';
@@ -45,7 +45,7 @@ describe('statemachine/*.asl.json', () => {
   it('only reference registered step functions', () => {
     const referenced = files.flatMap((file) => placeholdersOf(file.text)).filter((p) => p.endsWith('FunctionArn'));
     for (const placeholder of referenced) {
-      expect(STEP_FUNCTION_NAMES).toContain(placeholder.replace(/FunctionArn$/, ''));
+      expect(STEP_NAMES).toContain(placeholder.replace(/FunctionArn$/, ''));
     }
   });
 

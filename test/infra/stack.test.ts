@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { STEP_FUNCTION_NAMES, STEP_FUNCTIONS, type StepFunctionName } from '../../functions/registry';
+import { STEP_NAMES, STEPS, type StepName } from '../../functions/registry';
 import { listAslFiles, placeholdersOf } from '../../lib/asl';
 import { synthTemplate } from './synth';
 
@@ -40,11 +40,11 @@ describe('EdgekeeperStack', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' }, Architectures: ['arm64'] },
-      STEP_FUNCTION_NAMES.length,
+      STEP_NAMES.length,
     );
-    for (const name of STEP_FUNCTION_NAMES) {
+    for (const name of STEP_NAMES) {
       template.hasResourceProperties('AWS::Lambda::Function', {
-        Description: STEP_FUNCTIONS[name].description,
+        Description: STEPS[name].description,
         Environment: {
           Variables: Match.objectLike({
             POWERTOOLS_SERVICE_NAME: 'edgekeeper',
@@ -63,9 +63,7 @@ describe('EdgekeeperStack', () => {
   it('grants SSM Run Command only to the steps that use SSM', () => {
     const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
     const withSendCommand = policies.filter((policy) => JSON.stringify(policy.Properties).includes('ssm:SendCommand'));
-    const usesSsm = STEP_FUNCTION_NAMES.filter((name) =>
-      (STEP_FUNCTIONS[name].uses as readonly string[]).includes('ssm'),
-    );
+    const usesSsm = STEP_NAMES.filter((name) => (STEPS[name].uses as readonly string[]).includes('ssm'));
     expect(withSendCommand).toHaveLength(usesSsm.length);
   });
 
@@ -73,7 +71,7 @@ describe('EdgekeeperStack', () => {
     const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
     const functionIdOf = (name: string) =>
       Object.entries(functions).find(
-        ([, fn]) => fn.Properties.Description === STEP_FUNCTIONS[name as StepFunctionName].description,
+        ([, fn]) => fn.Properties.Description === STEPS[name as StepName].description,
       )?.[0];
     const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
     const machines = template.findResources('AWS::StepFunctions::StateMachine') as Record<string, Resource>;

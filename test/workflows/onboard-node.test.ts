@@ -1,4 +1,4 @@
-import type { StepFunctionName } from '../../functions/registry';
+import type { StepName } from '../../functions/registry';
 import { type PublishedEvent, runWorkflow, type WorkflowEvent } from '../../local/runtime';
 
 type Handler = (input: unknown) => Promise<unknown>;
@@ -22,11 +22,11 @@ const settings = {
 };
 
 /** Stand-ins for every step of a successful onboarding; each test replaces the ones it breaks. */
-function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Record<StepFunctionName, Handler>> {
+function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Record<StepName, Handler>> {
   let commandChecks = 0;
   let readinessChecks = 0;
   const step =
-    (name: StepFunctionName, result: (input: Record<string, unknown>) => unknown): Handler =>
+    (name: StepName, result: (input: Record<string, unknown>) => unknown): Handler =>
     async (input) => {
       calls.push({ name, input });
       return result(input as Record<string, unknown>);
@@ -101,7 +101,7 @@ function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Recor
   };
 }
 
-async function onboard(input: object, replace: Partial<Record<StepFunctionName, Handler>> = {}) {
+async function onboard(input: object, replace: Partial<Record<StepName, Handler>> = {}) {
   const calls: { name: string; input: unknown }[] = [];
   const published: PublishedEvent[] = [];
   const result = await runWorkflow({

@@ -1,8 +1,8 @@
-import type { StepFunctionName } from '../../functions/registry';
+import type { StepName } from '../../functions/registry';
 import { type PublishedEvent, runWorkflow, type WorkflowEvent } from '../../local/runtime';
 
 type Handler = (input: unknown) => Promise<unknown>;
-type Handlers = Partial<Record<StepFunctionName, Handler>>;
+type Handlers = Partial<Record<StepName, Handler>>;
 type Input = Record<string, unknown>;
 
 class NamedError extends Error {
@@ -35,7 +35,7 @@ const PLAN = {
 };
 
 interface Call {
-  readonly name: StepFunctionName;
+  readonly name: StepName;
   readonly input: Input;
 }
 
@@ -48,7 +48,7 @@ function happyHandlers(
   loops: { drainTurns?: number; resetPolls?: number; namespacePolls?: number; hostReset?: object } = {},
 ): Handlers {
   const step =
-    (name: StepFunctionName, result: (input: Input) => unknown): Handler =>
+    (name: StepName, result: (input: Input) => unknown): Handler =>
     async (input) => {
       calls.push({ name, input: input as Input });
       return result(input as Input);
@@ -141,7 +141,7 @@ async function run(input: object, options: { replace?: Handlers; loops?: Paramet
   const own = result.events.filter((e) => e.execution === 'op-1');
   const entered = own.filter((e) => e.type === 'StateEntered').map((e) => e.state);
   const ofType = (type: string) => own.filter((e: WorkflowEvent) => e.type === type).map((e) => e.state);
-  const called = (name: StepFunctionName) => calls.filter((c) => c.name === name).map((c) => c.input);
+  const called = (name: StepName) => calls.filter((c) => c.name === name).map((c) => c.input);
   return { result, calls, published, entered, ofType, called };
 }
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # edgekeeper: join this host to a KubeEdge cluster as an edge node (KubeSphere "Add Edge Nodes", automated).
 #
-# Rendered by functions/render-host-script/core.ts: only the values block below changes, every value validated and
+# Rendered by functions/shared/join-script.ts: only the values block below changes, every value validated and
 # shell-quoted. The join token is never in this file: it comes at run time from EDGEKEEPER_TOKEN (or from the file
-# named by EDGEKEEPER_TOKEN_FILE), which edgekeeper's send step sets (see withToken in render-host-script/core.ts).
+# named by EDGEKEEPER_TOKEN_FILE), which edgekeeper's send step sets (see withToken in shared/join-script.ts).
 #
 # Steps: preflight -> edgemesh -> download -> join. Every line this script prints starts with
 # "edgekeeper: <step>: "; a failure prints "edgekeeper: <step>: error: <reason>" on stderr and exits with:

@@ -11,7 +11,7 @@
 #        EDGEKEEPER_RESET_REPORT {"clean":true,"removed":[…],"leftovers":[…],"unmounted":[…],…}
 #
 # Idempotent: on a clean host every step finds nothing to do and the report says clean.
-# Rendered by functions/reset-host/core.ts, which replaces the block between the `edgekeeper:values` markers.
+# Rendered by functions/shared/reset-script.ts, which replaces the block between the `edgekeeper:values` markers.
 #
 # Exit codes:
 #   0  the host is clean (the report says so)
@@ -223,7 +223,7 @@ is_under_mount_roots() {
 
 # Prints the mount points under MOUNT_ROOTS, deepest first, still octal-escaped as in /proc/self/mountinfo (field 5;
 # the kernel writes space, tab, newline and backslash as \040 \011 \012 \134, so a line never breaks inside a path).
-# Ties are ordered by byte value so the order is stable; functions/reset-host/core.ts unmountOrder mirrors this.
+# Ties are ordered by byte value so the order is stable; functions/shared/reset-script.ts unmountOrder mirrors this.
 list_mounts() {
   local _id _parent _device _root mount_point _rest slashes
   while read -r _id _parent _device _root mount_point _rest; do
@@ -366,7 +366,7 @@ json_array() {
   printf ']'
 }
 
-# One line, last on stdout: parseResetReport in functions/reset-host/core.ts reads it. Arrays are expanded with the
+# One line, last on stdout: parseResetReport in functions/shared/reset-script.ts reads it. Arrays are expanded with the
 # ${a[@]+…} form because bash 4.2 (CentOS 7) treats an empty "${a[@]}" as unbound under set -u.
 report() {
   local clean=true

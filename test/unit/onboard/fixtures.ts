@@ -1,7 +1,7 @@
 import { ARCH_PLACEHOLDER as ARCH } from '../../../functions/resolve-join-settings/core';
 import { profileFor } from '../../../functions/shared/keadm/profiles';
 import type { JoinSettings } from '../../../functions/shared/schemas';
-import type { ObservedCluster } from '../../../functions/validate-request/core';
+import type { ObservedCluster } from '../../../functions/validate-onboard-request/core';
 
 /** A cluster where every onboarding precondition holds. */
 export function healthyCluster(overrides: Partial<ObservedCluster> = {}): ObservedCluster {

@@ -4,14 +4,14 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/resolve-join-settings/core';
 import {
   InvalidJoinSettingsError,
   InvalidJoinTokenError,
   parseScriptFailure,
   renderHostScript,
   withToken,
-} from '../../../functions/render-host-script/core';
-import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/resolve-join-settings/core';
+} from '../../../functions/shared/join-script';
 import type { JoinSettings } from '../../../functions/shared/schemas';
 import { script as embedded } from '../../../functions/shared/scripts/generated/join-edge-node';
 import { ScriptTemplateError, shellQuote } from '../../../functions/shared/scripts/values-block';

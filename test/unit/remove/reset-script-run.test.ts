@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseResetReport, RESET_EXIT_LEFTOVERS, renderResetScript } from '../../../functions/reset-host/core';
-import { RESET_SCRIPT_TEMPLATE } from '../../../functions/reset-host/template';
+import { parseResetReport, RESET_EXIT_LEFTOVERS, renderResetScript } from '../../../functions/shared/reset-script';
+import { script as RESET_SCRIPT_TEMPLATE } from '../../../functions/shared/scripts/generated/reset-edge-node';
 
 /**
  * Runs the rendered reset script for real, twice, on a made-up edge host inside a private mount namespace (see

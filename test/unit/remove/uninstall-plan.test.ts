@@ -6,7 +6,7 @@ import {
   formatObjectRef,
   planUninstall,
   uninstallReport,
-} from '../../../functions/uninstall-kubeedge/core';
+} from '../../../functions/shared/uninstall-plan';
 import { fixtureReleases, kubeedgeRelease, releaseSecret } from '../../fixtures/helm/generate';
 
 const secrets = (): SecretLike[] => fixtureReleases().map((r) => releaseSecret(r) as SecretLike);

@@ -1,4 +1,4 @@
-import { EdgekeeperError, InvalidRequestError, type Problem } from '../shared/errors';
+import { EdgekeeperError, InvalidRequestError, KubeEdgeNotInstalledError, type Problem } from '../shared/errors';
 import { isSupportedVersion, supportedVersions } from '../shared/keadm/profiles';
 import { type EdgeWatcherConfig, OnboardRequest, problemsFromIssues } from '../shared/schemas';
 
@@ -18,17 +18,6 @@ export interface ObservedCluster {
 type Kind = 'kubeedge' | 'request' | 'host-offline';
 interface ClassifiedProblem extends Problem {
   readonly kind: Kind;
-}
-
-/**
- * KubeEdge (namespace, cloudcore ConfigMap, token Secret) is missing: nothing about this request can fix it, the
- * cluster must. Permanent. Carries every problem of the request, like InvalidRequestError.
- */
-export class KubeEdgeNotInstalledError extends EdgekeeperError {
-  override readonly name = 'KubeEdgeNotInstalledError';
-  constructor(readonly problems: readonly Problem[]) {
-    super(problems.map(formatted).join('; '));
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { InvalidRequestError } from '../shared/errors';
-import { problemsFromIssues } from '../shared/schemas';
+import { InvalidRequestError } from './errors';
+import { problemsFromIssues } from './schemas';
 
 /**
  * Node names are validated as DNS-1123 subdomains (what the API server accepts), not as the stricter labels

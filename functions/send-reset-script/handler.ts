@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import { bashCommands, firstPoll, sendShellCommand } from '../shared/host-commands';
+import { renderResetScript } from '../shared/reset-script';
 import { KeadmProfile } from '../shared/schemas';
+import { script as RESET_SCRIPT_TEMPLATE } from '../shared/scripts/generated/reset-edge-node';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { renderResetScript } from './core';
-import { RESET_SCRIPT_TEMPLATE } from './template';
 
 const Input = z.object({
   operationId: z.string().min(1),

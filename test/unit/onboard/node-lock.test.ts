@@ -7,7 +7,7 @@ import {
   lockName,
   NodeLockedError,
   releaseNodeLock,
-} from '../../../functions/lock-node/core';
+} from '../../../functions/shared/node-lock';
 import { caught } from '../../support/thrown';
 
 const T0 = new Date('2025-03-01T10:00:00.000Z');

@@ -5,12 +5,12 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { StepFunctionSpec } from '../../functions/registry';
+import type { StepSpec } from '../../functions/registry';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 
-export interface StepFunctionProps {
-  readonly spec: StepFunctionSpec;
+export interface StepLambdaProps {
+  readonly spec: StepSpec;
   /** settings the step reads with `readSettings` */
   readonly environment: Readonly<Record<string, string>>;
   /** @default arm64 */
@@ -26,10 +26,10 @@ export interface StepFunctionProps {
  * (no Docker), X-Ray tracing, a log group with retention, Powertools environment, and IAM derived from what the
  * step uses (`spec.uses`), so a step never holds a permission it does not need.
  */
-export class StepFunction extends Construct {
+export class StepLambda extends Construct {
   public readonly function: NodejsFunction;
 
-  constructor(scope: Construct, id: string, props: StepFunctionProps) {
+  constructor(scope: Construct, id: string, props: StepLambdaProps) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: retentionDays(props.logRetentionDays ?? 30),
@@ -68,7 +68,7 @@ export class StepFunction extends Construct {
     });
   }
 
-  private grantUses(props: StepFunctionProps): void {
+  private grantUses(props: StepLambdaProps): void {
     const stack = Stack.of(this);
     const role = this.function.role;
     if (!role) return;

@@ -1,11 +1,11 @@
 import { z } from 'zod';
-import { parseRemoveNodeInput } from '../remove-node/schemas';
 import { exists } from '../shared/cluster-reads';
 import type { SecretLike } from '../shared/helm-release';
 import { kubeClients, translateKubeError } from '../shared/k8s';
+import { parseRemoveNodeInput } from '../shared/remove-input';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
-import { KUBEEDGE_NAMESPACE, planUninstall } from './core';
+import { KUBEEDGE_NAMESPACE, planUninstall } from '../shared/uninstall-plan';
 
 const Input = z.object({ operationId: z.string().min(1), request: z.unknown() });
 

@@ -1,9 +1,9 @@
-import { EdgekeeperError } from '../shared/errors';
-import type { RemoveRequest } from './schemas';
+import { EdgekeeperError } from './errors';
+import type { RemoveRequest } from './remove-input';
 
 /**
  * Pure core of "Validate the removal" (remove and rollback modes): which node, which host, and what a rollback
- * undid. The later steps have their own cores: drain-node, reset-host, uninstall-kubeedge.
+ * undid. The later steps have their own cores: drain-node, send-reset-script, plan-uninstall.
  */
 
 /** The annotation onboarding writes with the node's SSM managed instance id. */

@@ -1,5 +1,5 @@
 import type { V1Lease } from '@kubernetes/client-node';
-import { EdgekeeperError } from '../shared/errors';
+import { EdgekeeperError } from './errors';
 
 /** Leases live beside other cluster-wide coordination objects; one per node name, prefixed to avoid clashes. */
 export const LOCK_NAMESPACE = 'kube-system';

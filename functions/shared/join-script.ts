@@ -1,5 +1,5 @@
-import { EdgekeeperError } from '../shared/errors';
-import { joinPlanFor } from '../shared/keadm/profiles';
+import { EdgekeeperError } from './errors';
+import { joinPlanFor } from './keadm/profiles';
 import {
   ARCH_PLACEHOLDER,
   type JoinSettings,
@@ -8,9 +8,9 @@ import {
   nodeIpRule,
   nodeNameRule,
   type Rule,
-} from '../shared/schemas';
-import { script as joinScriptTemplate } from '../shared/scripts/generated/join-edge-node';
-import { assign, assignArray, shellQuote, withValues } from '../shared/scripts/values-block';
+} from './schemas';
+import { script as joinScriptTemplate } from './scripts/generated/join-edge-node';
+import { assign, assignArray, shellQuote, withValues } from './scripts/values-block';
 
 /** A JoinSettings value that cannot go into a host script (a bug or tampering upstream of this step). */
 export class InvalidJoinSettingsError extends EdgekeeperError {

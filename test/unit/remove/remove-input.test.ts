@@ -1,5 +1,5 @@
-import { parseRemoveNodeInput } from '../../../functions/remove-node/schemas';
 import { InvalidRequestError } from '../../../functions/shared/errors';
+import { parseRemoveNodeInput } from '../../../functions/shared/remove-input';
 
 function problemsOf(input: unknown): string {
   try {

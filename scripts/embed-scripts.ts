@@ -3,18 +3,18 @@
  * jest (swc) and tsx all load them with a plain import and no loader configuration. The `.sh` files stay the
  * source of truth (shellcheck, editors); a unit test fails when a generated module is stale.
  *
- * Usage: `npx tsx functions/shared/scripts/embed-scripts.ts` (write) or `... --check` (exit 1 when stale).
+ * Usage: `npm run embed` (write) or `... --check` (exit 1 when stale).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 
-const SCRIPTS_DIR = __dirname;
+const SCRIPTS_DIR = join(__dirname, '..', 'functions', 'shared', 'scripts');
 
 /** The generated module for a script: one exported string constant, byte-identical to the file. */
 export function embeddedModule(scriptName: string, text: string): string {
   return [
     `// Generated from ${scriptName} by embed-scripts.ts: edit the .sh file, then run`,
-    '// `npx tsx functions/shared/scripts/embed-scripts.ts`. Biome may reformat this file; only the value matters.',
+    '// `npm run embed`. Biome may reformat this file; only the value matters.',
     // `$` as \u0024: the value is the same, and linters do not mistake `${arch}` for a forgotten template.
     `export const script = ${JSON.stringify(text).replaceAll('$', '\\u0024')};`,
     '',

@@ -1,5 +1,10 @@
+import {
+  decidePoll,
+  evaluateReadiness,
+  NodeNotReadyError,
+  type NodeView,
+} from '../../../functions/check-node-ready/core';
 import { nextPollDelay } from '../../../functions/shared/backoff';
-import { decidePoll, evaluateReadiness, NodeNotReadyError, type NodeView } from '../../../functions/wait-for-node/core';
 
 const expected = {
   nodeName: 'edge-1',

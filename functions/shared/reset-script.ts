@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { EdgekeeperError } from '../shared/errors';
-import { resetCommand } from '../shared/keadm/reset';
-import type { KeadmProfile } from '../shared/schemas';
-import { shellQuote, withValues } from '../shared/scripts/values-block';
+import { EdgekeeperError } from './errors';
+import { resetCommand } from './keadm/reset';
+import type { KeadmProfile } from './schemas';
+import { shellQuote, withValues } from './scripts/values-block';
 
 /**
  * Pure core of "Reset the edge host": renders functions/shared/scripts/reset-edge-node.sh for one host, reads the

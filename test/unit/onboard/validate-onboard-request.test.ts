@@ -1,11 +1,10 @@
-import { InvalidRequestError } from '../../../functions/shared/errors';
+import { InvalidRequestError, KubeEdgeNotInstalledError } from '../../../functions/shared/errors';
 import {
   HostOfflineError,
-  KubeEdgeNotInstalledError,
   type ObservedCluster,
   type OnboardValidationError,
   validateOnboardRequest,
-} from '../../../functions/validate-request/core';
+} from '../../../functions/validate-onboard-request/core';
 import { healthyCluster, VALID_REQUEST } from './fixtures';
 
 function rejection(request: unknown, observed: ObservedCluster = healthyCluster()): OnboardValidationError {

@@ -1,11 +1,11 @@
+import type { RemoveRequest } from '../../../functions/shared/remove-input';
 import {
   InstanceIdMismatchError,
   type NodeLike,
   NodeNotFoundError,
   NotAnEdgeNodeError,
   resolveRemoveTarget,
-} from '../../../functions/remove-node/core';
-import type { RemoveRequest } from '../../../functions/remove-node/schemas';
+} from '../../../functions/shared/remove-target';
 
 const request = (extra: Partial<RemoveRequest> = {}): RemoveRequest => ({
   mode: 'remove',

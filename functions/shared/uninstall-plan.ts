@@ -1,4 +1,4 @@
-import { EdgekeeperError } from '../shared/errors';
+import { EdgekeeperError } from './errors';
 import {
   deletionOrder,
   latestRelease,
@@ -7,7 +7,7 @@ import {
   type ObjectRef,
   releaseSecretNames,
   type SecretLike,
-} from '../shared/helm-release';
+} from './helm-release';
 
 /**
  * Pure core of "Uninstall KubeEdge": what `helm uninstall kubeedge -n kubeedge && kubectl delete ns kubeedge`

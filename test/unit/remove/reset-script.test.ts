@@ -16,10 +16,10 @@ import {
   ResetTemplateError,
   renderResetScript,
   unmountOrder,
-} from '../../../functions/reset-host/core';
-import { RESET_SCRIPT_TEMPLATE } from '../../../functions/reset-host/template';
-import { embedScripts } from '../../../functions/shared/scripts/embed-scripts';
+} from '../../../functions/shared/reset-script';
+import { script as RESET_SCRIPT_TEMPLATE } from '../../../functions/shared/scripts/generated/reset-edge-node';
 import { shellQuote } from '../../../functions/shared/scripts/values-block';
+import { embedScripts } from '../../../scripts/embed-scripts';
 
 const SCRIPTS = join(__dirname, '..', '..', '..', 'functions', 'shared', 'scripts');
 
@@ -291,7 +291,7 @@ describe('unmountOrder', () => {
 });
 
 describe('the embedded reset script', () => {
-  it('is the current reset-edge-node.sh (regenerate: npx tsx functions/shared/scripts/embed-scripts.ts)', () => {
+  it('is the current reset-edge-node.sh (regenerate: npm run embed)', () => {
     expect(embedScripts(true, ['reset-edge-node.sh'])).toEqual([]);
     expect(RESET_SCRIPT_TEMPLATE).toBe(readFileSync(join(SCRIPTS, 'reset-edge-node.sh'), 'utf8'));
   });
