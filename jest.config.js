@@ -1,16 +1,41 @@
-/** @type {import('jest').Config} */
-module.exports = {
+/**
+ * Five projects, selectable with `--selectProjects` (see the `test:*` scripts in package.json):
+ * - unit: pure tests (no root, no namespaces, no network beyond in-process loopback servers); `npm run test:unit`
+ * - host: the host scripts run for real, as root, in private mount namespaces
+ * - infra: the CDK stack, synthesized once per run (test/infra/global-setup.ts) and shared by every infra test
+ * - workflows: the ASL run locally with stub handlers
+ * - e2e: the workflows against the sandbox (root, namespaces)
+ * @type {import('jest').Config}
+ */
+const common = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j|mj)s$': ['@swc/jest'] },
   // @kubernetes/client-node 1.x and its auth deps ship ESM only; swc turns them into CommonJS.
   // One pattern lists them all: several patterns would each ignore the others.
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose)/)'],
   setupFiles: ['<rootDir>/local/polyfills.ts'],
+  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+};
+
+/** @param {string} name the project's folder under test/ */
+function project(name, extra = {}) {
+  return { ...common, displayName: name, rootDir: __dirname, roots: [`<rootDir>/test/${name}`], ...extra };
+}
+
+module.exports = {
+  projects: [
+    project('unit'),
+    project('host'),
+    project('infra', {
+      globalSetup: '<rootDir>/test/infra/global-setup.ts',
+      globalTeardown: '<rootDir>/test/infra/global-teardown.ts',
+    }),
+    project('workflows'),
+    project('e2e'),
+  ],
   // Fails the run when any test changed this machine (files a host script edits, paths it creates, mounts).
   globalSetup: '<rootDir>/test/guard/setup.js',
   globalTeardown: '<rootDir>/test/guard/teardown.js',
-  setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 60_000,
 };

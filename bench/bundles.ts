@@ -9,8 +9,8 @@ import { median } from './stats';
 const REPO_ROOT = join(__dirname, '..');
 
 /**
- * What `NodejsFunction` passes esbuild for these steps (lib/constructs/step-function.ts and aws-cdk-lib's
- * bundling.js): `--bundle --target=node22 --platform=node --format=cjs --minify --sourcemap --loader:.sh=text`,
+ * What `NodejsFunction` passes esbuild for these steps (lib/constructs/step-lambda.ts and aws-cdk-lib's
+ * bundling.js): `--bundle --target=node22 --platform=node --format=cjs --minify --sourcemap`,
  * and, for a Node.js 22 runtime with `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages` on (cdk.json),
  * `--external:@aws-sdk/* --external:@smithy/*`: the runtime provides the SDK.
  */
@@ -22,7 +22,6 @@ export const CDK_ESBUILD_OPTIONS = {
   minify: true,
   sourcemap: true,
   external: ['@aws-sdk/*', '@smithy/*'],
-  loader: { '.sh': 'text' },
 } as const;
 
 /** One handler's bundle and how long `node -e "require(bundle)"` takes. */
@@ -73,7 +72,6 @@ export async function benchBundles(options: { runs: number; mapRuns: number }): 
     const result = await build({
       ...CDK_ESBUILD_OPTIONS,
       external: [...CDK_ESBUILD_OPTIONS.external],
-      loader: { ...CDK_ESBUILD_OPTIONS.loader },
       entryPoints: Object.fromEntries(STEP_NAMES.map((name) => [name, join(REPO_ROOT, STEPS[name].entry)])),
       outdir: dir,
       absWorkingDir: REPO_ROOT,

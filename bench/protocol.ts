@@ -45,7 +45,7 @@ export interface OnboardingResult {
   readonly round: number;
   readonly waits: 'real' | 'compressed';
   readonly node: PlannedNode;
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   readonly error: string | null;
   /** runWorkflow call to result */
   readonly wallMs: number;

@@ -135,7 +135,7 @@ function onboardingSections(onboarding: OnboardingBench, line: (text?: string) =
     );
   }
   line('   The first onboarding excludes every cloud DaemonSet once; later ones (both rounds) find nothing to patch.');
-  line('   Seed script (add-edge-nodes.zh.txt, measured in TOOLCHAIN.md), per edge node: 17 requests for 3 matching');
+  line("   KubeSphere's manual script (docs/kubeedge.md §5), per edge node: 17 requests for 3 matching");
   line('   pods with a warm kubectl cache (~20 cold), 8 kubectl processes, and `sleep 1` per pod = 3 s of sleep.');
 }
 

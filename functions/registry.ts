@@ -7,8 +7,11 @@ export interface StepSpec {
   /** handler module, relative to the repository root; it exports `handler` */
   readonly entry: string;
   readonly description: string;
-  /** outside systems the step talks to: drives its IAM grants, environment and VPC placement */
-  readonly uses: readonly ('kubernetes' | 'ssm')[];
+  /**
+   * outside systems the step talks to: drives its IAM grants, environment and VPC placement. `stepfunctions`: it
+   * reads whether a lock's holder execution still runs (DescribeExecution on this stack's workflows).
+   */
+  readonly uses: readonly ('kubernetes' | 'ssm' | 'stepfunctions')[];
   /** seconds; the ASL's polling loops keep each invocation short */
   readonly timeoutSeconds?: number;
 }
@@ -17,16 +20,16 @@ export const STEPS = {
   ValidateOnboardRequest: {
     entry: 'functions/validate-onboard-request/handler.ts',
     description: 'Validates an onboarding request against the cluster and the SSM inventory',
-    uses: ['kubernetes', 'ssm'],
+    uses: ['kubernetes', 'ssm', 'stepfunctions'],
   },
   LockNode: {
     entry: 'functions/lock-node/handler.ts',
-    description: 'Takes the per-node Lease so that one operation at a time changes a node',
-    uses: ['kubernetes'],
+    description: 'Takes the Leases of a node (name, instance, IP) or of an uninstall, so one operation changes them',
+    uses: ['kubernetes', 'stepfunctions'],
   },
   ReleaseNodeLock: {
     entry: 'functions/release-node-lock/handler.ts',
-    description: 'Releases the per-node Lease held by this operation',
+    description: 'Releases the Leases this execution holds for a node or for an uninstall',
     uses: ['kubernetes'],
   },
   ResolveJoinSettings: {
@@ -73,7 +76,7 @@ export const STEPS = {
   InspectNode: {
     entry: 'functions/inspect-node/handler.ts',
     description: 'Checks a removal or rollback before anything changes: the node, its host, and whether SSM reaches it',
-    uses: ['kubernetes', 'ssm'],
+    uses: ['kubernetes', 'ssm', 'stepfunctions'],
   },
   DrainNode: {
     entry: 'functions/drain-node/handler.ts',

@@ -3,6 +3,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { STEP_NAMES, STEPS } from '../functions/registry';
+import { readSettings } from '../functions/shared/settings';
 import { type EdgekeeperConfig, stepEnvironment } from './config';
 import { StepLambda } from './constructs/step-lambda';
 import { Workflows } from './constructs/workflows';
@@ -40,6 +41,8 @@ export class EdgekeeperStack extends Stack {
     this.workflows = new Workflows(this, 'Workflows', {
       functions,
       eventBus: this.eventBus,
+      // the steps' own settings, read back as they read them, so the workflows' limits follow the steps' timeouts
+      timeouts: readSettings(environment),
       logRetentionDays: config.lambda.logRetentionDays as logs.RetentionDays,
     });
 

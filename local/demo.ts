@@ -2,9 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterLeftovers, clusterView, readJoinTokenFrom } from './cli/cluster-view';
-import { EXIT, type Io, routeHandlerLogs } from './cli/program';
+import { EXIT, type Io } from './cli/io';
 import { formatDuration, progressPrinter } from './cli/progress';
 import { defaultLogFile, handlerEnvironment } from './cli/targets';
+import { executionsDirFor } from './executions';
 import { runWorkflow, type WorkflowResult } from './runtime';
 import { type SandboxInfo, startSandbox } from './sandbox/sandbox';
 
@@ -24,12 +25,13 @@ export async function runDemo(io: Io): Promise<number> {
   say(`Starting a simulated KubeSphere 3.2 cluster with KubeEdge and six edge hosts in ${dir} …`);
   const sandbox = await startSandbox({ dir });
   try {
-    Object.assign(process.env, await handlerEnvironment({ kind: 'sandbox', dir }));
-    routeHandlerLogs(defaultLogFile({ kind: 'sandbox', dir }), false, io);
+    const target = { kind: 'sandbox', dir } as const;
+    const environment = await handlerEnvironment(target, defaultLogFile(target) ?? 'off');
+    const executionsDir = executionsDirFor(target, {});
     const token = await readJoinTokenFrom(sandbox.info.kubeconfig);
     const results: WorkflowResult[] = [];
     const run = async (workflow: string, input: object) => {
-      const result = await runStep(workflow, input, io);
+      const result = await runStep(workflow, input, io, { environment, executionsDir });
       results.push(result);
       return result;
     };
@@ -112,10 +114,16 @@ interface DaemonSetReport {
   skipped: { name: string; reason: string }[];
 }
 
-async function runStep(workflow: string, input: object, io: Io): Promise<WorkflowResult> {
+async function runStep(
+  workflow: string,
+  input: object,
+  io: Io,
+  where: { environment: Record<string, string>; executionsDir: string },
+): Promise<WorkflowResult> {
   return runWorkflow({
     workflow,
     input,
+    ...where,
     waits: 'compressed',
     compressedWaitMs: 250,
     onEvent: progressPrinter((line) => io.stdout(`  ${line}\n`), io.color),

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { isStepName, STEPS, type StepName } from '../functions/registry';
-import { listAslFiles, pascalCase, placeholdersOf, readAslFile, substitute } from '../lib/asl';
+import { readSettings, runWithEnvironment } from '../functions/shared/settings';
+import { fillSettings, listAslFiles, pascalCase, placeholdersOf, readAslFile, substitute } from '../lib/asl';
+import { EXECUTIONS_DIR_ENV, ExecutionRegistry, processExecutionsDir } from './executions';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
 type TaskHandler = (input: JSONValue) => Promise<JSONValue>;
@@ -35,10 +37,50 @@ export interface WorkflowEvent {
 
 /** How one execution ended: the shape of `edgekeeper … --json`. */
 export interface WorkflowResult {
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** ABORTED: stopped on request (a signal), after its failure path ran or, on a second request, at once */
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   readonly output: unknown;
   readonly error: { readonly name: string; readonly message: string } | null;
+  /** this run's events; empty when the name had already run (`execution.replayed`) */
   readonly events: WorkflowEvent[];
+  readonly execution?: ExecutionSummary;
+  /** set when a stop was requested during the run */
+  readonly stop?: StopReport;
+}
+
+/** Which execution a result belongs to, and whether this call ran it. */
+export interface ExecutionSummary {
+  readonly name: string;
+  readonly arn: string;
+  /** the name had already run to an end: this is that run's result and nothing ran now */
+  readonly replayed: boolean;
+  /** how many times this execution was continued after the process running it died */
+  readonly resumed: number;
+  /** the execution record, `<executionsDir>/<name>.json` */
+  readonly record: string;
+}
+
+/** What happened after a stop was asked for. */
+export interface StopReport {
+  readonly reason: string;
+  /** `graceful`: stopped at a safe point, the workflow's failure path ran; `immediate`: aborted at once */
+  readonly mode: 'graceful' | 'immediate';
+  /** the state the workflow was about to run when it stopped (graceful only) */
+  readonly before?: string;
+  /** the Lambda and child-workflow steps that ran after the stop, in order: its rollback and lock release */
+  readonly afterwards: { readonly state: string; readonly ok: boolean }[];
+}
+
+/** Raised into the workflow at a safe point after a stop was asked for; the workflow's Catch handles it. */
+export class ExecutionStoppedError extends Error {
+  override readonly name = 'ExecutionStopped';
+}
+
+/** What a test hook sees of a task about to run or just run. */
+export interface TaskContext {
+  readonly workflow: string;
+  readonly execution: string;
+  readonly state: string;
 }
 
 /** An EventBridge entry a workflow published (`events:putEvents`), kept locally. */
@@ -69,6 +111,45 @@ export interface RunWorkflowOptions {
   readonly onPublish?: (event: PublishedEvent) => void;
   /** replaces a step's handler (workflow tests); keyed by registry name */
   readonly handlers?: Partial<Record<StepName, StepHandler>>;
+  /**
+   * The execution registry (see local/executions.ts). Names are unique within it: a name that already ran returns
+   * that run's result. The CLI always passes one.
+   * @default $EDGEKEEPER_LOCAL_EXECUTIONS_DIR, else a fresh registry for this call only (workflow tests)
+   */
+  readonly executionsDir?: string;
+  /** the environment the handlers read their settings from; the runtime adds EDGEKEEPER_LOCAL_EXECUTIONS_DIR */
+  readonly environment?: Record<string, string>;
+  /**
+   * Asks the run to stop: at the next Lambda or child-workflow step that is not part of a failure path, the
+   * runtime raises ExecutionStopped into the workflow, whose Catch rolls back and releases the lock. Nothing is
+   * stopped mid-step. A second abort (`stopNow`) aborts at once.
+   */
+  readonly signal?: AbortSignal;
+  /** aborts the run at once, between nothing: the record says ABORTED and locks stay until their holder is seen gone */
+  readonly stopNow?: AbortSignal;
+  /** fault-injection hooks: called before a task's handler runs and after it returned, before the engine sees it */
+  readonly hooks?: {
+    readonly beforeTask?: (task: TaskContext) => void | Promise<void>;
+    readonly afterTask?: (task: TaskContext) => void | Promise<void>;
+  };
+}
+
+/** What one run (a root execution and its children) shares. */
+interface RunControl {
+  readonly registry: ExecutionRegistry;
+  readonly environment: Record<string, string>;
+  stopReason?: string;
+  stopMode?: 'graceful' | 'immediate';
+  stoppedBefore?: { execution: string; state: string };
+  readonly afterwards: { state: string; ok: boolean }[];
+  readonly aborts: Set<() => void>;
+}
+
+/** One execution's view of the run. */
+interface ExecutionScope {
+  readonly name: string;
+  /** started from a failure path (a rollback child): stops never interrupt its steps */
+  readonly failurePath: boolean;
 }
 
 /**
@@ -77,18 +158,108 @@ export interface RunWorkflowOptions {
  * `states:startExecution.sync` runs the other local workflow; `events:putEvents` is delivered to `onPublish`.
  */
 export async function runWorkflow(options: RunWorkflowOptions): Promise<WorkflowResult> {
+  // without a registry of its own, a run gets a fresh one: names are unique only within that run (its children)
+  const executionsDir =
+    options.executionsDir ?? process.env[EXECUTIONS_DIR_ENV] ?? join(processExecutionsDir(), randomUUID());
+  const control: RunControl = {
+    registry: new ExecutionRegistry(executionsDir),
+    environment: { ...(options.environment ?? {}), [EXECUTIONS_DIR_ENV]: executionsDir },
+    afterwards: [],
+    aborts: new Set(),
+  };
+  const onStop = () => {
+    control.stopReason ??= String(options.signal?.reason ?? 'stop requested');
+    control.stopMode ??= 'graceful';
+  };
+  const onStopNow = () => {
+    control.stopReason = String(options.stopNow?.reason ?? options.signal?.reason ?? 'stop requested');
+    control.stopMode = 'immediate';
+    for (const abort of control.aborts) abort();
+  };
+  if (options.signal?.aborted) onStop();
+  options.signal?.addEventListener('abort', onStop, { once: true });
+  options.stopNow?.addEventListener('abort', onStopNow, { once: true });
+  try {
+    return await withHandlerEnvironment(control.environment, () =>
+      runExecution(options, options.executionName ?? randomUUID(), control, false),
+    );
+  } finally {
+    options.signal?.removeEventListener('abort', onStop);
+    options.stopNow?.removeEventListener('abort', onStopNow);
+  }
+}
+
+/**
+ * Gives the handlers their environment through AsyncLocalStorage: the shell's variables overlaid with the run's,
+ * for everything the run awaits, without touching process.env.
+ */
+function withHandlerEnvironment<T>(environment: Record<string, string>, run: () => Promise<T>): Promise<T> {
+  return runWithEnvironment({ ...process.env, ...environment }, run);
+}
+
+/** Registers, runs (or replays) and records one execution. */
+async function runExecution(
+  options: RunWorkflowOptions,
+  executionName: string,
+  control: RunControl,
+  startedInFailurePath: boolean,
+): Promise<WorkflowResult> {
+  const arn = executionArn(options.workflow, executionName);
+  const claim = await control.registry.start({
+    name: executionName,
+    arn,
+    workflow: options.workflow,
+    input: options.input ?? null,
+  });
+  const summary = (replayed: boolean): ExecutionSummary => ({
+    name: executionName,
+    arn,
+    replayed,
+    resumed: claim.record.resumed,
+    record: join(control.registry.dir, `${executionName}.json`),
+  });
+  if (claim.kind === 'ended') {
+    const { status, output, error } = claim.record.result;
+    const ended = status === 'RUNNING' ? 'ABORTED' : status;
+    return { status: ended, output, error, events: [], execution: summary(true) };
+  }
   const events: WorkflowEvent[] = [];
+  const scope: ExecutionScope = { name: executionName, failurePath: startedInFailurePath };
   const record = (event: WorkflowEvent) => {
     events.push(event);
     options.onEvent?.(event);
   };
-  const executionName = options.executionName ?? randomUUID();
+  let result: WorkflowResult;
   try {
-    const output = await execute(options, executionName, record);
-    return { status: 'SUCCEEDED', output, error: null, events };
+    const output = await execute(options, scope, control, record);
+    result = { status: 'SUCCEEDED', output, error: null, events };
   } catch (error) {
-    return { status: 'FAILED', output: null, error: describeFailure(error), events };
+    const failure = describeFailure(error);
+    // ABORTED only when the stop is what ended it; a failure of its own, while a stop waited, stays FAILED
+    const stopped = control.stoppedBefore !== undefined || control.stopMode === 'immediate';
+    result = { status: stopped ? 'ABORTED' : 'FAILED', output: null, error: failure, events };
   }
+  await control.registry.finish(executionName, result);
+  return { ...result, execution: summary(false), ...(control.stopReason && { stop: stopReport(control) }) };
+}
+
+function stopReport(control: RunControl): StopReport {
+  return {
+    reason: control.stopReason ?? '',
+    mode: control.stopMode ?? 'graceful',
+    ...(control.stoppedBefore && { before: control.stoppedBefore.state }),
+    afterwards: [...control.afterwards],
+  };
+}
+
+/** Every state name of a workflow, nested ones included, in definition order: what fault tests iterate over. */
+export function workflowStates(workflow: string): { name: string; type: string }[] {
+  const definition = localDefinition(workflow, process.env);
+  return statesOf(definition).map(([name, state]) => ({ name, type: String(state.Type) }));
+}
+
+function executionArn(workflow: string, name: string): string {
+  return `${localStateMachineArn(workflow).replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /** The ARN a workflow has locally; `.sync` tasks find their child workflow by it. */
@@ -115,18 +286,26 @@ export function localSubstitutions(text: string): Record<string, string> {
   return values;
 }
 
+/** A workflow's definition as it runs locally: time limits from the settings of `environment`, local ARNs. */
+function localDefinition(workflow: string, environment: NodeJS.ProcessEnv): StateMachineDefinition {
+  const text = fillSettings(readAslFile(workflow).text, readSettings(environment));
+  return JSON.parse(substitute(text, localSubstitutions(text))) as StateMachineDefinition;
+}
+
 async function execute(
   options: RunWorkflowOptions,
-  executionName: string,
+  scope: ExecutionScope,
+  control: RunControl,
   record: (event: WorkflowEvent) => void,
 ): Promise<unknown> {
-  const asl = readAslFile(options.workflow);
-  const definition = JSON.parse(substitute(asl.text, localSubstitutions(asl.text))) as StateMachineDefinition;
+  // the steps' timeout settings decide the workflow's own time limit, as CDK does at synth time
+  const definition = localDefinition(options.workflow, { ...process.env, ...control.environment });
   const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   const tasks = taskStates(definition);
+  const stoppable = stopPoints(definition);
   const overrides: RunOptions['overrides'] = {
     taskResourceLocalHandlers: Object.fromEntries(
-      tasks.map((task) => [task.name, serveTask(task, options, executionName, record)]),
+      tasks.map((task) => [task.name, serveTask(task, options, scope, control, record, stoppable.has(task.name))]),
     ),
   };
   if (options.waits === 'compressed') {
@@ -138,20 +317,23 @@ async function execute(
     overrides,
     context: {
       Execution: {
-        Id: `${localStateMachineArn(options.workflow).replace(':stateMachine:', ':execution:')}:${executionName}`,
-        Name: executionName,
+        Id: executionArn(options.workflow, scope.name),
+        Name: scope.name,
         Input: options.input as JSONValue,
         StartTime: new Date().toISOString(),
       },
       StateMachine: { Id: localStateMachineArn(options.workflow), Name: `${STATE_MACHINE_PREFIX}-${options.workflow}` },
     },
   });
+  control.aborts.add(execution.abort);
+  if (control.stopMode === 'immediate') execution.abort();
   const streaming = (async () => {
-    for await (const event of execution.eventLogs) record(toWorkflowEvent(options.workflow, executionName, event));
+    for await (const event of execution.eventLogs) record(toWorkflowEvent(options.workflow, scope.name, event));
   })();
   try {
     return await execution.result;
   } finally {
+    control.aborts.delete(execution.abort);
     await streaming;
   }
 }
@@ -181,6 +363,57 @@ function taskStates(definition: StateMachineDefinition): TaskSpec[] {
     .map(([name, state]) => ({ name, resource: String(state.Resource) }));
 }
 
+/**
+ * The states where a stop may land: those reachable from StartAt without taking a Catch (the forward path; Catch
+ * targets and what follows them are the failure path), minus the states of polling loops (Wait → Check → Choice),
+ * which wait for work in flight, such as a script on a host: a stop there is deferred until the loop is done.
+ * Nested Parallel branches and Map processors count on their own.
+ */
+export function stopPoints(definition: StateMachineDefinition): Set<string> {
+  const points = new Set<string>();
+  const visit = (machine: StateMachineDefinition) => {
+    const states = machine.States as unknown as Record<string, Record<string, unknown>>;
+    const next = (name: string): string[] => {
+      const state = states[name];
+      const choices = (state.Choices as { Next: string }[] | undefined) ?? [];
+      return [state.Next, state.Default, ...choices.map((c) => c.Next)].filter(
+        (n): n is string => typeof n === 'string' && n in states,
+      );
+    };
+    const forward = new Set<string>();
+    const queue = [machine.StartAt];
+    while (queue.length > 0) {
+      const name = queue.pop() as string;
+      if (forward.has(name) || !states[name]) continue;
+      forward.add(name);
+      queue.push(...next(name));
+      const state = states[name];
+      const nested = [
+        ...((state.Branches as StateMachineDefinition[] | undefined) ?? []),
+        state.ItemProcessor as StateMachineDefinition | undefined,
+        state.Iterator as StateMachineDefinition | undefined,
+      ];
+      for (const child of nested) if (child) visit(child);
+    }
+    // a state is in a loop when it can reach itself again
+    const reaches = (from: string, target: string): boolean => {
+      const seen = new Set<string>();
+      const stack = next(from);
+      while (stack.length > 0) {
+        const name = stack.pop() as string;
+        if (name === target) return true;
+        if (seen.has(name)) continue;
+        seen.add(name);
+        stack.push(...next(name));
+      }
+      return false;
+    };
+    for (const name of forward) if (!reaches(name, name)) points.add(name);
+  };
+  visit(definition);
+  return points;
+}
+
 function waitStates(definition: StateMachineDefinition): string[] {
   return statesOf(definition)
     .filter(([, state]) => state.Type === 'Wait')
@@ -190,19 +423,53 @@ function waitStates(definition: StateMachineDefinition): string[] {
 function serveTask(
   task: TaskSpec,
   options: RunWorkflowOptions,
-  executionName: string,
+  scope: ExecutionScope,
+  control: RunControl,
   record: (event: WorkflowEvent) => void,
+  isStopPoint: boolean,
 ): TaskHandler {
+  // a failure path (rollback, lock release) always runs to its end
+  const stoppable = isStopPoint && !scope.failurePath;
+  const context: TaskContext = { workflow: options.workflow, execution: scope.name, state: task.name };
+  let serve: TaskHandler;
   switch (task.resource) {
     case 'arn:aws:states:::lambda:invoke':
-      return (input) => invokeLambda(input as { FunctionName: string; Payload: unknown }, options.handlers);
+      serve = (input) => invokeLambda(input as { FunctionName: string; Payload: unknown }, options.handlers);
+      break;
     case 'arn:aws:states:::states:startExecution.sync:2':
-      return (input) => startChildExecution(input as unknown as ChildExecutionInput, options, executionName, record);
+      serve = (input) =>
+        startChildExecution(input as unknown as ChildExecutionInput, options, scope.name, !stoppable, control, record);
+      break;
     case 'arn:aws:states:::events:putEvents':
+      // publishing only reports what happened: never a point to stop at
       return async (input) => publish(input as unknown as { Entries: PutEventsEntry[] }, options.onPublish);
     default:
       throw new Error(`state "${task.name}": the local runtime does not serve ${task.resource}`);
   }
+  return async (input) => {
+    if (stoppable && control.stopReason && control.stopMode === 'graceful') {
+      control.stoppedBefore ??= { execution: scope.name, state: task.name };
+      throw new ExecutionStoppedError(`stopped on ${control.stopReason} before "${task.name}"`);
+    }
+    await options.hooks?.beforeTask?.(context);
+    const afterStop = Boolean(control.stopReason);
+    try {
+      const output = await serve(input);
+      await options.hooks?.afterTask?.(context);
+      if (afterStop) noteAfterStop(control, task.name, true);
+      return output;
+    } catch (error) {
+      if (afterStop) noteAfterStop(control, task.name, false);
+      throw error;
+    }
+  };
+}
+
+/** A step that ran after a stop; a polling step run again updates its entry instead of adding one. */
+function noteAfterStop(control: RunControl, state: string, ok: boolean): void {
+  const last = control.afterwards.at(-1);
+  if (last?.state === state) last.ok = ok;
+  else control.afterwards.push({ state, ok });
 }
 
 /** Lambda's semantics: a JSON round trip of payload and result, and failures named by the error's name. */
@@ -252,26 +519,28 @@ async function startChildExecution(
   input: ChildExecutionInput,
   options: RunWorkflowOptions,
   parentName: string,
+  fromFailurePath: boolean,
+  control: RunControl,
   record: (event: WorkflowEvent) => void,
 ): Promise<JSONValue> {
   const child = listAslFiles().find((asl) => localStateMachineArn(asl.name) === input.StateMachineArn);
   if (!child) throw new Error(`no local workflow for ${input.StateMachineArn}`);
   // Step Functions names an unnamed child uniquely; parallel children (a Map) must not share a name or lock holder.
   const name = input.Name ?? `${parentName}-${child.name}-${randomUUID().slice(0, 8)}`;
-  const executionArn = `${input.StateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  const childArn = executionArn(child.name, name);
   const childInput = typeof input.Input === 'string' ? JSON.parse(input.Input) : (input.Input ?? {});
-  const result = await runWorkflow({
-    ...options,
-    workflow: child.name,
-    input: childInput,
-    executionName: name,
-    onEvent: record,
-  });
-  if (result.status === 'FAILED') {
+  // a child started from a Catch (a rollback) belongs to the failure path: a stop must not interrupt it
+  const result = await runExecution(
+    { ...options, workflow: child.name, input: childInput, executionName: name, onEvent: record },
+    name,
+    control,
+    fromFailurePath,
+  );
+  if (result.status !== 'SUCCEEDED') {
     const failure = new Error(
       JSON.stringify({
-        ExecutionArn: executionArn,
-        Status: 'FAILED',
+        ExecutionArn: childArn,
+        Status: result.status,
         Error: result.error?.name,
         Cause: result.error?.message,
       }),
@@ -279,7 +548,7 @@ async function startChildExecution(
     failure.name = 'States.TaskFailed';
     throw failure;
   }
-  return { ExecutionArn: executionArn, Status: 'SUCCEEDED', Output: result.output as JSONValue, Name: name };
+  return { ExecutionArn: childArn, Status: 'SUCCEEDED', Output: result.output as JSONValue, Name: name };
 }
 
 interface PutEventsEntry {

@@ -1,17 +1,11 @@
 import { z } from 'zod';
-import { nextPollDelay } from '../shared/backoff';
-import { exists } from '../shared/cluster-reads';
-import { EdgekeeperError } from '../shared/errors';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
+import { namespaceWaitPorts } from '../shared/uninstall-cluster';
+import { checkNamespaceGone } from '../shared/uninstall-plan';
 
-/** The namespace is still terminating after the deadline: a finalizer or an unreachable API service holds it. */
-export class NamespaceStuckError extends EdgekeeperError {
-  override readonly name = 'NamespaceStuckError';
-}
-
-const TIMEOUT_SECONDS = 300;
+export { NamespaceStuckError } from '../shared/uninstall-plan';
 
 const Input = z.object({
   operationId: z.string().min(1),
@@ -20,15 +14,13 @@ const Input = z.object({
   attempt: z.number().int().min(0),
 });
 
-/** Waits, one check at a time, until a deleted namespace is really gone. */
-export const handler = defineStep('CheckNamespaceGone', Input, async ({ namespace, startedAt, attempt }) => {
-  const kube = await kubeClients(readSettings());
-  const since = startedAt ?? new Date().toISOString();
-  const present = await exists(() => kube.core.readNamespace({ name: namespace }), `reading namespace ${namespace}`);
-  if (present && Date.now() - Date.parse(since) > TIMEOUT_SECONDS * 1000) {
-    throw new NamespaceStuckError(
-      `namespace ${namespace} is still terminating after ${TIMEOUT_SECONDS} s; check its finalizers`,
-    );
-  }
-  return { gone: !present, waitSeconds: present ? nextPollDelay(attempt) : 0, startedAt: since, attempt: attempt + 1 };
+/**
+ * Waits, one check at a time, until the deleted KubeEdge namespace is really gone; then the uninstall record is
+ * forgotten, so a finished uninstall leaves nothing behind.
+ */
+export const handler = defineStep('CheckNamespaceGone', Input, async (input) => {
+  const settings = readSettings();
+  const ports = namespaceWaitPorts(await kubeClients(settings));
+  const timeoutSeconds = settings.namespaceDeletionTimeoutSeconds;
+  return checkNamespaceGone(ports, { ...input, timeoutSeconds, now: new Date() });
 });

@@ -1,4 +1,5 @@
 import { nextPollDelay } from '../shared/backoff';
+import { EDGE_ROLE_LABELS, EDGE_TAINT, isEdgeTaint } from '../shared/domain';
 import { EdgekeeperError } from '../shared/errors';
 import { taintAppliedAtJoin } from '../shared/keadm/profiles';
 import type { KeadmProfile } from '../shared/schemas';
@@ -29,9 +30,6 @@ export interface Readiness {
   readonly missing: string[];
 }
 
-const EDGE_TAINT = { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' } as const;
-const EDGE_LABELS = ['node-role.kubernetes.io/edge', 'node-role.kubernetes.io/agent'] as const;
-
 /**
  * Composite readiness of a freshly joined edge node: it exists, `Ready=True`, carries the edge and agent labels,
  * reports the expected InternalIP, and has the edge taint when it was asked for *and* keadm puts it there (fork
@@ -42,7 +40,7 @@ export function evaluateReadiness(node: NodeView | null, expected: ExpectedNode)
   const missing: string[] = [];
   const ready = node.status?.conditions?.find((condition) => condition.type === 'Ready');
   if (ready?.status !== 'True') missing.push(`condition Ready=True (is ${ready?.status ?? 'absent'})`);
-  for (const label of EDGE_LABELS) {
+  for (const label of EDGE_ROLE_LABELS) {
     if (!(label in (node.metadata.labels ?? {}))) missing.push(`label ${label}`);
   }
   const internalIps = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
@@ -50,8 +48,7 @@ export function evaluateReadiness(node: NodeView | null, expected: ExpectedNode)
     missing.push(`InternalIP ${expected.nodeIp} (has ${internalIps.length > 0 ? internalIps.join(', ') : 'none'})`);
   }
   if (expected.taint && taintAppliedAtJoin(expected.profile, expected.version)) {
-    const tainted = (node.spec?.taints ?? []).some((t) => t.key === EDGE_TAINT.key && t.effect === EDGE_TAINT.effect);
-    if (!tainted) missing.push(`taint ${EDGE_TAINT.key}:${EDGE_TAINT.effect}`);
+    if (!(node.spec?.taints ?? []).some(isEdgeTaint)) missing.push(`taint ${EDGE_TAINT.key}:${EDGE_TAINT.effect}`);
   }
   return { ready: missing.length === 0, missing };
 }

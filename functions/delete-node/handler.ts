@@ -12,7 +12,8 @@ export const handler = defineStep('DeleteNode', Input, async ({ nodeName }) => {
     await kube.core.deleteNode({ name: nodeName });
     return { outcome: { step: 'delete-node', result: 'done', detail: `deleted node ${nodeName}` } };
   } catch (error) {
-    if (isNotFound(error)) return { outcome: { step: 'delete-node', result: 'nothing-to-do', detail: 'no node' } };
+    if (isNotFound(error))
+      return { outcome: { step: 'delete-node', result: 'nothing-to-do', detail: `node ${nodeName} was already gone` } };
     throw translateKubeError(error, `deleting node ${nodeName}`);
   }
 });

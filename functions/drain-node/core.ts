@@ -1,8 +1,9 @@
+import { nextPollDelay } from '../shared/backoff';
 import { EdgekeeperError } from '../shared/errors';
 
 /**
- * Pure core of "Drain the node": decides which pods block a removal, and what cordon + eviction would do.
- * The handler lists pods with `fieldSelector: spec.nodeName=<node>`, then calls these functions.
+ * Core of "Clear workloads off the node": decides which pods block a removal, and runs one turn of cordon +
+ * eviction through narrow ports ({@link drainTurn}). The handler implements the ports over the Kubernetes API.
  */
 
 /** The slice of a `V1Pod` read here. */
@@ -124,18 +125,11 @@ export interface DrainPlan {
   readonly timeoutSeconds: number;
 }
 
-/** Default bound on the drain wait: long enough for graceful shutdowns, short enough to fail a stuck PDB. */
-export const DEFAULT_DRAIN_TIMEOUT_SECONDS = 300;
-
 /**
  * Plans the drain. The Eviction API (not DELETE) is used so PodDisruptionBudgets are honoured; the pod's own
  * grace period applies because the eviction sets no `deleteOptions`.
  */
-export function planDrain(
-  nodeName: string,
-  pods: PodClassification,
-  timeoutSeconds: number = DEFAULT_DRAIN_TIMEOUT_SECONDS,
-): DrainPlan {
+export function planDrain(nodeName: string, pods: PodClassification, timeoutSeconds: number): DrainPlan {
   return {
     nodeName,
     cordonPatch: { spec: { unschedulable: true } },
@@ -200,4 +194,77 @@ function toRef(pod: PodLike): PodRef {
 
 function byNamespaceAndName(a: PodRef, b: PodRef): number {
   return a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name);
+}
+
+/** What one turn of the drain needs from the cluster; the handler implements it over the Kubernetes API. */
+export interface DrainPorts {
+  nodeExists(nodeName: string): Promise<boolean>;
+  /** every pod bound to the node (`spec.nodeName`), whatever its namespace */
+  podsOn(nodeName: string): Promise<PodLike[]>;
+  /** marks the node unschedulable (merge patch `spec.unschedulable: true`) */
+  cordon(nodeName: string, patch: DrainPlan['cordonPatch']): Promise<void>;
+  /** POSTs the Eviction; answers the HTTP status (201 on success) and the API's message for a refusal */
+  evict(eviction: EvictionRequest): Promise<{ readonly statusCode: number; readonly detail: string }>;
+}
+
+/** Where the drain is between turns: the workflow carries it through its Wait state. */
+export interface DrainTurnInput {
+  readonly nodeName: string;
+  readonly drain: boolean;
+  /** when the drain began; null on the first turn */
+  readonly startedAt: string | null;
+  readonly attempt: number;
+  readonly timeoutSeconds: number;
+  readonly now: Date;
+}
+
+export interface DrainTurn {
+  readonly startedAt: string;
+  readonly attempt: number;
+  readonly done: boolean;
+  readonly waitSeconds: number;
+  readonly outcome: { readonly step: 'drain'; readonly result: 'nothing-to-do' | 'done'; readonly detail?: string };
+}
+
+/**
+ * One turn of clearing the node: refuses workload pods without `drain`; otherwise cordons, asks the Eviction API
+ * for each workload pod (a PDB's 429 or a pod already gone only means "look again next turn"), then says whether
+ * the workflow must wait for them to go, with the polling backoff, until the drain timeout.
+ * @throws WorkloadPodsPresentError, EvictionFailedError, DrainTimeoutError
+ */
+export async function drainTurn(ports: DrainPorts, input: DrainTurnInput): Promise<DrainTurn> {
+  const since = input.startedAt ?? input.now.toISOString();
+  const next = { startedAt: since, attempt: input.attempt + 1 };
+  if (!(await ports.nodeExists(input.nodeName))) {
+    return {
+      ...next,
+      done: true,
+      waitSeconds: 0,
+      outcome: { step: 'drain', result: 'nothing-to-do', detail: 'no node' },
+    };
+  }
+  const classified = classifyPods(await ports.podsOn(input.nodeName));
+  assertRemovable(input.nodeName, classified, input.drain);
+  if (classified.workload.length === 0) {
+    const outcome =
+      input.attempt === 0
+        ? ({ step: 'drain', result: 'nothing-to-do' } as const)
+        : ({ step: 'drain', result: 'done', detail: 'cordoned and evicted every workload pod' } as const);
+    return { ...next, done: true, waitSeconds: 0, outcome };
+  }
+  const plan = planDrain(input.nodeName, classified, input.timeoutSeconds);
+  await ports.cordon(input.nodeName, plan.cordonPatch);
+  for (const eviction of plan.evictions) {
+    const answer = await ports.evict(eviction);
+    evictionOutcome(eviction.pod, answer.statusCode, answer.detail);
+  }
+  const elapsedSeconds = (input.now.getTime() - Date.parse(since)) / 1000;
+  const progress = drainProgress(plan, await ports.podsOn(input.nodeName), elapsedSeconds);
+  const evicted = classified.workload.map((pod) => `${pod.namespace}/${pod.name}`).join(', ');
+  return {
+    ...next,
+    done: progress === 'done',
+    waitSeconds: progress === 'done' ? 0 : nextPollDelay(input.attempt),
+    outcome: { step: 'drain', result: 'done', detail: `cordoned and evicted ${evicted}` },
+  };
 }

@@ -1,9 +1,10 @@
-/** The label every KubeEdge edge node carries (KUBEEDGE.md §4). */
-export const EDGE_LABEL = 'node-role.kubernetes.io/edge';
-/** Annotation that marks a DaemonSet as meant to run on edge nodes too. */
-export const EDGE_ALLOWED_ANNOTATION = 'edgekeeper.io/edge-allowed';
-/** KubeEdge's own namespace: its DaemonSets (mosquitto since 1.16, edgemesh, …) belong on the edge. */
-export const KUBEEDGE_NAMESPACE = 'kubeedge';
+import { EDGE_ALLOWED_ANNOTATION, EDGE_ROLE_LABEL, KUBEEDGE_NAMESPACE } from '../shared/domain';
+import { EdgekeeperError } from '../shared/errors';
+
+/** A DaemonSet kept changing under every attempt to patch it. */
+export class DaemonSetPatchError extends EdgekeeperError {
+  override readonly name = 'DaemonSetPatchError';
+}
 
 /** A node selector requirement, as in `V1NodeSelectorRequirement`. */
 export interface NodeSelectorRequirement {
@@ -57,7 +58,8 @@ export type SkipReason =
   | 'meant for edge nodes'
   | 'KubeEdge component (namespace kubeedge)'
   | `annotated ${typeof EDGE_ALLOWED_ANNOTATION}=true`
-  | 'allowlisted';
+  | 'allowlisted'
+  | 'deleted while being patched';
 
 /** One RFC 6902 operation as sent with `application/json-patch+json`. */
 export type JsonPatchOp =
@@ -76,10 +78,67 @@ export interface KeepOffEdgeReport {
   skipped: { namespace: string; name: string; reason: SkipReason }[];
 }
 
-const EXCLUDE_EDGE: NodeSelectorRequirement = Object.freeze({ key: EDGE_LABEL, operator: 'DoesNotExist' });
+/** The narrow Kubernetes port of this step: DaemonSets of every namespace. */
+export interface DaemonSetPort {
+  listDaemonSets(): Promise<readonly DaemonSet[]>;
+  /** null when it was deleted */
+  readDaemonSet(namespace: string, name: string): Promise<DaemonSet | null>;
+  /** 'conflict' when it changed since it was read (a failed `test`, or a 409); 'gone' when it was deleted */
+  patchDaemonSet(
+    namespace: string,
+    name: string,
+    patch: readonly JsonPatchOp[],
+  ): Promise<'patched' | 'conflict' | 'gone'>;
+}
+
+const ATTEMPTS = 5;
 
 /**
- * Decides, for each DaemonSet, whether to patch it so its pods stay off edge nodes.
+ * Adds `node-role.kubernetes.io/edge DoesNotExist` to every cloud DaemonSet whose pods could land on edge nodes —
+ * all of them, not only those with pods on the new node — with one compare-and-swap patch per DaemonSet. A
+ * DaemonSet that changed since it was read is read and decided again (it may need nothing now), up to five times.
+ * A dry run reports what it would patch and changes nothing.
+ * @throws DaemonSetPatchError when a DaemonSet changed under every attempt
+ */
+export async function keepDaemonSetsOffEdge(
+  port: DaemonSetPort,
+  config: KeepOffEdgeConfig,
+  dryRun: boolean,
+): Promise<KeepOffEdgeReport> {
+  const decisions: DaemonSetDecision[] = [];
+  for (const daemonSet of await port.listDaemonSets()) {
+    const first = classifyDaemonSet(daemonSet, config);
+    decisions.push(dryRun || first.action === 'skip' ? first : await patchUntilSettled(port, first, config));
+  }
+  return reportOf(decisions);
+}
+
+async function patchUntilSettled(
+  port: DaemonSetPort,
+  decision: Extract<DaemonSetDecision, { action: 'patch' }>,
+  config: KeepOffEdgeConfig,
+): Promise<DaemonSetDecision> {
+  const { namespace, name } = decision;
+  const gone: DaemonSetDecision = { action: 'skip', namespace, name, reason: 'deleted while being patched' };
+  let current: DaemonSetDecision = decision;
+  for (let attempt = 1; current.action === 'patch'; attempt++) {
+    const outcome = await port.patchDaemonSet(namespace, name, current.patch);
+    if (outcome === 'patched') return current;
+    if (outcome === 'gone') return gone;
+    if (attempt === ATTEMPTS) {
+      throw new DaemonSetPatchError(`DaemonSet ${namespace}/${name} kept changing; gave up after ${ATTEMPTS} attempts`);
+    }
+    const fresh = await port.readDaemonSet(namespace, name);
+    if (!fresh) return gone;
+    current = classifyDaemonSet(fresh, config);
+  }
+  return current;
+}
+
+const EXCLUDE_EDGE: NodeSelectorRequirement = Object.freeze({ key: EDGE_ROLE_LABEL, operator: 'DoesNotExist' });
+
+/**
+ * Decides whether to patch one DaemonSet so its pods stay off edge nodes.
  *
  * The rule: patch every DaemonSet that is not exempt and whose required node affinity does not already exclude edge
  * nodes. Tolerations are deliberately not consulted: `taint=false` onboards untainted edge nodes, which every
@@ -87,7 +146,6 @@ const EXCLUDE_EDGE: NodeSelectorRequirement = Object.freeze({ key: EDGE_LABEL, o
  * edge node. Exempt: the allowlist, the edge-allowed annotation, namespace `kubeedge`, and DaemonSets whose required
  * affinity or nodeSelector already targets edge nodes (node-exporter style).
  */
-/** `classifyDaemonSets` for one DaemonSet. */
 export function classifyDaemonSet(daemonSet: DaemonSet, config: KeepOffEdgeConfig): DaemonSetDecision {
   const { namespace, name } = daemonSet.metadata;
   const skip = (reason: SkipReason): DaemonSetDecision => ({ action: 'skip', namespace, name, reason });
@@ -116,13 +174,13 @@ export function reportOf(decisions: readonly DaemonSetDecision[]): KeepOffEdgeRe
 
 /** Edge nodes have the edge label with value "" (any value counts for Exists). */
 function requiresEdge(expression: NodeSelectorRequirement): boolean {
-  if (expression.key !== EDGE_LABEL) return false;
+  if (expression.key !== EDGE_ROLE_LABEL) return false;
   return expression.operator === 'Exists' || (expression.operator === 'In' && (expression.values ?? []).length > 0);
 }
 
 /** An expression that no edge node satisfies. */
 function rejectsEdge(expression: NodeSelectorRequirement): boolean {
-  if (expression.key !== EDGE_LABEL) return false;
+  if (expression.key !== EDGE_ROLE_LABEL) return false;
   // NotIn [""] also rejects edge nodes (their value is ""), and an In without "" too.
   if (expression.operator === 'DoesNotExist') return true;
   if (expression.operator === 'NotIn') return (expression.values ?? []).includes('');
@@ -132,7 +190,7 @@ function rejectsEdge(expression: NodeSelectorRequirement): boolean {
 
 /** Required affinity (every term) or nodeSelector asks for the edge label. */
 function targetsEdge(nodeSelector: Record<string, string> | undefined, terms: NodeSelectorTerm[] | undefined): boolean {
-  if (nodeSelector && EDGE_LABEL in nodeSelector) return nodeSelector[EDGE_LABEL] === '';
+  if (nodeSelector && EDGE_ROLE_LABEL in nodeSelector) return nodeSelector[EDGE_ROLE_LABEL] === '';
   return (
     terms !== undefined &&
     terms.length > 0 &&
@@ -147,7 +205,7 @@ function excludesEdge(
   nodeSelector: Record<string, string> | undefined,
   terms: NodeSelectorTerm[] | undefined,
 ): boolean {
-  if (nodeSelector && EDGE_LABEL in nodeSelector && nodeSelector[EDGE_LABEL] !== '') return true;
+  if (nodeSelector && EDGE_ROLE_LABEL in nodeSelector && nodeSelector[EDGE_ROLE_LABEL] !== '') return true;
   return (
     terms !== undefined && terms.length > 0 && terms.every((term) => (term.matchExpressions ?? []).some(rejectsEdge))
   );

@@ -1,24 +1,26 @@
-import { z } from 'zod';
 import { kubeClients } from '../shared/k8s';
-import { leasePort } from '../shared/leases';
-import { acquireNodeLock } from '../shared/node-lock';
+import { lockPorts, nodeDirectoryPort } from '../shared/leases';
+import { acquireNodeLocks, acquireUninstallLock } from '../shared/node-lock';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
+import { LockStepInput } from './input';
 
-const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
-  /** set by a rollback: the onboarding operation that already holds the lock */
-  lockHolder: z.string().min(1).optional(),
-});
-
-export const handler = defineStep('LockNode', Input, async ({ operationId, nodeName, lockHolder }) => {
+/**
+ * Takes the Leases of the operation: node name, instance and IP (all or none) for a node operation, the cluster-wide
+ * one for an uninstall. A rollback child runs under its parent's Leases; onboarding also re-checks, under the lock,
+ * that no uninstall runs and that no other node has the name, IP or instance.
+ */
+export const handler = defineStep('LockNode', LockStepInput, async (input) => {
   const settings = readSettings();
-  const outcome = await acquireNodeLock(leasePort(await kubeClients(settings)), {
-    nodeName,
-    holder: lockHolder ?? operationId,
-    durationSeconds: settings.lockDurationSeconds,
-    now: new Date(),
+  const kube = await kubeClients(settings);
+  const ports = lockPorts(kube, settings);
+  const timing = { holder: input.executionId, durationSeconds: settings.lockDurationSeconds, now: new Date() };
+  if (input.purpose === 'uninstall') return acquireUninstallLock(ports, timing);
+  return acquireNodeLocks(ports, {
+    ...timing,
+    nodeName: input.nodeName,
+    instanceId: input.instanceId,
+    nodeIp: input.nodeIp,
+    onboarding: input.purpose === 'onboard' ? { nodes: nodeDirectoryPort(kube) } : undefined,
   });
-  return { lock: outcome };
 });

@@ -1,21 +1,21 @@
-import { z } from 'zod';
+import { LockStepInput } from '../lock-node/input';
 import { kubeClients } from '../shared/k8s';
 import { leasePort } from '../shared/leases';
-import { releaseNodeLock } from '../shared/node-lock';
+import { releaseNodeLocks, releaseUninstallLock } from '../shared/node-lock';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
 
-const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
-  lockHolder: z.string().min(1).optional(),
-});
-
-export const handler = defineStep('ReleaseNodeLock', Input, async ({ operationId, nodeName, lockHolder }) => {
-  const outcome = await releaseNodeLock(
-    leasePort(await kubeClients(readSettings())),
-    nodeName,
-    lockHolder ?? operationId,
-  );
-  return { lock: outcome };
+/**
+ * Releases the Leases this execution holds: every one recorded for the node (name, instance, IP), or the uninstall
+ * Lease. A rollback child leaves its parent's Leases to the parent (`kept-for-parent`).
+ */
+export const handler = defineStep('ReleaseNodeLock', LockStepInput, async (input) => {
+  const leases = leasePort(await kubeClients(readSettings()));
+  if (input.purpose === 'uninstall') return releaseUninstallLock(leases, input.executionId);
+  return releaseNodeLocks(leases, {
+    holder: input.executionId,
+    nodeName: input.nodeName,
+    instanceId: input.instanceId,
+    nodeIp: input.nodeIp,
+  });
 });

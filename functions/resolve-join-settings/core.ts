@@ -24,7 +24,7 @@ export interface ClusterJoinInputs {
 export interface JoinConfig {
   /** Address edge hosts dial; @default `modules.cloudHub.advertiseAddress[0]` of cloudcore.yaml */
   readonly cloudcorePublicAddress?: string;
-  /** Public ports; @default the seed's table, 10000–10004 */
+  /** Public ports; @default KubeSphere's table, 10000–10004 */
   readonly cloudcorePorts?: CloudcorePorts;
   /** Replaces `https://kubeedge.pek3b.qingstor.com` / `https://github.com`, keeping the path (air-gapped sites). */
   readonly downloadMirror?: string;
@@ -77,7 +77,7 @@ export function resolveJoinSettings(
       : downloadUrlFor(profile, version, region, config.downloadMirror),
     cloudcore: {
       address: config.cloudcorePublicAddress ?? advertiseAddress(cluster.cloudcoreYaml),
-      // cloudcore.yaml holds container ports (10000…); the edge dials the public ones (seed table, or NodePorts).
+      // cloudcore.yaml holds container ports (10000…); the edge dials the public ones (KubeSphere's table, or NodePorts).
       ports: { ...(config.cloudcorePorts ?? DEFAULT_CLOUDCORE_PORTS) },
     },
     taint: request.taint,
@@ -90,7 +90,7 @@ function asRegion(value: string | undefined): Region | undefined {
 }
 
 /**
- * KubeSphere's download URLs (KUBEEDGE.md §2), upstream's release URL, with `${arch}` left for the host. A mirror
+ * KubeSphere's download URLs (docs/kubeedge.md §2), upstream's release URL, with `${arch}` left for the host. A mirror
  * replaces the scheme+host of the original, keeping the path, so a mirror only has to copy the same tree.
  */
 export function downloadUrlFor(profile: KeadmProfile, version: string, region: Region, mirror?: string): string {

@@ -1,10 +1,6 @@
 import { z } from 'zod';
-import {
-  CLOUDCORE_CONFIGMAP,
-  EDGE_WATCHER_CONFIGMAP,
-  KUBEEDGE_NAMESPACE,
-  readConfigMap,
-} from '../shared/cluster-reads';
+import { readConfigMap } from '../shared/cluster-reads';
+import { CLOUDCORE_CONFIGMAP, EDGE_WATCHER_CONFIGMAP, KUBEEDGE_NAMESPACE } from '../shared/domain';
 import { kubeClients } from '../shared/k8s';
 import { OnboardRequest } from '../shared/schemas';
 import { readSettings } from '../shared/settings';

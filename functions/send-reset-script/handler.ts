@@ -1,9 +1,10 @@
 import { z } from 'zod';
-import { bashCommands, firstPoll, sendShellCommand } from '../shared/host-commands';
+import { bashCommands, firstPoll } from '../shared/host-commands';
 import { renderResetScript } from '../shared/reset-script';
 import { KeadmProfile } from '../shared/schemas';
 import { script as RESET_SCRIPT_TEMPLATE } from '../shared/scripts/generated/reset-edge-node';
 import { readSettings } from '../shared/settings';
+import { sendShellCommand } from '../shared/ssm';
 import { defineStep } from '../shared/step';
 
 const Input = z.object({
@@ -11,16 +12,27 @@ const Input = z.object({
   nodeName: z.string().min(1),
   instanceId: z.string().min(1),
   keadm: z.object({ profile: KeadmProfile, version: z.string().min(1) }),
+  /** the request's forceHost: the script then resets a host whose edgecore serves another node */
+  forceHost: z.string().min(1).nullable().default(null),
 });
 
-/** Sends the reset script (keadm reset, mosquitto, unmounts, files, verification) to the host. */
-export const handler = defineStep('SendResetScript', Input, async ({ operationId, nodeName, instanceId, keadm }) => {
+/**
+ * Sends the reset script (owner check, keadm reset, mosquitto, unmounts, files, verification) to the host. The
+ * script refuses a host whose edgecore is configured for another node unless forceHost names that host.
+ */
+export const handler = defineStep('SendResetScript', Input, async (input) => {
   const settings = readSettings();
-  const script = renderResetScript(RESET_SCRIPT_TEMPLATE, keadm);
-  const commandId = await sendShellCommand(settings, {
-    instanceId,
-    commands: bashCommands(script),
-    comment: `edgekeeper reset ${nodeName} (${operationId})`,
+  const script = renderResetScript(RESET_SCRIPT_TEMPLATE, {
+    ...input.keadm,
+    nodeName: input.nodeName,
+    instanceId: input.instanceId,
+    forceHost: input.forceHost,
+    keadmTimeoutSeconds: settings.keadmResetTimeoutSeconds,
   });
-  return firstPoll(commandId, instanceId);
+  const commandId = await sendShellCommand(settings, {
+    instanceId: input.instanceId,
+    commands: bashCommands(script),
+    comment: `edgekeeper reset ${input.nodeName} (${input.operationId})`,
+  });
+  return firstPoll(commandId, input.instanceId);
 });

@@ -1,11 +1,13 @@
 import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
+import {
+  CLOUDCORE_CONFIGMAP,
+  EDGE_WATCHER_CONFIGMAP,
+  KUBEEDGE_NAMESPACE,
+  MANAGED_ANNOTATIONS,
+  MANAGED_LABEL,
+  TOKEN_SECRET,
+} from './domain';
 import { isNotFound, type KubeClients, translateKubeError } from './k8s';
-
-/** KubeEdge's namespace and the objects of it the workflows read (KUBEEDGE.md §2). */
-export const KUBEEDGE_NAMESPACE = 'kubeedge';
-export const CLOUDCORE_CONFIGMAP = 'cloudcore';
-export const EDGE_WATCHER_CONFIGMAP = 'edge-watcher-config';
-export const TOKEN_SECRET = 'tokensecret';
 
 /** A ConfigMap, or null when it does not exist. */
 export async function readConfigMap(kube: KubeClients, namespace: string, name: string): Promise<V1ConfigMap | null> {
@@ -58,11 +60,52 @@ export function internalIps(node: V1Node): string[] {
   return (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
 }
 
-/** Annotations edgekeeper writes on the nodes it manages; removal reads the instance id back from them. */
-export const MANAGED_ANNOTATIONS = {
-  instanceId: 'edgekeeper.io/instance-id',
-  kubeedgeVersion: 'edgekeeper.io/kubeedge-version',
-  keadmProfile: 'edgekeeper.io/keadm-profile',
-  operationId: 'edgekeeper.io/operation-id',
-} as const;
-export const MANAGED_LABEL = 'edgekeeper.io/managed';
+/** What edgekeeper reads back from a node: its addresses and the records edgekeeper wrote on it. */
+export interface NodeRecord {
+  readonly name: string;
+  readonly internalIps: readonly string[];
+  readonly instanceId?: string;
+  readonly managed: boolean;
+  readonly kubeedgeVersion?: string;
+}
+
+/** Every node of the cluster as edgekeeper's records describe it. */
+export async function listNodeRecords(kube: KubeClients): Promise<NodeRecord[]> {
+  try {
+    const { items } = await kube.core.listNode();
+    return items.map((node) => ({
+      name: node.metadata?.name ?? '',
+      internalIps: internalIps(node),
+      instanceId: node.metadata?.annotations?.[MANAGED_ANNOTATIONS.instanceId],
+      managed: node.metadata?.labels?.[MANAGED_LABEL] === 'true',
+      kubeedgeVersion: node.metadata?.annotations?.[MANAGED_ANNOTATIONS.kubeedgeVersion],
+    }));
+  } catch (error) {
+    throw translateKubeError(error, 'listing nodes');
+  }
+}
+
+/** Whether KubeEdge's objects exist, and KubeSphere's edge-watcher-config when there is one. */
+export async function readKubeEdgeObjects(kube: KubeClients) {
+  const namespace = KUBEEDGE_NAMESPACE;
+  const [kubeedgeNamespacePresent, cloudcoreConfigPresent, tokenSecretPresent, edgeWatcher] = await Promise.all([
+    exists(() => kube.core.readNamespace({ name: namespace }), `reading namespace ${namespace}`),
+    exists(
+      () => kube.core.readNamespacedConfigMap({ name: CLOUDCORE_CONFIGMAP, namespace }),
+      `reading ConfigMap ${namespace}/${CLOUDCORE_CONFIGMAP}`,
+    ),
+    // Only existence matters here: the token itself is read when the script is sent.
+    exists(
+      () => kube.core.readNamespacedSecret({ name: TOKEN_SECRET, namespace }),
+      `reading Secret ${namespace}/${TOKEN_SECRET}`,
+    ),
+    readConfigMap(kube, namespace, EDGE_WATCHER_CONFIGMAP),
+  ]);
+  const data = edgeWatcher?.data;
+  return {
+    kubeedgeNamespacePresent,
+    cloudcoreConfigPresent,
+    tokenSecretPresent,
+    edgeWatcherConfig: data ? { region: data.region ?? '', version: data.version ?? '', uri: data.uri } : null,
+  };
+}

@@ -1,14 +1,7 @@
+import { nodeIpRule, nodeNameRule, type Rule } from './domain';
 import { EdgekeeperError } from './errors';
 import { joinPlanFor } from './keadm/profiles';
-import {
-  ARCH_PLACEHOLDER,
-  type JoinSettings,
-  labelKeyRule,
-  labelValueRule,
-  nodeIpRule,
-  nodeNameRule,
-  type Rule,
-} from './schemas';
+import { ARCH_PLACEHOLDER, type JoinSettings, labelKeyRule, labelValueRule } from './schemas';
 import { script as joinScriptTemplate } from './scripts/generated/join-edge-node';
 import { assign, assignArray, shellQuote, withValues } from './scripts/values-block';
 
@@ -134,6 +127,29 @@ export function withToken(script: string, token: string): string[] {
     'rm -f "$edgekeeper_script"',
     'exit "$edgekeeper_status"',
   ];
+}
+
+/**
+ * Steps of the join script that only look at the host (the token, the architecture, tools, runtime, ports, the node
+ * IP, whether edgecore already runs): a failure in them leaves the host exactly as it was, so a rollback must not
+ * reset it (a host refused because it serves another node would otherwise lose that node).
+ */
+export const READ_ONLY_JOIN_STEPS: readonly string[] = Object.freeze(['setup', 'preflight']);
+
+/**
+ * Whether a failed run of the join script may have changed the host: false only when its exit code, or for an
+ * unexpected failure (exit 1) its error line, places the failure in a read-only step. Anything else (a kill, an
+ * unknown code, no error line) may have changed it.
+ */
+export function joinFailureChangedHost(exitCode: number, stdout: string, stderr: string): boolean {
+  const known = JOIN_SCRIPT_EXIT_CODES[exitCode];
+  const step =
+    known && known.step !== 'script'
+      ? known.step
+      : exitCode === 1
+        ? lastMatch(`${stdout}\n${stderr}`, /^edgekeeper: ([a-z-]+): error: /gm)?.[1]
+        : undefined;
+  return step === undefined || !READ_ONLY_JOIN_STEPS.includes(step);
 }
 
 const TAIL_LINES = 20;

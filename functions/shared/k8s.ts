@@ -1,17 +1,20 @@
-import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import {
   ApiException,
   AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
+  createConfiguration,
   KubeConfig,
   KubernetesObjectApi,
+  type Middleware,
   PatchStrategy,
+  ServerConfiguration,
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { TransientServiceError } from './errors';
 import { type Settings, SettingsError } from './settings';
-import { ssmClient } from './ssm';
+import { readSecureParameter } from './ssm';
+import { requestTimeoutSeconds, retryAfterSeconds, retryHint, transportFailure } from './transport';
 
 /** The Kubernetes APIs the steps use, built once per cluster source and reused while the Lambda is warm. */
 export interface KubeClients {
@@ -29,15 +32,17 @@ const cache = new Map<string, Promise<KubeClients>>();
  * (local runs and the sandbox). The kubeconfig holds credentials: it is never logged or returned.
  */
 export function kubeClients(settings: Settings): Promise<KubeClients> {
+  const timeoutSeconds = requestTimeoutSeconds(settings);
   const source = settings.kubeconfigParameter
     ? `ssm:${settings.kubeconfigParameter}`
     : `file:${settings.kubeconfigPath ?? ''}`;
-  let clients = cache.get(source);
+  const key = `${source} ${timeoutSeconds}`;
+  let clients = cache.get(key);
   if (!clients) {
-    clients = loadKubeConfig(settings).then(makeClients);
+    clients = loadKubeConfig(settings).then((config) => makeClients(config, timeoutSeconds));
     // A failed load (parameter missing, throttled) must not poison the cache for the next invocation.
-    clients.catch(() => cache.delete(source));
-    cache.set(source, clients);
+    clients.catch(() => cache.delete(key));
+    cache.set(key, clients);
   }
   return clients;
 }
@@ -45,11 +50,7 @@ export function kubeClients(settings: Settings): Promise<KubeClients> {
 async function loadKubeConfig(settings: Settings): Promise<KubeConfig> {
   const config = new KubeConfig();
   if (settings.kubeconfigParameter) {
-    const { Parameter } = await ssmClient(settings).send(
-      new GetParameterCommand({ Name: settings.kubeconfigParameter, WithDecryption: true }),
-    );
-    if (!Parameter?.Value) throw new SettingsError(`SSM parameter ${settings.kubeconfigParameter} holds no kubeconfig`);
-    config.loadFromString(Parameter.Value);
+    config.loadFromString(await readSecureParameter(settings, settings.kubeconfigParameter));
   } else if (settings.kubeconfigPath) {
     config.loadFromFile(settings.kubeconfigPath);
   } else {
@@ -58,13 +59,40 @@ async function loadKubeConfig(settings: Settings): Promise<KubeConfig> {
   return config;
 }
 
-function makeClients(config: KubeConfig): KubeClients {
-  return {
-    core: config.makeApiClient(CoreV1Api),
-    apps: config.makeApiClient(AppsV1Api),
-    coordination: config.makeApiClient(CoordinationV1Api),
-    objects: KubernetesObjectApi.makeApiClient(config),
+/**
+ * The API clients, built as `KubeConfig.makeApiClient` builds them plus one middleware: every request carries an
+ * abort signal that fires after the request timeout, so a frozen API server fails the call (translated to a
+ * TransientServiceError) instead of hanging the step. Per-call options (the patch content types) append to it.
+ */
+export function makeClients(config: KubeConfig, timeoutSeconds: number): KubeClients {
+  const cluster = config.getCurrentCluster();
+  if (!cluster) throw new SettingsError('the kubeconfig has no current cluster');
+  const timeout: Middleware = {
+    pre: async (request) => {
+      request.setSignal(AbortSignal.timeout(timeoutSeconds * 1000));
+      return request;
+    },
+    post: async (response) => response,
   };
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: config },
+    promiseMiddleware: [timeout],
+  });
+  return {
+    core: new CoreV1Api(configuration),
+    apps: new AppsV1Api(configuration),
+    coordination: new CoordinationV1Api(configuration),
+    objects: new ObjectApi(configuration, config),
+  };
+}
+
+/** KubernetesObjectApi on a given configuration, with the kubeconfig's default namespace as makeApiClient sets it. */
+class ObjectApi extends KubernetesObjectApi {
+  constructor(configuration: ConstructorParameters<typeof KubernetesObjectApi>[0], config: KubeConfig) {
+    super(configuration);
+    this.setDefaultNamespace(config);
+  }
 }
 
 /** Request options that send a body as a JSON Patch (client-node defaults to a merge patch otherwise). */
@@ -99,23 +127,21 @@ function safeJson(text: string): unknown {
 }
 
 /**
- * Classifies a failed Kubernetes call once: throttling, server errors and network failures become
- * TransientServiceError (the workflow retries them); anything else is rethrown as it is.
+ * Classifies a failed Kubernetes call once: throttling (with the server's Retry-After as a hint), server errors,
+ * refused or reset connections, DNS failures and the client-side timeout become TransientServiceError (the
+ * workflow retries them); anything else is returned as it is, for the caller to decide.
  */
 export function translateKubeError(error: unknown, doing: string): Error {
   const status = statusOf(error);
-  const transient = status === undefined ? isNetworkError(error) : status === 429 || status >= 500;
-  if (transient) return new TransientServiceError(`${doing}: ${statusMessage(error)}`);
+  if (status === 429 || (status !== undefined && status >= 500)) {
+    const headers = (error as ApiException<unknown>).headers ?? {};
+    const hint = retryHint(retryAfterSeconds(headers['retry-after'] ?? headers['Retry-After']));
+    return new TransientServiceError(`${doing}: ${statusMessage(error)}${hint}`);
+  }
+  const transport = status === undefined ? transportFailure(error) : undefined;
+  if (transport === 'timeout') {
+    return new TransientServiceError(`${doing}: the Kubernetes API did not answer within the request timeout`);
+  }
+  if (transport === 'network') return new TransientServiceError(`${doing}: ${statusMessage(error)}`);
   return error instanceof Error ? error : new Error(String(error));
-}
-
-function isNetworkError(error: unknown): boolean {
-  const code =
-    (error as { code?: unknown; cause?: { code?: unknown } })?.cause?.code ?? (error as { code?: unknown })?.code;
-  const type = (error as { type?: unknown })?.type; // node-fetch reports its own timeouts by type, not code
-  return (
-    type === 'request-timeout' ||
-    (typeof code === 'string' &&
-      /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EPIPE|UND_ERR)/.test(code))
-  );
 }

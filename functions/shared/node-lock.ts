@@ -1,92 +1,277 @@
+import { createHash } from 'node:crypto';
 import type { V1Lease } from '@kubernetes/client-node';
-import { EdgekeeperError } from './errors';
+import { EDGEKEEPER_PREFIX, LOCK_ANNOTATIONS, LOCK_NAMESPACE } from './domain';
+import { EdgekeeperError, InvalidRequestError, type Problem } from './errors';
 
-/** Leases live beside other cluster-wide coordination objects; one per node name, prefixed to avoid clashes. */
-export const LOCK_NAMESPACE = 'kube-system';
+export { LOCK_NAMESPACE };
+
+/*
+ * Locks are coordination.k8s.io/v1 Leases, one per thing a workflow changes: the node name, the SSM instance and
+ * the node IP (all three or none), plus one cluster-wide Lease for uninstall. The holder is the execution's ARN as
+ * Step Functions (or the local runtime) gives it in the context object, never a value from the request: an id that
+ * arrives in input can be copied from an error message and replayed. A Lease is free once its holder's execution
+ * has ended; its duration only bounds how long a holder whose status cannot be read blocks others.
+ */
+
+/** The three things one node operation locks, in the order they are always taken (a fixed order cannot deadlock). */
+export type LockKey = 'node' | 'instance' | 'ip';
+const KEY_ORDER: readonly LockKey[] = ['node', 'instance', 'ip'];
+
+/** The request field each key comes from: messages name it, as every rejection names its field. */
+const KEY_FIELD: Readonly<Record<LockKey, string>> = { node: 'nodeName', instance: 'instanceId', ip: 'nodeIp' };
+
+/** Label on every lock Lease: which kind of key it locks, so that all of them can be listed in one call. */
+export const LOCK_KIND_LABEL = `${EDGEKEEPER_PREFIX}lock`;
+const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'edgekeeper' } as const;
+/** Selects every Lease edgekeeper wrote, including node Leases written before keys had kinds. */
+export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=edgekeeper';
+
+/** The cluster-wide Lease an uninstall holds; onboarding refuses while a live execution holds it. */
+export const UNINSTALL_LOCK = 'edgekeeper-uninstall';
+
+/** Lease names are DNS-1123 subdomains of at most 253 characters; longer keys keep a readable prefix and a hash. */
+function boundedName(prefix: string, value: string): string {
+  const name = `${prefix}${value}`;
+  if (name.length <= 253) return name;
+  const hash = createHash('sha256').update(value).digest('hex').slice(0, 12);
+  return `${name.slice(0, 253 - hash.length - 1).replace(/[-.]+$/, '')}-${hash}`;
+}
 
 export function lockName(nodeName: string): string {
-  return `edgekeeper-node-${nodeName}`;
+  return boundedName('edgekeeper-node-', nodeName);
 }
 
-/** The narrow Kubernetes port the lock needs: coordination.k8s.io/v1 Leases. */
+export function instanceLockName(instanceId: string): string {
+  return boundedName('edgekeeper-instance-', instanceId);
+}
+
+export function ipLockName(nodeIp: string): string {
+  return boundedName('edgekeeper-ip-', nodeIp);
+}
+
+/** The narrow Kubernetes port the locks need: coordination.k8s.io/v1 Leases in LOCK_NAMESPACE. */
 export interface LeasePort {
   readLease(name: string): Promise<V1Lease | null>;
-  /** fails with an AlreadyExists conflict when the Lease exists */
+  /** answers 'exists' when a Lease of that name exists */
   createLease(lease: V1Lease): Promise<V1Lease | 'exists'>;
-  /** fails with 'conflict' when the resourceVersion is stale */
+  /** answers 'conflict' when the resourceVersion is stale or the Lease is gone */
   replaceLease(lease: V1Lease): Promise<V1Lease | 'conflict'>;
   deleteLease(name: string, resourceVersion: string): Promise<'deleted' | 'gone' | 'conflict'>;
+  /** every Lease edgekeeper wrote in LOCK_NAMESPACE (MANAGED_BY_SELECTOR) */
+  listLeases(): Promise<V1Lease[]>;
 }
 
-/** Another operation holds the node; the message says which, since when, and when its claim expires. */
+/** What the status of a holder execution says about its Lease: `unknown` falls back to the Lease's expiry. */
+export type ExecutionStatus = 'running' | 'ended' | 'unknown';
+
+/** Whether the execution that holds a Lease still runs: Step Functions when deployed, the local registry locally. */
+export interface ExecutionStatusPort {
+  statusOf(holderId: string): Promise<ExecutionStatus>;
+}
+
+/** A node as the uniqueness re-check sees it. */
+export interface ClusterNode {
+  readonly name: string;
+  readonly internalIps: readonly string[];
+  /** the `edgekeeper.io/instance-id` annotation, when edgekeeper finished the node */
+  readonly instanceId?: string;
+}
+
+/** The nodes of the cluster, read under the lock so that a node created since validation is seen. */
+export interface NodeDirectoryPort {
+  listNodes(): Promise<readonly ClusterNode[]>;
+}
+
+export interface LockPorts {
+  readonly leases: LeasePort;
+  readonly executions: ExecutionStatusPort;
+}
+
+/** Another live execution holds what this one needs; the message says what, who, since when and its status. */
 export class NodeLockedError extends EdgekeeperError {
   override readonly name = 'NodeLockedError';
 }
 
-export interface LockRequest {
-  readonly nodeName: string;
-  /** the operation taking the lock; a rollback passes the operation it rolls back, which already holds it */
+/** KubeEdge is being uninstalled by a live execution: onboarding waits for it to finish. */
+export class ClusterLockedError extends EdgekeeperError {
+  override readonly name = 'ClusterLockedError';
+}
+
+export interface NodeLockRequest {
+  /** the running execution's ARN (`$$.Execution.Id`) */
   readonly holder: string;
+  readonly nodeName: string;
+  readonly instanceId?: string | null;
+  readonly nodeIp?: string | null;
   readonly durationSeconds: number;
   readonly now: Date;
+  /** onboarding: refuse while an uninstall runs, and re-check under the lock that name, IP and instance are unused */
+  readonly onboarding?: { readonly nodes: NodeDirectoryPort };
+}
+
+/** How one key was locked: taken now, already ours (a retried step), or the parent's, adopted by its rollback. */
+export type KeyOutcome = 'acquired' | 'held' | 'adopted';
+
+export interface LockOutcome {
+  /** `adopted` when any key runs under the parent's lock, else `held` when all were ours already, else `acquired` */
+  readonly lock: KeyOutcome;
+  readonly keys: readonly {
+    readonly key: LockKey;
+    readonly value: string;
+    readonly lease: string;
+    readonly outcome: KeyOutcome;
+  }[];
+}
+
+interface KeyTarget {
+  readonly key: LockKey;
+  readonly value: string;
+  readonly lease: string;
+}
+
+function keysOf(request: { nodeName: string; instanceId?: string | null; nodeIp?: string | null }): KeyTarget[] {
+  const values: Record<LockKey, string | null | undefined> = {
+    node: request.nodeName,
+    instance: request.instanceId,
+    ip: request.nodeIp,
+  };
+  const names: Record<LockKey, (value: string) => string> = {
+    node: lockName,
+    instance: instanceLockName,
+    ip: ipLockName,
+  };
+  return KEY_ORDER.flatMap((key) => {
+    const value = values[key];
+    return value ? [{ key, value, lease: names[key](value) }] : [];
+  });
 }
 
 /**
- * Takes the node's Lease for `holder`. Idempotent for the same holder (a retried step must not lock itself out);
- * an expired Lease is taken over, so a workflow that died does not block the node for ever.
+ * Locks the node name, its instance and its IP for the holder, all or none: keys are taken in a fixed order and,
+ * when one is refused, the ones taken by this call are released before the error is thrown. Idempotent for the
+ * same holder (a retried step renews). A rollback child (`<parent>-rollback`) runs under its parent's Leases while
+ * the parent runs. Onboarding then checks, under the lock, that no uninstall runs and that no other node has the
+ * name, the IP or the instance.
  */
-export async function acquireNodeLock(port: LeasePort, request: LockRequest): Promise<'acquired' | 'held'> {
-  const name = lockName(request.nodeName);
-  const created = await port.createLease(leaseFor(name, request));
-  if (created !== 'exists') return 'acquired';
-  const current = await port.readLease(name);
-  if (!current) return acquireNodeLock(port, request);
-  const holder = current.spec?.holderIdentity;
-  if (holder === request.holder) {
-    // Renew: a rollback adopting its onboarding's lock must not find it expiring under its feet.
-    const renewed = {
-      ...current,
-      spec: { ...current.spec, renewTime: request.now, leaseDurationSeconds: request.durationSeconds },
-    };
-    if ((await port.replaceLease(renewed)) === 'conflict') {
-      throw new NodeLockedError(`nodeName ${request.nodeName} changed hands while its lock was being renewed`);
+export async function acquireNodeLocks(ports: LockPorts, request: NodeLockRequest): Promise<LockOutcome> {
+  const taken: { key: LockKey; value: string; lease: string; outcome: KeyOutcome }[] = [];
+  try {
+    for (const target of keysOf(request)) {
+      taken.push({ ...target, outcome: await acquireKey(ports, request, target) });
     }
-    return 'held';
+    if (request.onboarding) {
+      await refuseWhileUninstalling(ports, request.holder, request.now);
+      await recheckUniqueness(request.onboarding.nodes, request);
+    }
+  } catch (error) {
+    await releaseTaken(ports.leases, request.holder, taken);
+    throw error;
   }
-  if (!isExpired(current, request.now)) {
-    throw new NodeLockedError(
-      `nodeName ${request.nodeName} is locked by operation ${holder ?? 'unknown'} ` +
-        `since ${isoOf(current.spec?.acquireTime)} until ${isoOf(expiryOf(current))}; try again after it finishes`,
-    );
-  }
-  const replaced = await port.replaceLease({ ...leaseFor(name, request), metadata: { ...current.metadata, name } });
-  if (replaced === 'conflict') {
-    throw new NodeLockedError(`nodeName ${request.nodeName} was locked by another operation at the same moment`);
-  }
-  return 'acquired';
+  const outcomes = taken.map((key) => key.outcome);
+  const lock: KeyOutcome = outcomes.includes('adopted')
+    ? 'adopted'
+    : outcomes.every((outcome) => outcome === 'held')
+      ? 'held'
+      : 'acquired';
+  return { lock, keys: taken };
 }
 
-/** Releases the node's Lease if `holder` holds it; anything else (no Lease, another holder) is left alone. */
-export async function releaseNodeLock(
-  port: LeasePort,
-  nodeName: string,
-  holder: string,
-): Promise<'released' | 'not-held'> {
-  const current = await port.readLease(lockName(nodeName));
-  if (!current || current.spec?.holderIdentity !== holder) return 'not-held';
-  const deleted = await port.deleteLease(lockName(nodeName), current.metadata?.resourceVersion ?? '');
-  return deleted === 'conflict' ? 'not-held' : 'released';
+async function acquireKey(ports: LockPorts, request: NodeLockRequest, target: KeyTarget): Promise<KeyOutcome> {
+  const wanted = lockLease(target.lease, target.key, request);
+  // A Lease deleted between our failed create and our read is simply created again; a few rounds settle any race.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if ((await ports.leases.createLease(wanted)) !== 'exists') return 'acquired';
+    const current = await ports.leases.readLease(target.lease);
+    if (!current) continue;
+    const holder = current.spec?.holderIdentity ?? '';
+    if (holder === request.holder) {
+      await renewOrThrow(ports.leases, current, request, target, recordedFor(current, request));
+      return 'held';
+    }
+    const status = holder ? await ports.executions.statusOf(holder) : 'unknown';
+    if (isParentOf(holder, request.holder) && status === 'running') {
+      await renewOrThrow(ports.leases, current, request, target, current.metadata?.annotations ?? {});
+      return 'adopted';
+    }
+    if (!isFree(current, status, request.now)) {
+      throw new NodeLockedError(`${describeKey(target)} is locked by ${describeHolder(current, status)}`);
+    }
+    const owner = current.metadata?.annotations?.[LOCK_ANNOTATIONS.nodeName];
+    if (target.key !== 'node' && owner && owner !== request.nodeName) {
+      // The last operation on that node died without releasing: its host may be half-joined, and only a removal
+      // of that node (or an explicit unlock) may decide it is safe to give the instance or IP to another name.
+      throw new NodeLockedError(
+        `${describeKey(target)} was locked for node ${owner} by ${describeHolder(current, status)} and never ` +
+          `released; remove node ${owner} (edgekeeper remove --name ${owner}) or break the lock ` +
+          `(edgekeeper unlock --name ${owner}) first`,
+      );
+    }
+    const replaced = await ports.leases.replaceLease({
+      ...wanted,
+      metadata: { ...wanted.metadata, resourceVersion: current.metadata?.resourceVersion },
+    });
+    if (replaced === 'conflict') {
+      throw new NodeLockedError(`${describeKey(target)} was locked by another operation at the same moment`);
+    }
+    return 'acquired';
+  }
+  throw new NodeLockedError(`${describeKey(target)} kept changing hands while it was being locked`);
 }
 
-function leaseFor(name: string, request: LockRequest): V1Lease {
+async function renewOrThrow(
+  leases: LeasePort,
+  current: V1Lease,
+  request: { now: Date; durationSeconds: number },
+  target: KeyTarget,
+  annotations: Record<string, string>,
+): Promise<void> {
+  const renewed = await leases.replaceLease({
+    ...current,
+    metadata: { ...current.metadata, annotations },
+    spec: { ...current.spec, renewTime: request.now, leaseDurationSeconds: request.durationSeconds },
+  });
+  if (renewed === 'conflict') {
+    throw new NodeLockedError(`${describeKey(target)} changed hands while its lock was being renewed`);
+  }
+}
+
+/** The annotations of a Lease we hold, completed with what this request knows (an earlier run may have known less). */
+function recordedFor(lease: V1Lease, request: NodeLockRequest): Record<string, string> {
+  return { ...(lease.metadata?.annotations ?? {}), ...ownershipAnnotations(request) };
+}
+
+function ownershipAnnotations(request: {
+  nodeName: string;
+  instanceId?: string | null;
+  nodeIp?: string | null;
+}): Record<string, string> {
+  return {
+    [LOCK_ANNOTATIONS.nodeName]: request.nodeName,
+    ...(request.instanceId ? { [LOCK_ANNOTATIONS.instanceId]: request.instanceId } : {}),
+    ...(request.nodeIp ? { [LOCK_ANNOTATIONS.nodeIp]: request.nodeIp } : {}),
+  };
+}
+
+function lockLease(
+  name: string,
+  kind: LockKey | 'uninstall',
+  request: {
+    holder: string;
+    durationSeconds: number;
+    now: Date;
+    nodeName?: string;
+    instanceId?: string | null;
+    nodeIp?: string | null;
+  },
+): V1Lease {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: {
       name,
       namespace: LOCK_NAMESPACE,
-      labels: { 'app.kubernetes.io/managed-by': 'edgekeeper' },
-      annotations: { 'edgekeeper.io/node-name': request.nodeName },
+      labels: { ...MANAGED_BY, [LOCK_KIND_LABEL]: kind },
+      annotations: request.nodeName ? ownershipAnnotations({ ...request, nodeName: request.nodeName }) : {},
     },
     spec: {
       holderIdentity: request.holder,
@@ -97,6 +282,333 @@ function leaseFor(name: string, request: LockRequest): V1Lease {
   };
 }
 
+async function refuseWhileUninstalling(ports: LockPorts, holder: string, now: Date): Promise<void> {
+  const lease = await ports.leases.readLease(UNINSTALL_LOCK);
+  const uninstaller = lease?.spec?.holderIdentity;
+  if (!lease || !uninstaller || uninstaller === holder) return;
+  const status = await ports.executions.statusOf(uninstaller);
+  if (!isFree(lease, status, now)) {
+    throw new ClusterLockedError(
+      `KubeEdge is being uninstalled by ${describeHolder(lease, status)}; no node can be onboarded meanwhile`,
+    );
+  }
+}
+
+/**
+ * Validation saw the cluster before the lock; a node created since (by a join that finished meanwhile, or by hand)
+ * is only seen now. A node of our own name on our IP is ours (a rerun, or a half-joined node to adopt) unless it
+ * records another instance.
+ */
+async function recheckUniqueness(nodes: NodeDirectoryPort, request: NodeLockRequest): Promise<void> {
+  const problems: Problem[] = [];
+  for (const node of await nodes.listNodes()) {
+    if (node.name === request.nodeName) {
+      if (request.nodeIp && !node.internalIps.includes(request.nodeIp)) {
+        problems.push({
+          field: 'nodeName',
+          value: request.nodeName,
+          reason: `is already the name of a node with InternalIP ${node.internalIps.join(', ') || 'none'}`,
+        });
+      } else if (request.instanceId && node.instanceId && node.instanceId !== request.instanceId) {
+        problems.push({
+          field: 'nodeName',
+          value: request.nodeName,
+          reason: `is already the name of a node on instance ${node.instanceId}`,
+        });
+      }
+      continue;
+    }
+    if (request.nodeIp && node.internalIps.includes(request.nodeIp)) {
+      problems.push({
+        field: 'nodeIp',
+        value: request.nodeIp,
+        reason: `is already the InternalIP of node ${node.name}`,
+      });
+    }
+    if (request.instanceId && node.instanceId === request.instanceId) {
+      problems.push({
+        field: 'instanceId',
+        value: request.instanceId,
+        reason: `already backs node ${node.name}`,
+      });
+    }
+  }
+  if (problems.length > 0) throw new InvalidRequestError(problems);
+}
+
+async function releaseTaken(
+  leases: LeasePort,
+  holder: string,
+  taken: readonly { lease: string; outcome: KeyOutcome }[],
+) {
+  for (const { lease, outcome } of [...taken].reverse()) {
+    if (outcome !== 'adopted') await deleteIfHeld(leases, lease, holder);
+  }
+}
+
+async function deleteIfHeld(leases: LeasePort, name: string, holder: string): Promise<boolean> {
+  const current = await leases.readLease(name);
+  if (!current || current.spec?.holderIdentity !== holder) return false;
+  return (await leases.deleteLease(name, current.metadata?.resourceVersion ?? '')) === 'deleted';
+}
+
+export interface ReleaseOutcome {
+  /**
+   * `released` when this execution let go of at least one Lease; `kept-for-parent` when a rollback ran under its
+   * parent's Leases (the parent releases them); `not-held` otherwise.
+   */
+  readonly lock: 'released' | 'not-held' | 'kept-for-parent';
+  readonly released: readonly string[];
+}
+
+/**
+ * Releases every Lease the holder holds for the node: the ones named by the request and any other recorded for
+ * that node name (a step that knew the instance or IP only later). Leases of other holders are left alone.
+ */
+export async function releaseNodeLocks(
+  leases: LeasePort,
+  request: { holder: string; nodeName: string; instanceId?: string | null; nodeIp?: string | null },
+): Promise<ReleaseOutcome> {
+  const all = await leases.listLeases();
+  const names = new Set(keysOf(request).map((key) => key.lease));
+  for (const lease of all) {
+    if (lease.metadata?.annotations?.[LOCK_ANNOTATIONS.nodeName] === request.nodeName) {
+      names.add(lease.metadata?.name ?? '');
+    }
+  }
+  const released: string[] = [];
+  let parentHolds = false;
+  for (const name of names) {
+    const current = all.find((lease) => lease.metadata?.name === name) ?? (await leases.readLease(name));
+    const holder = current?.spec?.holderIdentity ?? '';
+    if (isParentOf(holder, request.holder)) parentHolds = true;
+    if (holder !== request.holder) continue;
+    if (await deleteIfHeld(leases, name, request.holder)) released.push(name);
+  }
+  const lock = released.length > 0 ? 'released' : parentHolds ? 'kept-for-parent' : 'not-held';
+  return { lock, released };
+}
+
+/**
+ * Renews every Lease the execution holds, or runs under as its parent's rollback, so that its expiry stays ahead.
+ * Cheap: one list, and a write only for Leases past a third of their duration. A Lease that changed hands meanwhile
+ * is skipped: the next lock check sees it.
+ * @returns the names of the Leases renewed
+ */
+export async function renewHeldLocks(
+  leases: LeasePort,
+  request: { holder: string; durationSeconds: number; now: Date },
+): Promise<string[]> {
+  const renewed: string[] = [];
+  for (const lease of await leases.listLeases()) {
+    const holder = lease.spec?.holderIdentity ?? '';
+    if (holder !== request.holder && !isParentOf(holder, request.holder)) continue;
+    const since = lease.spec?.renewTime ?? lease.spec?.acquireTime;
+    const duration = lease.spec?.leaseDurationSeconds ?? 0;
+    const age = since ? request.now.getTime() - new Date(since).getTime() : Number.POSITIVE_INFINITY;
+    if (age < (duration * 1000) / 3 && duration === request.durationSeconds) continue;
+    const answer = await leases.replaceLease({
+      ...lease,
+      spec: { ...lease.spec, renewTime: request.now, leaseDurationSeconds: request.durationSeconds },
+    });
+    if (answer !== 'conflict') renewed.push(lease.metadata?.name ?? '');
+  }
+  return renewed;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Uninstall
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Takes the cluster-wide uninstall Lease, then refuses (releasing it) while any node Lease is held by a live
+ * execution. Taking first and checking second, as onboarding locks its node first and checks the uninstall Lease
+ * second, means two that race always see each other.
+ */
+export async function acquireUninstallLock(
+  ports: LockPorts,
+  request: { holder: string; durationSeconds: number; now: Date },
+): Promise<{ lock: 'acquired' | 'held' }> {
+  const wanted = lockLease(UNINSTALL_LOCK, 'uninstall', request);
+  let outcome: 'acquired' | 'held' | undefined;
+  for (let attempt = 0; attempt < 5 && !outcome; attempt++) {
+    if ((await ports.leases.createLease(wanted)) !== 'exists') {
+      outcome = 'acquired';
+      break;
+    }
+    const current = await ports.leases.readLease(UNINSTALL_LOCK);
+    if (!current) continue;
+    const holder = current.spec?.holderIdentity ?? '';
+    if (holder === request.holder) {
+      const renewed = await ports.leases.replaceLease({
+        ...current,
+        spec: { ...current.spec, renewTime: request.now, leaseDurationSeconds: request.durationSeconds },
+      });
+      if (renewed === 'conflict') throw new ClusterLockedError('the uninstall lock changed hands while being renewed');
+      outcome = 'held';
+      break;
+    }
+    const status = holder ? await ports.executions.statusOf(holder) : 'unknown';
+    if (!isFree(current, status, request.now)) {
+      throw new ClusterLockedError(`KubeEdge is already being uninstalled by ${describeHolder(current, status)}`);
+    }
+    const replaced = await ports.leases.replaceLease({
+      ...wanted,
+      metadata: { ...wanted.metadata, resourceVersion: current.metadata?.resourceVersion },
+    });
+    if (replaced === 'conflict') throw new ClusterLockedError('another uninstall took the lock at the same moment');
+    outcome = 'acquired';
+  }
+  if (!outcome) throw new ClusterLockedError('the uninstall lock kept changing hands while it was being taken');
+  const busy: string[] = [];
+  for (const lease of await ports.leases.listLeases()) {
+    if (lease.metadata?.labels?.[LOCK_KIND_LABEL] === 'uninstall') continue;
+    const holder = lease.spec?.holderIdentity ?? '';
+    const status = holder ? await ports.executions.statusOf(holder) : 'unknown';
+    if (!isFree(lease, status, request.now)) {
+      busy.push(`${lease.metadata?.name} (${describeHolder(lease, status)})`);
+    }
+  }
+  if (busy.length > 0) {
+    await deleteIfHeld(ports.leases, UNINSTALL_LOCK, request.holder);
+    throw new NodeLockedError(
+      `uninstall refused while node operations run: ${busy.join('; ')}; try again after they finish`,
+    );
+  }
+  return { lock: outcome };
+}
+
+export async function releaseUninstallLock(
+  leases: LeasePort,
+  holder: string,
+): Promise<{ lock: 'released' | 'not-held' }> {
+  return { lock: (await deleteIfHeld(leases, UNINSTALL_LOCK, holder)) ? 'released' : 'not-held' };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading what a name owns
+// ---------------------------------------------------------------------------------------------------------------
+
+/** One lock Lease as a later run reads it. */
+export interface LeaseView {
+  readonly lease: string;
+  readonly key: LockKey | 'uninstall' | 'unknown';
+  readonly nodeName?: string;
+  readonly instanceId?: string;
+  readonly nodeIp?: string;
+  readonly holder?: string;
+  readonly holderStatus: ExecutionStatus;
+  readonly acquiredAt?: string;
+  readonly renewedAt?: string;
+  readonly expiresAt?: string;
+  /** the holder has ended, or its status is unknown and the Lease expired: anyone may take it */
+  readonly free: boolean;
+  readonly resourceVersion?: string;
+}
+
+/** What a node name owns according to its Leases: the instance and IP its last operation recorded. */
+export interface Ownership {
+  readonly nodeName: string;
+  readonly instanceId?: string;
+  readonly nodeIp?: string;
+  readonly leases: readonly LeaseView[];
+  /** the holders of those Leases that still run (or may: unknown status, not expired) */
+  readonly liveHolders: readonly string[];
+}
+
+export async function viewLease(ports: LockPorts, lease: V1Lease, now: Date): Promise<LeaseView> {
+  const annotations = lease.metadata?.annotations ?? {};
+  const holder = lease.spec?.holderIdentity;
+  const status = holder ? await ports.executions.statusOf(holder) : 'unknown';
+  const kind = lease.metadata?.labels?.[LOCK_KIND_LABEL];
+  return {
+    lease: lease.metadata?.name ?? '',
+    key: kind === 'node' || kind === 'instance' || kind === 'ip' || kind === 'uninstall' ? kind : 'unknown',
+    nodeName: annotations[LOCK_ANNOTATIONS.nodeName],
+    instanceId: annotations[LOCK_ANNOTATIONS.instanceId],
+    nodeIp: annotations[LOCK_ANNOTATIONS.nodeIp],
+    holder,
+    holderStatus: status,
+    acquiredAt: isoOrUndefined(lease.spec?.acquireTime),
+    renewedAt: isoOrUndefined(lease.spec?.renewTime),
+    expiresAt: expiryOf(lease)?.toISOString(),
+    free: isFree(lease, status, now),
+    resourceVersion: lease.metadata?.resourceVersion,
+  };
+}
+
+/** The Leases recorded for a node name, or null when it has none (never locked, or every lock released). */
+export async function findOwnership(ports: LockPorts, nodeName: string, now = new Date()): Promise<Ownership | null> {
+  const leases = (await ports.leases.listLeases()).filter(
+    (lease) => lease.metadata?.annotations?.[LOCK_ANNOTATIONS.nodeName] === nodeName,
+  );
+  if (leases.length === 0) return null;
+  const views = await Promise.all(leases.map((lease) => viewLease(ports, lease, now)));
+  return {
+    nodeName,
+    instanceId: views.find((view) => view.instanceId)?.instanceId,
+    nodeIp: views.find((view) => view.nodeIp)?.nodeIp,
+    leases: views,
+    liveHolders: [...new Set(views.filter((view) => !view.free && view.holder).map((view) => view.holder as string))],
+  };
+}
+
+/** The Leases that record an instance or an IP, whichever node name they are for. */
+export async function leasesFor(
+  ports: LockPorts,
+  what: { readonly instanceId: string } | { readonly nodeIp: string },
+  now = new Date(),
+): Promise<LeaseView[]> {
+  const [annotation, value] =
+    'instanceId' in what ? [LOCK_ANNOTATIONS.instanceId, what.instanceId] : [LOCK_ANNOTATIONS.nodeIp, what.nodeIp];
+  const leases = (await ports.leases.listLeases()).filter(
+    (lease) => lease.metadata?.annotations?.[annotation] === value,
+  );
+  return Promise.all(leases.map((lease) => viewLease(ports, lease, now)));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Holders and liveness
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Suffix of the name the onboarding workflow gives its rollback child. */
+export const ROLLBACK_SUFFIX = '-rollback';
+
+/** `arn:<partition>:states:<region>:<account>:execution:<state machine>:<name>` → its parts, or null. */
+export function parseExecutionArn(
+  arn: string,
+): { partition: string; region: string; account: string; stateMachine: string; name: string } | null {
+  const match = arn.match(/^arn:([^:]+):states:([^:]+):([^:]+):execution:([^:]+):([^:]+)$/);
+  if (!match) return null;
+  const [, partition, region, account, stateMachine, name] = match;
+  return { partition, region, account, stateMachine, name };
+}
+
+/**
+ * Whether `holder` is the parent of the rollback child `child`: the child's own execution name is the parent's
+ * name plus `-rollback`, in the same account and region. Both come from Step Functions, not from input, so a
+ * caller cannot claim a parent it was not started by.
+ */
+export function isParentOf(holder: string, child: string): boolean {
+  const parent = parseExecutionArn(holder);
+  const own = parseExecutionArn(child);
+  if (!parent || !own) return false;
+  return (
+    own.name === `${parent.name}${ROLLBACK_SUFFIX}` &&
+    own.partition === parent.partition &&
+    own.region === parent.region &&
+    own.account === parent.account
+  );
+}
+
+/** A Lease is free once its holder has ended, or, when the holder's status cannot be read, once it expired. */
+export function isFree(lease: V1Lease, status: ExecutionStatus, now: Date): boolean {
+  if (status === 'ended') return true;
+  if (status === 'running') return false;
+  const expiry = expiryOf(lease);
+  return expiry === undefined || expiry.getTime() <= now.getTime();
+}
+
 function expiryOf(lease: V1Lease): Date | undefined {
   const since = lease.spec?.renewTime ?? lease.spec?.acquireTime;
   const seconds = lease.spec?.leaseDurationSeconds;
@@ -104,11 +616,27 @@ function expiryOf(lease: V1Lease): Date | undefined {
   return new Date(new Date(since).getTime() + seconds * 1000);
 }
 
-function isExpired(lease: V1Lease, now: Date): boolean {
-  const expiry = expiryOf(lease);
-  return expiry === undefined || expiry.getTime() <= now.getTime();
+function describeKey(target: KeyTarget): string {
+  return `${KEY_FIELD[target.key]} ${target.value}`;
+}
+
+const STATUS_WORDS: Readonly<Record<ExecutionStatus, string>> = {
+  running: 'which is running',
+  ended: 'which has ended',
+  unknown: 'whose status cannot be read',
+};
+
+function describeHolder(lease: V1Lease, status: ExecutionStatus): string {
+  return (
+    `execution ${lease.spec?.holderIdentity ?? 'unknown'} (${STATUS_WORDS[status]}) since ` +
+    `${isoOf(lease.spec?.acquireTime)}, renewed ${isoOf(lease.spec?.renewTime)}, until ${isoOf(expiryOf(lease))}`
+  );
+}
+
+function isoOrUndefined(date: Date | string | undefined): string | undefined {
+  return date ? new Date(date).toISOString() : undefined;
 }
 
 function isoOf(date: Date | string | undefined): string {
-  return date ? new Date(date).toISOString() : 'an unknown time';
+  return isoOrUndefined(date) ?? 'an unknown time';
 }

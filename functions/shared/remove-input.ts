@@ -1,30 +1,27 @@
 import { z } from 'zod';
+import { DNS1123_SUBDOMAIN, existingNodeNameRule, instanceIdRule, nodeIpRule, type Rule } from './domain';
 import { InvalidRequestError } from './errors';
 import { problemsFromIssues } from './schemas';
 
-/**
- * Node names are validated as DNS-1123 subdomains (what the API server accepts), not as the stricter labels
- * onboarding insists on: removal must work for every node that exists, including ones joined by hand.
- */
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** EC2 instances (`i-` + 8 or 17 hex) and hybrid managed nodes (`mi-` + 17 hex), as SSM names them. */
-const INSTANCE_ID = /^(i-([0-9a-f]{8}|[0-9a-f]{17})|mi-[0-9a-f]{17})$/;
-
 /** Helm's own rule for release names (lowercase DNS-1123 subdomain, at most 53 characters). */
-const RELEASE_NAME = DNS_SUBDOMAIN;
+const RELEASE_NAME = DNS1123_SUBDOMAIN;
 
-/** The node to remove or roll back. */
-export const NodeName = z
-  .string({ error: 'must be a string' })
-  .min(1, { error: 'must not be empty' })
-  .max(253, { error: 'must be at most 253 characters' })
-  .regex(DNS_SUBDOMAIN, { error: 'must be a DNS-1123 subdomain (lowercase letters, digits, "-" and ".")' });
+/** A string checked by one of the shared rules; the rule's reason is the message. */
+function ruled(rule: Rule<string>) {
+  return z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+    const reason = rule(value);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  });
+}
+
+/**
+ * The node to remove or roll back: any name the API server accepts, not only the stricter ones onboarding creates,
+ * so removal works for every node that exists, including ones joined by hand.
+ */
+export const NodeName = ruled(existingNodeNameRule);
 
 /** The SSM managed instance of the edge host. */
-export const InstanceId = z
-  .string({ error: 'must be a string' })
-  .regex(INSTANCE_ID, { error: 'must be an SSM managed instance id (i-… or mi-… with hex digits)' });
+export const InstanceId = ruled(instanceIdRule);
 
 /**
  * Remove an edge node (`remove`), or undo a failed join (`rollback`, every step tolerant of what never happened).
@@ -39,12 +36,17 @@ export const RemoveRequest = z.strictObject({
   /** Clean up the cluster side even when the host cannot be reset (offline). @default false */
   force: z.boolean({ error: 'must be true or false' }).default(false),
   /** The node's InternalIP, when the node may be gone (a rollback): the key of its logs/exec routing. */
-  nodeIp: z
-    .string({ error: 'must be a string' })
-    .regex(/^\d{1,3}(\.\d{1,3}){3}$/, { error: 'must be an IPv4 address' })
-    .optional(),
-  /** A rollback runs under the lock of the onboarding it undoes: the id of that operation. */
-  lockHolder: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+  nodeIp: ruled(nodeIpRule).optional(),
+  /**
+   * Rollback only: whether the failed join changed the host. False when the join script failed in preflight,
+   * which changes nothing: the rollback then leaves the host alone. @default true
+   */
+  hostChanged: z.boolean({ error: 'must be true or false' }).default(true),
+  /**
+   * Reset this host even when it serves another node (its edgecore names another node, or another node or lock
+   * records the instance). It must name the very instance being reset, so it cannot be given by accident.
+   */
+  forceHost: InstanceId.optional(),
 });
 export type RemoveRequest = z.infer<typeof RemoveRequest>;
 
@@ -69,15 +71,25 @@ export const RemoveNodeInput = z.discriminatedUnion('mode', [RemoveRequest, Unin
 export type RemoveNodeInput = z.infer<typeof RemoveNodeInput>;
 
 /**
- * Parses the workflow input. `mode` defaults to `remove`, as DESIGN §2 states; the default is applied before the
+ * Parses the workflow input. `mode` defaults to `remove` (docs/workflows.md); the default is applied before the
  * discriminated union because a union cannot default its own discriminator.
  * @throws InvalidRequestError naming each field, the value received and the reason
  */
 export function parseRemoveNodeInput(input: unknown): RemoveNodeInput {
   const withMode = isRecord(input) && input.mode === undefined ? { ...input, mode: 'remove' } : input;
   const result = RemoveNodeInput.safeParse(withMode);
-  if (result.success) return result.data;
-  throw new InvalidRequestError(problemsFromIssues(result.error.issues, withMode));
+  if (!result.success) throw new InvalidRequestError(problemsFromIssues(result.error.issues, withMode));
+  const parsed = result.data;
+  if (parsed.mode !== 'uninstall' && parsed.forceHost !== undefined && parsed.forceHost !== parsed.instanceId) {
+    throw new InvalidRequestError([
+      {
+        field: 'forceHost',
+        value: parsed.forceHost,
+        reason: `must repeat the instanceId of the host to reset (${parsed.instanceId ?? 'none given'})`,
+      },
+    ]);
+  }
+  return parsed;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

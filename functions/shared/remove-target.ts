@@ -1,15 +1,11 @@
+import { EDGE_ROLE_LABEL, INSTANCE_ID_ANNOTATION } from './domain';
 import { EdgekeeperError } from './errors';
 import type { RemoveRequest } from './remove-input';
 
 /**
- * Pure core of "Validate the removal" (remove and rollback modes): which node, which host, and what a rollback
- * undid. The later steps have their own cores: drain-node, send-reset-script, plan-uninstall.
+ * What a removal or rollback works on: the node (absent is fine) and the host the request or the node names.
+ * functions/inspect-node/core.ts adds what the cluster's other records say about that host.
  */
-
-/** The annotation onboarding writes with the node's SSM managed instance id. */
-export const INSTANCE_ID_ANNOTATION = 'edgekeeper.io/instance-id';
-/** The label KubeEdge's edgecore registers edge nodes with. */
-export const EDGE_ROLE_LABEL = 'node-role.kubernetes.io/edge';
 
 /** The slice of a `V1Node` read here. */
 export interface NodeLike {
@@ -18,17 +14,6 @@ export interface NodeLike {
     readonly labels?: Record<string, string>;
     readonly annotations?: Record<string, string>;
   };
-}
-
-/** The node to remove does not exist (remove mode only: a rollback tolerates it). */
-export class NodeNotFoundError extends EdgekeeperError {
-  override readonly name = 'NodeNotFoundError';
-  constructor(readonly nodeName: string) {
-    super(
-      `nodeName ${nodeName} does not exist: nothing to remove (already removed?); to clean a host whose node is ` +
-        'gone, run mode rollback with its instanceId',
-    );
-  }
 }
 
 /** The node exists but is not an edge node: edgekeeper never removes cloud nodes. */
@@ -64,16 +49,14 @@ export interface RemoveTarget {
 }
 
 /**
- * Validates the removal against the Node as read from the cluster (undefined when it does not exist).
- * Remove mode needs an existing edge node; rollback mode accepts a missing node (the join may have failed before
- * edgecore registered it) but still refuses a node that is not an edge node.
- * @throws NodeNotFoundError, NotAnEdgeNodeError, InstanceIdMismatchError
+ * Validates the removal against the Node as read from the cluster (undefined when it does not exist). A missing
+ * node is not an error in either mode: a rollback may start before edgecore registered it, and a removal that
+ * finds it gone (a rerun, or a node deleted by hand) still cleans what edgekeeper left for it. A node that is not
+ * an edge node is refused in both modes.
+ * @throws NotAnEdgeNodeError, InstanceIdMismatchError
  */
 export function resolveRemoveTarget(request: RemoveRequest, node: NodeLike | undefined): RemoveTarget {
-  if (!node) {
-    if (request.mode === 'remove') throw new NodeNotFoundError(request.nodeName);
-    return { nodeName: request.nodeName, nodeExists: false, ...optionalInstanceId(request.instanceId) };
-  }
+  if (!node) return { nodeName: request.nodeName, nodeExists: false, ...optionalInstanceId(request.instanceId) };
   if (node.metadata?.labels?.[EDGE_ROLE_LABEL] === undefined) throw new NotAnEdgeNodeError(request.nodeName);
   const annotated = node.metadata?.annotations?.[INSTANCE_ID_ANNOTATION];
   if (request.instanceId && annotated && request.instanceId !== annotated) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { existingNodeNameRule, instanceIdRule } from './domain';
 import { EdgekeeperError } from './errors';
 import { resetCommand } from './keadm/reset';
 import type { KeadmProfile } from './schemas';
@@ -14,18 +15,32 @@ import { shellQuote, withValues } from './scripts/values-block';
 export const RESET_EXIT_LEFTOVERS = 3;
 /** Exit code of the script when it is not run as root (nothing changed, no report). */
 export const RESET_EXIT_NOT_ROOT = 4;
+/**
+ * Exit code of the script when edgecore on the host is configured for another node than the one being removed
+ * (nothing changed, no report): the host is not this node's to reset.
+ */
+export const RESET_EXIT_OTHER_NODE = 5;
 /** The prefix of the report line. */
 export const RESET_REPORT_PREFIX = 'EDGEKEEPER_RESET_REPORT';
 
 /** Where edgekeeper's join script keeps keadm and its download (join-edge-node.sh); removed whole. */
 export const DEFAULT_EDGEKEEPER_DIR = '/opt/edgekeeper';
-/** Other places keadm may lie: the seed's manual procedure puts it on PATH. Only keadm files are removed there. */
+/** Other places keadm may lie: KubeSphere's manual procedure puts it on PATH. Only keadm files are removed there. */
 export const DEFAULT_KEADM_DIRS: readonly string[] = ['/usr/local/bin'];
 /** Bound on `keadm reset`, which stops containers and can hang on a wedged container runtime. */
 export const DEFAULT_KEADM_TIMEOUT_SECONDS = 300;
 
 /** What {@link renderResetScript} needs to know about the host. */
 export interface ResetScriptOptions {
+  /** The node being removed: the script refuses a host whose edgecore is configured for another node. */
+  readonly nodeName: string;
+  /** The SSM managed instance the script is sent to, named in its messages. */
+  readonly instanceId: string;
+  /**
+   * Reset even when edgecore on the host serves another node. Must equal `instanceId`: forcing names the host, so
+   * a force meant for one host never resets another.
+   */
+  readonly forceHost?: string | null;
   readonly profile: KeadmProfile;
   /** The KubeEdge / keadm version installed on the host (`v1.6.1`, `1.6.1`, `v1.6.1-kubesphere`). */
   readonly version: string;
@@ -68,8 +83,20 @@ export function renderResetScript(template: string, options: ResetScriptOptions)
   if (!Number.isInteger(timeout) || timeout < 1) {
     throw new ResetTemplateError(`keadmTimeoutSeconds ${timeout} must be a positive integer`);
   }
+  const nameProblem = existingNodeNameRule(options.nodeName);
+  if (nameProblem) throw new ResetTemplateError(`nodeName ${options.nodeName} ${nameProblem}`);
+  const idProblem = instanceIdRule(options.instanceId);
+  if (idProblem) throw new ResetTemplateError(`instanceId ${options.instanceId} ${idProblem}`);
+  if (options.forceHost && options.forceHost !== options.instanceId) {
+    throw new ResetTemplateError(
+      `forceHost ${options.forceHost} must name the host the script is sent to (${options.instanceId})`,
+    );
+  }
   const values = [
-    `# rendered for keadm ${options.profile} ${options.version}`,
+    `# rendered for node ${options.nodeName} on ${options.instanceId}, keadm ${options.profile} ${options.version}`,
+    `NODE_NAME=${shellQuote(options.nodeName)}`,
+    `INSTANCE_ID=${shellQuote(options.instanceId)}`,
+    `FORCE_HOST=${shellQuote(options.forceHost ?? '')}`,
     `KEADM_RESET_ARGS=(${resetCommand(options.profile, options.version).map(shellQuote).join(' ')})`,
     `EDGEKEEPER_DIR=${shellQuote(edgekeeperDir)}`,
     `KEADM_DIRS=(${dirs.map(shellQuote).join(' ')})`,
@@ -77,6 +104,32 @@ export function renderResetScript(template: string, options: ResetScriptOptions)
     `REMOVE_MOSQUITTO=${(options.removeMosquitto ?? options.profile === 'fork') ? 'true' : 'false'}`,
   ];
   return withValues(template, 'reset-edge-node.sh', values);
+}
+
+/** The script refused the host: its edgecore is configured for another node. Nothing on the host was changed. */
+export class HostServesAnotherNodeError extends EdgekeeperError {
+  override readonly name = 'HostServesAnotherNodeError';
+  constructor(
+    readonly nodeName: string,
+    readonly instanceId: string,
+    /** the node edgecore on the host is configured for, as the script printed it ('unknown' when it did not) */
+    readonly servedNode: string,
+  ) {
+    super(
+      `host ${instanceId} runs edgecore for node ${servedNode}, not ${nodeName}: not reset, nothing changed on it; ` +
+        `pass forceHost ${instanceId} (with instanceId ${instanceId}) to reset it anyway`,
+    );
+  }
+}
+
+/** The error for a reset that ended with RESET_EXIT_OTHER_NODE, naming the node the script found on the host. */
+export function hostServesAnotherNode(
+  nodeName: string,
+  instanceId: string,
+  output: string,
+): HostServesAnotherNodeError {
+  const served = /is configured for node (\S+), not /.exec(output)?.[1] ?? 'unknown';
+  return new HostServesAnotherNodeError(nodeName, instanceId, served);
 }
 
 /** The report line the script prints last. */

@@ -1,4 +1,12 @@
 import { z } from 'zod';
+import {
+  DNS1123_SUBDOMAIN,
+  instanceIdRule,
+  MANAGED_LABEL_PREFIXES,
+  nodeIpRule,
+  nodeNameRule,
+  type Rule,
+} from './domain';
 import { formatProblem, type Problem } from './errors';
 
 /*
@@ -8,56 +16,8 @@ import { formatProblem, type Problem } from './errors';
  * message reads `<field> <value> <reason>` like the rest of edgekeeper's problems.
  */
 
-/** A rule returns why a value is wrong, or undefined when it is fine. */
-export type Rule<T> = (value: T) => string | undefined;
-
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const INSTANCE_ID = /^(mi-[0-9a-f]{17}|i-([0-9a-f]{8}|[0-9a-f]{17}))$/;
-const DOTTED_QUAD = /^(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})$/;
 const VERSION = /^v?\d+\.\d+\.\d+(-kubesphere)?$/;
-
-/**
- * Label prefixes edgekeeper refuses in `labels`: `node-role.kubernetes.io/` is what schedulers and DaemonSets key on
- * (edge/agent are set by edgecore; a `master`/`worker` role would pull cloud workloads, including the seed's
- * nodeSelector patch, onto the edge node), and `edgekeeper.io/` holds edgekeeper's own bookkeeping.
- */
-export const MANAGED_LABEL_PREFIXES = ['node-role.kubernetes.io/', 'edgekeeper.io/'] as const;
-
-/** Node names: DNS-1123 label (what KubeSphere's console enforces), at most 63 characters. */
-export const nodeNameRule: Rule<string> = (name) => {
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > 63) return `must be at most 63 characters (got ${name.length})`;
-  if (!DNS1123_LABEL.test(name)) {
-    return 'must be a DNS-1123 label: lowercase letters, digits and "-", starting and ending with a letter or digit';
-  }
-  return undefined;
-};
-
-/**
- * The node's InternalIP: an IPv4 dotted quad that can be a host address. The address may be made up (KUBEEDGE.md
- * §3) but it keys the logs/exec DNAT rules, so addresses no host can have are refused.
- */
-export const nodeIpRule: Rule<string> = (ip) => {
-  if (!DOTTED_QUAD.test(ip)) return 'must be an IPv4 address in dotted-quad form (like 192.168.1.20)';
-  const octets = ip.split('.').map(Number);
-  if (octets.some((octet) => octet > 255)) return 'must be an IPv4 address: every part must be 0-255';
-  const [first] = octets as [number, number, number, number];
-  if (ip === '0.0.0.0') return 'is the unspecified address, not a host address';
-  if (ip === '255.255.255.255') return 'is the broadcast address, not a host address';
-  if (first === 0) return 'is in 0.0.0.0/8 ("this network"), not a host address';
-  if (first === 127) return 'is a loopback address (127.0.0.0/8)';
-  if (first >= 224 && first <= 239) return 'is a multicast address (224.0.0.0/4)';
-  if (first >= 240) return 'is in the reserved range 240.0.0.0/4';
-  return undefined;
-};
-
-/** SSM managed instances: hybrid activations `mi-` + 17 hex, EC2 `i-` + 8 or 17 hex. */
-export const instanceIdRule: Rule<string> = (id) =>
-  INSTANCE_ID.test(id)
-    ? undefined
-    : 'must be an SSM managed instance id: mi- followed by 17 hex digits, or i- followed by 8 or 17 hex digits';
 
 /** KubeEdge versions as users write them: `v1.6.1`, `1.6.1` or `v1.6.1-kubesphere`. Support is checked elsewhere. */
 export const versionFormatRule: Rule<string> = (version) =>
@@ -141,7 +101,7 @@ export const Region = z.enum(['zh', 'en'], {
 });
 export type Region = z.infer<typeof Region>;
 
-/** Which keadm family runs on the host: the KubeSphere fork or upstream KubeEdge (KUBEEDGE.md §1). */
+/** Which keadm family runs on the host: the KubeSphere fork or upstream KubeEdge (docs/kubeedge.md §1). */
 export const KeadmProfile = z.enum(['fork', 'upstream']);
 export type KeadmProfile = z.infer<typeof KeadmProfile>;
 
@@ -166,7 +126,7 @@ export const OnboardRequest = z.strictObject({
 export type OnboardRequest = z.output<typeof OnboardRequest>;
 export type OnboardRequestInput = z.input<typeof OnboardRequest>;
 
-/** The public ports of cloudcore as the edge host dials them (seed table: 10000–10004). */
+/** The public ports of cloudcore as the edge host dials them (KubeSphere's table: 10000–10004, docs/kubeedge.md §2). */
 export const CloudcorePorts = z.strictObject({
   cloudhub: z.number().int().min(1).max(65535),
   quic: z.number().int().min(1).max(65535),
@@ -176,7 +136,7 @@ export const CloudcorePorts = z.strictObject({
 });
 export type CloudcorePorts = z.infer<typeof CloudcorePorts>;
 
-/** The seed's port-forwarding table: external ports 10000–10004. */
+/** KubeSphere's port-forwarding table: external ports 10000–10004 (docs/kubeedge.md §2). */
 export const DEFAULT_CLOUDCORE_PORTS: CloudcorePorts = Object.freeze({
   cloudhub: 10000,
   quic: 10001,

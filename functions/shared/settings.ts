@@ -1,108 +1,477 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { z } from 'zod';
-import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS } from './schemas';
+import { DEFAULT_KUBEEDGE_VERSION } from './keadm/profiles';
+import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, Region } from './schemas';
 
-/**
- * The deployment settings a Lambda step reads, all from its environment: CDK sets them from `lib/config.ts`,
- * the local runtime sets them from the shell or from a sandbox's `sandbox.json`. Reading them in one place keeps
- * the names in one place.
+/*
+ * The deployment settings, declared once. Each setting names the environment variable a Lambda step reads it from,
+ * where the CDK context sets it (`edgekeeper.<group>.<key>`, see lib/config.ts), its schema with its default and
+ * bounds, and how its value is written as text. `readSettings` (the steps) and `stepEnvironment` (CDK) are both
+ * built from this table, so what CDK writes is what the steps read, and a default or a bound is stated once.
  */
-export const SETTINGS_ENV = {
-  kubeconfigParameter: 'EDGEKEEPER_KUBECONFIG_PARAMETER',
-  kubeconfigPath: 'KUBECONFIG',
-  ssmEndpoint: 'EDGEKEEPER_SSM_ENDPOINT',
-  cloudcorePublicAddress: 'EDGEKEEPER_CLOUDCORE_ADDRESS',
-  cloudcorePorts: 'EDGEKEEPER_CLOUDCORE_PORTS',
-  downloadMirror: 'EDGEKEEPER_DOWNLOAD_MIRROR',
-  defaultKubeedgeVersion: 'EDGEKEEPER_DEFAULT_KUBEEDGE_VERSION',
-  defaultRegion: 'EDGEKEEPER_DEFAULT_REGION',
-  nodeReadyTimeoutSeconds: 'EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS',
-  hostCommandTimeoutSeconds: 'EDGEKEEPER_HOST_COMMAND_TIMEOUT_SECONDS',
-  lockDurationSeconds: 'EDGEKEEPER_LOCK_DURATION_SECONDS',
-  daemonSetAllowlist: 'EDGEKEEPER_DAEMONSET_ALLOWLIST',
-  helmRelease: 'EDGEKEEPER_HELM_RELEASE',
-  routing: 'EDGEKEEPER_ROUTING',
-  cloudHostTag: 'EDGEKEEPER_CLOUD_HOST_TAG',
-  streamEndpoint: 'EDGEKEEPER_STREAM_ENDPOINT',
-} as const;
-
-export type SettingName = keyof typeof SETTINGS_ENV;
-
-/** `cloudhub=10000,quic=10001,…` ⇄ object; env values are strings. */
-export function formatPorts(ports: CloudcorePorts): string {
-  return Object.entries(ports)
-    .map(([name, value]) => `${name}=${value}`)
-    .join(',');
-}
-
-function parsePorts(text: string): Record<string, number> {
-  return Object.fromEntries(
-    text.split(',').map((pair) => {
-      const [name, value] = pair.split('=').map((part) => part.trim());
-      return [name, Number(value)];
-    }),
-  );
-}
-
-const Settings = z.object({
-  kubeconfigParameter: z.string().min(1).optional(),
-  kubeconfigPath: z.string().min(1).optional(),
-  ssmEndpoint: z.url({ protocol: /^https?$/ }).optional(),
-  cloudcorePublicAddress: z.string().min(1).optional(),
-  cloudcorePorts: z
-    .preprocess((value) => (typeof value === 'string' ? parsePorts(value) : value), CloudcorePorts)
-    .default(DEFAULT_CLOUDCORE_PORTS),
-  downloadMirror: z.url({ protocol: /^https?$/ }).optional(),
-  defaultKubeedgeVersion: z.string().default('v1.6.1'),
-  defaultRegion: z.enum(['zh', 'en']).default('zh'),
-  nodeReadyTimeoutSeconds: z.coerce.number().int().positive().default(600),
-  hostCommandTimeoutSeconds: z.coerce.number().int().positive().default(900),
-  lockDurationSeconds: z.coerce.number().int().positive().default(3600),
-  daemonSetAllowlist: z
-    .string()
-    .transform((text) =>
-      text
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-    )
-    .default([]),
-  helmRelease: z.string().min(1).default('kubeedge'),
-  /** logs/exec routing on the cloud hosts (KUBEEDGE.md §6): off unless asked for */
-  routing: z.enum(['on', 'off']).default('off'),
-  /** the SSM tag that marks cloud hosts, `key=value` */
-  cloudHostTag: z
-    .string()
-    .regex(/^[^=\s]+=[^=\s]+$/, { error: 'must be key=value' })
-    .default('edgekeeper-role=cloud'),
-  /** cloudcore's stream server as cloud hosts reach it; default the public address and stream port */
-  streamEndpoint: z
-    .string()
-    .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'must be host:port' })
-    .optional(),
-});
-export type Settings = z.output<typeof Settings>;
-
-/** Reads the settings from an environment; a bad value fails naming the variable, the value and the reason. */
-export function readSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const raw = Object.fromEntries(
-    Object.entries(SETTINGS_ENV)
-      .map(([key, variable]) => [key, env[variable] === '' ? undefined : env[variable]])
-      .filter(([, value]) => value !== undefined),
-  );
-  const parsed = Settings.safeParse(raw);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      const key = String(issue.path[0]) as SettingName;
-      // a port list has several values in one variable: say which one is wrong
-      const part = issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ` : '';
-      return `${SETTINGS_ENV[key]}=${JSON.stringify(raw[key])}: ${part}${issue.message}`;
-    });
-    throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
-  }
-  return parsed.data;
-}
 
 /** A deployment setting is malformed: a configuration mistake, never worth a retry. */
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
+}
+
+/** An environment value that cannot be read as its setting's type; the message is the reason. */
+class UnreadableValue extends Error {}
+
+/** How a setting's value travels as an environment variable. */
+interface Codec<T> {
+  /** Text to the value the schema checks; throws UnreadableValue with the reason when it cannot. */
+  decode(text: string): unknown;
+  encode(value: T): string;
+}
+
+const text: Codec<string> = { decode: (value) => value, encode: (value) => value };
+
+/** Whole numbers; anything else is handed to the schema as NaN, whose message then names the bounds. */
+const wholeNumber: Codec<number> = {
+  decode: (value) => (/^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN),
+  encode: (value) => String(value),
+};
+
+/** `on`/`off`, the words operators write in a shell (`EDGEKEEPER_ROUTING=on`). */
+const onOff: Codec<boolean> = {
+  decode: (value) => {
+    const word = value.trim().toLowerCase();
+    if (word === 'on') return true;
+    if (word === 'off') return false;
+    throw new UnreadableValue('must be on or off');
+  },
+  encode: (value) => (value ? 'on' : 'off'),
+};
+
+/** A comma-separated list; blanks between commas are ignored. */
+const list: Codec<readonly string[]> = {
+  decode: (value) =>
+    value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  encode: (value) => value.join(','),
+};
+
+/** `cloudhub=10000,quic=10001,…`: all five ports in one variable. */
+const ports: Codec<CloudcorePorts> = {
+  decode: (value) =>
+    Object.fromEntries(
+      value.split(',').map((pair) => {
+        const [name, port] = pair.split('=').map((part) => part.trim());
+        return [name, Number(port)];
+      }),
+    ),
+  encode: (value) => formatPorts(value),
+};
+
+/** `cloudhub=10000,quic=10001,…` from the ports object (the form `EDGEKEEPER_CLOUDCORE_PORTS` takes). */
+export function formatPorts(value: CloudcorePorts): string {
+  return Object.entries(value)
+    .map(([name, port]) => `${name}=${port}`)
+    .join(',');
+}
+
+/** Inclusive bounds of a timeout, in seconds. */
+export interface Bounds {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * A timeout in whole seconds within bounds. Every timeout is bounded: too small and a healthy run fails, too large
+ * and a stuck one holds its node and its workflow for hours (a value of 10⁹ s was once accepted). The message
+ * names the bounds, and the caller adds the setting's name and the value.
+ */
+function seconds(bounds: Bounds, fallback: number) {
+  const reason = `must be a whole number of seconds from ${bounds.min} to ${bounds.max}`;
+  return z
+    .number({ error: reason })
+    .int({ error: reason })
+    .min(bounds.min, { error: reason })
+    .max(bounds.max, { error: reason })
+    .default(fallback);
+}
+
+const HTTP_URL = z.url({ protocol: /^https?$/ });
+const TAG = z.string().regex(/^[^=\s]+=[^=\s]+$/, { error: 'must be key=value' });
+const HOST_PORT = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'must be host:port' });
+const ALLOWLIST_ITEM = z
+  .string()
+  .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, { error: 'must be namespace/name (lowercase letters, digits, "-" and ".")' });
+
+/** A path in the CDK context under `edgekeeper`: a top-level key, or a group and a key. */
+export type ContextPath = readonly [string] | readonly [string, string];
+
+interface SettingSpec<S extends z.ZodType> {
+  /** the environment variable the steps read */
+  readonly env: string;
+  /** where the CDK context sets it; absent for settings only a local run gives (a kubeconfig file, a sandbox) */
+  readonly context?: ContextPath;
+  /** the value's schema, with its default (if any) and bounds; the same for the context and the environment */
+  readonly schema: S;
+  readonly codec: Codec<NonNullable<z.output<S>>>;
+  /**
+   * A default that only deployments take. The kubeconfig parameter is the one: a deployed step has no kubeconfig
+   * file, while a local run without the variable must fall back to KUBECONFIG instead.
+   */
+  readonly deployedDefault?: NonNullable<z.output<S>>;
+}
+
+/** Declares a setting, keeping its context path and whether it has a deployment default in its type. */
+function setting<
+  S extends z.ZodType,
+  const C extends ContextPath | undefined = undefined,
+  D extends NonNullable<z.output<S>> | undefined = undefined,
+>(
+  spec: SettingSpec<S> & { readonly context?: C; readonly deployedDefault?: D },
+): SettingSpec<S> & { readonly context: C; readonly deployedDefault: D } {
+  return spec as SettingSpec<S> & { readonly context: C; readonly deployedDefault: D };
+}
+
+/** Bounds of every timeout setting, exported for the docs and the tests. */
+export const TIMEOUT_BOUNDS = Object.freeze({
+  /** a join downloads keadm and edgecore over the host's link: minutes, rarely an hour */
+  hostCommandTimeoutSeconds: { min: 30, max: 7200 },
+  /** edgecore registers within a minute of the join; tests use a few seconds to force the timeout */
+  nodeReadyTimeoutSeconds: { min: 1, max: 3600 },
+  /**
+   * renewed by every step of its holder; a Lease is free once its holder's execution has ended, so the duration
+   * only bounds how long a holder whose status cannot be read keeps it (minutes, not the hour it once was)
+   */
+  lockDurationSeconds: { min: 60, max: 3600 },
+  /** PodDisruptionBudgets may hold evictions for a while; past an hour the node needs a person */
+  drainTimeoutSeconds: { min: 1, max: 3600 },
+  /** namespace finalizers normally finish in seconds; a stuck one needs a person */
+  namespaceDeletionTimeoutSeconds: { min: 1, max: 3600 },
+  /** routing is a few iptables commands; the step waits for them inside one Lambda run (90 s) */
+  routingTimeoutSeconds: { min: 5, max: 60 },
+  /** one Kubernetes or SSM call; well inside the shortest Lambda timeout (60 s), SDK retries included */
+  requestTimeoutSeconds: { min: 1, max: 30 },
+  /** keadm reset may hang on a wedged container runtime; the reset script must end before its host command */
+  keadmResetTimeoutSeconds: { min: 10, max: 3600 },
+} as const satisfies Record<string, Bounds>);
+
+/** Every setting, by the name the steps use. */
+export const SETTING_SPECS = {
+  kubeconfigParameter: setting({
+    env: 'EDGEKEEPER_KUBECONFIG_PARAMETER',
+    context: ['cluster', 'kubeconfigParameterName'],
+    schema: z.string().startsWith('/').optional(),
+    codec: text,
+    deployedDefault: '/edgekeeper/kubeconfig',
+  }),
+  kubeconfigPath: setting({ env: 'KUBECONFIG', schema: z.string().min(1).optional(), codec: text }),
+  ssmEndpoint: setting({ env: 'EDGEKEEPER_SSM_ENDPOINT', schema: HTTP_URL.optional(), codec: text }),
+  cloudcorePublicAddress: setting({
+    env: 'EDGEKEEPER_CLOUDCORE_ADDRESS',
+    context: ['cloudcore', 'publicAddress'],
+    schema: z.string().min(1).optional(),
+    codec: text,
+  }),
+  cloudcorePorts: setting({
+    env: 'EDGEKEEPER_CLOUDCORE_PORTS',
+    context: ['cloudcore', 'ports'],
+    schema: CloudcorePorts.default(DEFAULT_CLOUDCORE_PORTS),
+    codec: ports,
+  }),
+  downloadMirror: setting({
+    env: 'EDGEKEEPER_DOWNLOAD_MIRROR',
+    context: ['keadm', 'downloadMirror'],
+    schema: HTTP_URL.optional(),
+    codec: text,
+  }),
+  defaultKubeedgeVersion: setting({
+    env: 'EDGEKEEPER_DEFAULT_KUBEEDGE_VERSION',
+    context: ['keadm', 'defaultVersion'],
+    schema: z.string().min(1).default(DEFAULT_KUBEEDGE_VERSION),
+    codec: text,
+  }),
+  defaultRegion: setting({
+    env: 'EDGEKEEPER_DEFAULT_REGION',
+    context: ['keadm', 'defaultRegion'],
+    schema: z.enum(Region.options).default('zh'),
+    codec: text,
+  }),
+  nodeReadyTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS',
+    context: ['timeouts', 'nodeReadySeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.nodeReadyTimeoutSeconds, 600),
+    codec: wholeNumber,
+  }),
+  hostCommandTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_HOST_COMMAND_TIMEOUT_SECONDS',
+    context: ['timeouts', 'hostCommandSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.hostCommandTimeoutSeconds, 900),
+    codec: wholeNumber,
+  }),
+  lockDurationSeconds: setting({
+    env: 'EDGEKEEPER_LOCK_DURATION_SECONDS',
+    context: ['timeouts', 'lockDurationSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.lockDurationSeconds, 180),
+    codec: wholeNumber,
+  }),
+  drainTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_DRAIN_TIMEOUT_SECONDS',
+    context: ['timeouts', 'drainSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.drainTimeoutSeconds, 300),
+    codec: wholeNumber,
+  }),
+  namespaceDeletionTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_NAMESPACE_DELETION_TIMEOUT_SECONDS',
+    context: ['timeouts', 'namespaceDeletionSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.namespaceDeletionTimeoutSeconds, 300),
+    codec: wholeNumber,
+  }),
+  routingTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_ROUTING_TIMEOUT_SECONDS',
+    context: ['timeouts', 'routingSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.routingTimeoutSeconds, 60),
+    codec: wholeNumber,
+  }),
+  requestTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_REQUEST_TIMEOUT_SECONDS',
+    context: ['timeouts', 'requestSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.requestTimeoutSeconds, 10),
+    codec: wholeNumber,
+  }),
+  keadmResetTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_KEADM_RESET_TIMEOUT_SECONDS',
+    context: ['timeouts', 'keadmResetSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.keadmResetTimeoutSeconds, 300),
+    codec: wholeNumber,
+  }),
+  daemonSetAllowlist: setting({
+    env: 'EDGEKEEPER_DAEMONSET_ALLOWLIST',
+    context: ['daemonSetAllowlist'],
+    schema: z.array(ALLOWLIST_ITEM).readonly().default([]),
+    codec: list,
+  }),
+  helmRelease: setting({
+    env: 'EDGEKEEPER_HELM_RELEASE',
+    context: ['helmRelease'],
+    // `kubeedge` on KubeSphere 3.1/3.2, `cloudcore` on 3.3
+    schema: z.string().min(1).default('kubeedge'),
+    codec: text,
+  }),
+  routingEnabled: setting({
+    env: 'EDGEKEEPER_ROUTING',
+    context: ['routing', 'enabled'],
+    // logs/exec DNAT rules on the cloud hosts change hosts edgekeeper does not own: off unless asked for
+    schema: z.boolean().default(false),
+    codec: onOff,
+  }),
+  cloudHostTag: setting({
+    env: 'EDGEKEEPER_CLOUD_HOST_TAG',
+    context: ['routing', 'cloudHostTag'],
+    schema: TAG.default('edgekeeper-role=cloud'),
+    codec: text,
+  }),
+  streamEndpoint: setting({
+    env: 'EDGEKEEPER_STREAM_ENDPOINT',
+    context: ['routing', 'streamEndpoint'],
+    // default: cloudcore's public address and stream port
+    schema: HOST_PORT.optional(),
+    codec: text,
+  }),
+  localExecutionsDir: setting({
+    // the local runtime's execution registry (a lock's holder is alive while its record says RUNNING)
+    env: 'EDGEKEEPER_LOCAL_EXECUTIONS_DIR',
+    schema: z.string().min(1).optional(),
+    codec: text,
+  }),
+} as const;
+
+type Specs = typeof SETTING_SPECS;
+export type SettingName = keyof Specs;
+
+/** What the steps read: every setting by name, defaults applied. */
+export type Settings = { readonly [N in SettingName]: z.output<Specs[N]['schema']> };
+/** Setting values before defaults, as a local runtime gives some of them. */
+export type SettingsInput = { readonly [N in SettingName]?: NonNullable<z.output<Specs[N]['schema']>> };
+
+/** The environment variable of every setting, by name. */
+export const SETTINGS_ENV = Object.freeze(
+  Object.fromEntries(Object.entries(SETTING_SPECS).map(([name, spec]) => [name, spec.env])),
+) as { readonly [N in SettingName]: Specs[N]['env'] };
+
+const SPEC_ENTRIES = Object.entries(SETTING_SPECS) as [SettingName, SettingSpec<z.ZodType>][];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Checks between settings
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A problem between two settings: both are named, since either may be the one to change. */
+export interface CrossProblem {
+  readonly settings: readonly [SettingName, SettingName];
+  readonly reason: string;
+}
+
+/**
+ * Rules no single value can break. The keadm reset runs inside the reset script's host command: if it could run
+ * as long as the command, SSM would kill the script before it reports what it left on the host.
+ */
+export function crossProblems(settings: Settings): CrossProblem[] {
+  const problems: CrossProblem[] = [];
+  if (settings.keadmResetTimeoutSeconds >= settings.hostCommandTimeoutSeconds) {
+    problems.push({
+      settings: ['keadmResetTimeoutSeconds', 'hostCommandTimeoutSeconds'],
+      reason:
+        `the keadm reset timeout (${settings.keadmResetTimeoutSeconds} s) must be shorter than the host command ` +
+        `timeout (${settings.hostCommandTimeoutSeconds} s), which bounds the whole reset script`,
+    });
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The environment the steps read
+// ---------------------------------------------------------------------------------------------------------------
+
+/** The environment a step sees: a variable map, like process.env. */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+const environments = new AsyncLocalStorage<Environment>();
+
+/**
+ * Runs `fn` with `env` as the environment `readSettings` reads, for everything `fn` awaits, without touching
+ * process.env: the local runtime runs several handlers in one process, each with its own settings. The
+ * environment is taken whole (merge in process.env yourself if the shell's variables should count).
+ */
+export function runWithEnvironment<T>(env: Environment, fn: () => T): T {
+  return environments.run(Object.freeze({ ...env }), fn);
+}
+
+/** The environment of the current call: the one given to `runWithEnvironment`, else process.env. */
+export function currentEnvironment(): Environment {
+  return environments.getStore() ?? process.env;
+}
+
+/**
+ * Reads the settings from an environment (by default the current one, see `runWithEnvironment`); an empty variable
+ * counts as unset. A bad value fails naming the variable, the value and the reason.
+ * @throws SettingsError
+ */
+export function readSettings(env: Environment = currentEnvironment()): Settings {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, spec] of SPEC_ENTRIES) {
+    const raw = env[spec.env];
+    if (raw === undefined || raw === '') continue;
+    try {
+      const decoded = spec.codec.decode(raw);
+      const parsed = spec.schema.safeParse(decoded);
+      if (parsed.success) values[name] = parsed.data;
+      else
+        problems.push(...parsed.error.issues.map((issue) => `${spec.env}=${JSON.stringify(raw)}: ${describe(issue)}`));
+    } catch (error) {
+      if (!(error instanceof UnreadableValue)) throw error;
+      problems.push(`${spec.env}=${JSON.stringify(raw)}: ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new SettingsError(`invalid settings: ${problems.join('; ')}`);
+  const settings = completeSettings(values);
+  const cross = crossProblems(settings).map(
+    (problem) =>
+      `${problem.settings.map((name) => `${SETTINGS_ENV[name]}=${JSON.stringify(env[SETTINGS_ENV[name]] ?? '')}`).join(', ')}: ${problem.reason}`,
+  );
+  if (cross.length > 0) throw new SettingsError(`invalid settings: ${cross.join('; ')}`);
+  return settings;
+}
+
+/** `values` (which must already be valid) with the default of every setting they leave out. */
+export function completeSettings(values: SettingsInput): Settings {
+  const settings: Record<string, unknown> = {};
+  for (const [name, spec] of SPEC_ENTRIES) {
+    const value = spec.schema.parse((values as Record<string, unknown>)[name]);
+    if (value !== undefined) settings[name] = value;
+  }
+  return settings as Settings;
+}
+
+/** A zod issue as `<part>: <reason>`, the part naming the element of a list or a port, when there is one. */
+export function describe(issue: z.core.$ZodIssue): string {
+  const part = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${part}${issue.message}`;
+}
+
+/**
+ * The environment variables that carry these values to the steps, as strings; unset values are left out. The
+ * inverse of `readSettings`: `readSettings(settingsEnvironment(values))` gives back `values`, defaults added.
+ */
+export function settingsEnvironment(values: SettingsInput): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, spec] of SPEC_ENTRIES) {
+    const value = values[name];
+    if (value !== undefined) env[spec.env] = spec.codec.encode(value);
+  }
+  return env;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The CDK context, derived from the same table (lib/config.ts adds the settings only the stack uses)
+// ---------------------------------------------------------------------------------------------------------------
+
+type PathOf<N extends SettingName> = Specs[N]['context'];
+type ContextValue<N extends SettingName> = Specs[N]['deployedDefault'] extends undefined
+  ? z.output<Specs[N]['schema']>
+  : NonNullable<z.output<Specs[N]['schema']>>;
+type GroupName = { [N in SettingName]: PathOf<N> extends readonly [infer G, string] ? G : never }[SettingName];
+type Group<G> = {
+  readonly [N in SettingName as PathOf<N> extends readonly [G, infer K extends string] ? K : never]: ContextValue<N>;
+};
+type TopLevel = {
+  readonly [N in SettingName as PathOf<N> extends readonly [infer K extends string] ? K : never]: ContextValue<N>;
+};
+
+/** The step settings as the CDK context holds them (`edgekeeper.timeouts.nodeReadySeconds`, …), parsed. */
+export type ContextSettings = { readonly [G in GroupName & string]: Group<G> } & TopLevel;
+
+/** The settings the CDK context can set, with the path of each. */
+export const CONTEXT_SETTINGS: readonly { readonly name: SettingName; readonly path: ContextPath }[] =
+  SPEC_ENTRIES.flatMap(([name, spec]) => (spec.context ? [{ name, path: spec.context }] : []));
+
+/**
+ * The zod shape of the step settings in the CDK context: groups are strict objects (a typo is refused, not
+ * ignored) that default to `{}`; each leaf is the setting's own schema, with a deployment's default where it has one.
+ */
+export function contextShape(): Record<string, z.ZodType> {
+  const groups: Record<string, Record<string, z.ZodType>> = {};
+  const shape: Record<string, z.ZodType> = {};
+  for (const [, spec] of SPEC_ENTRIES) {
+    if (!spec.context) continue;
+    const leaf =
+      spec.deployedDefault === undefined
+        ? spec.schema
+        : (spec.schema instanceof z.ZodOptional ? (spec.schema.unwrap() as z.ZodType) : spec.schema).default(
+            spec.deployedDefault,
+          );
+    const [first, second] = spec.context;
+    if (second === undefined) shape[first] = leaf;
+    else {
+      groups[first] ??= {};
+      groups[first][second] = leaf;
+    }
+  }
+  for (const [group, members] of Object.entries(groups)) shape[group] = z.strictObject(members).prefault({});
+  return shape;
+}
+
+/** The step settings a parsed CDK context gives, by name (the flat form `readSettings` returns). */
+export function settingsFromContext(context: ContextSettings): SettingsInput {
+  const values: Record<string, unknown> = {};
+  for (const { name, path } of CONTEXT_SETTINGS) {
+    const [first, second] = path;
+    const holder = context as unknown as Record<string, unknown>;
+    const value = second === undefined ? holder[first] : (holder[first] as Record<string, unknown>)[second];
+    if (value !== undefined) values[name] = value;
+  }
+  return values as SettingsInput;
+}
+
+/** `edgekeeper.timeouts.nodeReadySeconds` for a setting the CDK context can set, else undefined. */
+export function contextPathOf(name: SettingName): string | undefined {
+  const path = SETTING_SPECS[name].context as ContextPath | undefined;
+  return path && ['edgekeeper', ...path].join('.');
 }

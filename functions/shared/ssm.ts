@@ -1,18 +1,260 @@
-import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Settings } from './settings';
+import {
+  CancelCommandCommand,
+  DescribeInstanceInformationCommand,
+  GetCommandInvocationCommand,
+  GetParameterCommand,
+  InvalidInstanceId,
+  InvocationDoesNotExist,
+  ListCommandInvocationsCommand,
+  ListCommandsCommand,
+  SendCommandCommand,
+  SSMClient,
+} from '@aws-sdk/client-ssm';
+import { TransientServiceError } from './errors';
+import { HostUnreachableError, type Invocation, type ShellCommand } from './host-commands';
+import { tracer } from './powertools';
+import { redactSecrets } from './redact';
+import { currentEnvironment, type Settings, SettingsError } from './settings';
+import { requestTimeoutSeconds, retryAfterSeconds, retryHint, transportFailure } from './transport';
+
+/**
+ * The one SSM adapter: every call edgekeeper makes to SSM (Run Command, the managed-instance inventory, Parameter
+ * Store) is here, bounded by the client-side request timeout and classified once (throttling, 5xx, network and
+ * timeouts are TransientServiceError, which the workflows retry). Nothing else imports the SSM SDK.
+ */
 
 const clients = new Map<string, SSMClient>();
 
 /**
- * The one SSM client of a Lambda (or of a local run). The sandbox overrides the endpoint; everything else —
- * region, credentials, retries — comes from the standard AWS SDK configuration chain.
+ * The SSM client of a Lambda (or of a local run), traced. The sandbox overrides the endpoint; region, credentials
+ * and the SDK's own retries come from the standard AWS SDK configuration chain. Each HTTP request is bounded by the
+ * request timeout, and each call as a whole (SDK retries included) by the abort signal of {@link call}.
  */
-export function ssmClient(settings: Settings): SSMClient {
-  const key = settings.ssmEndpoint ?? 'aws';
+function ssmClient(settings: Settings): SSMClient {
+  const timeoutMs = requestTimeoutSeconds(settings) * 1000;
+  const key = `${settings.ssmEndpoint ?? 'aws'} ${timeoutMs}`;
   let client = clients.get(key);
   if (!client) {
-    client = new SSMClient(settings.ssmEndpoint ? { endpoint: settings.ssmEndpoint } : {});
+    client = tracer.captureAWSv3Client(
+      new SSMClient({
+        ...(settings.ssmEndpoint ? { endpoint: settings.ssmEndpoint, ...endpointIdentity() } : {}),
+        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+      }),
+    );
     clients.set(key, client);
   }
   return client;
+}
+
+/**
+ * A local endpoint (the sandbox) gets its region and dummy credentials from the step's environment, which the local
+ * runtime gives through `runWithEnvironment` without touching process.env; absent there, the SDK's chain decides.
+ */
+function endpointIdentity(): { region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
+  const env = currentEnvironment();
+  return {
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
+      : {}),
+  };
+}
+
+/** Sends one SSM command, giving up after the request timeout; failures are translated for `target`. */
+async function call<Output>(
+  settings: Settings,
+  target: string,
+  send: (client: SSMClient, abortSignal: AbortSignal) => Promise<Output>,
+): Promise<Output> {
+  const seconds = requestTimeoutSeconds(settings);
+  try {
+    return await send(ssmClient(settings), AbortSignal.timeout(seconds * 1000));
+  } catch (error) {
+    throw translateSsmError(error, target, seconds);
+  }
+}
+
+/**
+ * Classifies a failed SSM call once: throttling (with the server's Retry-After as a hint), 5xx, refused or reset
+ * connections, DNS failures and timeouts become TransientServiceError; anything else is returned as it is.
+ */
+export function translateSsmError(error: unknown, target: string, timeoutSeconds: number): Error {
+  const failure = error as {
+    name?: string;
+    message?: string;
+    $metadata?: { httpStatusCode?: number };
+    $response?: { headers?: Record<string, string> };
+  };
+  const transport = transportFailure(error);
+  if (transport === 'timeout') {
+    return new TransientServiceError(`SSM did not answer within ${timeoutSeconds} s (${target})`);
+  }
+  if (transport === 'network') {
+    return new TransientServiceError(`SSM could not be reached (${target}): ${failure.message ?? String(error)}`);
+  }
+  const name = failure?.name ?? '';
+  const status = failure?.$metadata?.httpStatusCode;
+  if (
+    /Throttl|TooManyUpdates|RequestLimitExceeded|ServiceUnavailable|InternalServerError/.test(name) ||
+    status === 429 ||
+    (status !== undefined && status >= 500)
+  ) {
+    const hint = retryHint(retryAfterSeconds(failure.$response?.headers?.['retry-after']));
+    return new TransientServiceError(`SSM ${name} (${target}): ${failure.message ?? ''}${hint}`);
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function unreachable(instanceId: string): HostUnreachableError {
+  return new HostUnreachableError(
+    `instanceId ${instanceId} cannot receive commands: not a managed instance, offline, or its SSM agent is stopped`,
+  );
+}
+
+/**
+ * A SecureString parameter's value (the kubeconfig, when deployed). It holds credentials: never log or return it.
+ * @throws SettingsError when the parameter holds nothing
+ */
+export async function readSecureParameter(settings: Settings, name: string): Promise<string> {
+  const { Parameter } = await call(settings, `parameter ${name}`, (client, abortSignal) =>
+    client.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal }),
+  );
+  if (!Parameter?.Value) throw new SettingsError(`SSM parameter ${name} holds no value`);
+  return Parameter.Value;
+}
+
+/** How SSM sees a managed instance, or null when it is not registered. */
+export async function describeInstance(
+  settings: Settings,
+  instanceId: string,
+): Promise<{ pingStatus: string; platformType: string; ipAddress?: string } | null> {
+  const { InstanceInformationList } = await call(settings, instanceId, (client, abortSignal) =>
+    client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }), {
+      abortSignal,
+    }),
+  );
+  const instance = InstanceInformationList?.[0];
+  return instance
+    ? {
+        pingStatus: instance.PingStatus ?? 'Unknown',
+        platformType: instance.PlatformType ?? 'Unknown',
+        // the address the agent reports: validation refuses a host whose address another node already has
+        ...(instance.IPAddress ? { ipAddress: instance.IPAddress } : {}),
+      }
+    : null;
+}
+
+/**
+ * Runs a script on a host with SSM Run Command (`AWS-RunShellScript`), bounded by the configured execution
+ * timeout. Returns only the command id: SSM's answer echoes the commands, which may carry a secret.
+ */
+export async function sendShellCommand(settings: Settings, command: ShellCommand): Promise<string> {
+  try {
+    const { Command } = await call(settings, command.instanceId, (client, abortSignal) =>
+      client.send(
+        new SendCommandCommand({
+          DocumentName: 'AWS-RunShellScript',
+          InstanceIds: [command.instanceId],
+          Parameters: {
+            commands: [...command.commands],
+            executionTimeout: [String(settings.hostCommandTimeoutSeconds)],
+          },
+          Comment: command.comment.slice(0, 100),
+        }),
+        { abortSignal },
+      ),
+    );
+    if (!Command?.CommandId) throw new TransientServiceError('SSM accepted the command but returned no command id');
+    return Command.CommandId;
+  } catch (error) {
+    if (error instanceof InvalidInstanceId) throw unreachable(command.instanceId);
+    throw error;
+  }
+}
+
+/**
+ * Runs a script on every managed instance carrying an SSM tag (`key=value`), as Run Command targets do. SSM
+ * resolves the tag after answering, so the hosts it reached are known from `describeCommand` later.
+ */
+export async function sendShellCommandToTagged(
+  settings: Settings,
+  command: { readonly tag: string; readonly commands: readonly string[]; readonly comment: string },
+): Promise<string> {
+  const [key, value] = command.tag.split('=');
+  const { Command } = await call(settings, `tag:${command.tag}`, (client, abortSignal) =>
+    client.send(
+      new SendCommandCommand({
+        DocumentName: 'AWS-RunShellScript',
+        Targets: [{ Key: `tag:${key}`, Values: [value] }],
+        Parameters: { commands: [...command.commands], executionTimeout: [String(settings.routingTimeoutSeconds)] },
+        Comment: command.comment.slice(0, 100),
+      }),
+      { abortSignal },
+    ),
+  );
+  if (!Command?.CommandId) throw new TransientServiceError('SSM accepted the command but returned no command id');
+  return Command.CommandId;
+}
+
+/** A command as a whole: its overall status and how many hosts it targets (known once SSM resolved them). */
+export async function describeCommand(
+  settings: Settings,
+  commandId: string,
+): Promise<{ status: string; targetCount: number }> {
+  const { Commands } = await call(settings, commandId, (client, abortSignal) =>
+    client.send(new ListCommandsCommand({ CommandId: commandId }), { abortSignal }),
+  );
+  const command = Commands?.[0];
+  return { status: command?.Status ?? 'Pending', targetCount: command?.TargetCount ?? 0 };
+}
+
+/** Every invocation of a command (one per host), output redacted; SSM keeps the first 2,500 characters here. */
+export async function listInvocations(
+  settings: Settings,
+  commandId: string,
+): Promise<(Invocation & { readonly instanceId: string })[]> {
+  const { CommandInvocations } = await call(settings, commandId, (client, abortSignal) =>
+    client.send(new ListCommandInvocationsCommand({ CommandId: commandId, Details: true }), { abortSignal }),
+  );
+  return (CommandInvocations ?? []).map((invocation) => ({
+    instanceId: invocation.InstanceId ?? 'unknown',
+    status: invocation.Status ?? 'Pending',
+    responseCode: invocation.CommandPlugins?.[0]?.ResponseCode ?? -1,
+    stdout: redactSecrets(invocation.CommandPlugins?.[0]?.Output ?? ''),
+    stderr: '',
+  }));
+}
+
+/** The invocation, or null while SSM has not created it yet (InvocationDoesNotExist right after sending). */
+export async function readInvocation(
+  settings: Settings,
+  commandId: string,
+  instanceId: string,
+): Promise<Invocation | null> {
+  try {
+    const answer = await call(settings, instanceId, (client, abortSignal) =>
+      client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }), { abortSignal }),
+    );
+    return {
+      status: answer.Status ?? 'Pending',
+      responseCode: answer.ResponseCode ?? -1,
+      stdout: redactSecrets(answer.StandardOutputContent ?? ''),
+      stderr: redactSecrets(answer.StandardErrorContent ?? ''),
+    };
+  } catch (error) {
+    if (error instanceof InvocationDoesNotExist) return null;
+    if (error instanceof InvalidInstanceId) throw unreachable(instanceId);
+    throw error;
+  }
+}
+
+/** Stops a command that ran past its deadline; a command that already ended is not an error. */
+export async function cancelCommand(settings: Settings, commandId: string, instanceId: string): Promise<void> {
+  try {
+    await call(settings, commandId, (client, abortSignal) =>
+      client.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }), { abortSignal }),
+    );
+  } catch {
+    // best effort: the timeout error that follows says what happened
+  }
 }

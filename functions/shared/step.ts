@@ -1,7 +1,9 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod';
+import { isStepName, STEPS } from '../registry';
 import { InvalidRequestError } from './errors';
-import { logger, metrics, tracer } from './powertools';
+import { renewLocks } from './leases';
+import { type LambdaContext, logger, metrics, tracer } from './powertools';
 import { problemsFromIssues } from './schemas';
 
 /** What every workflow passes to its steps besides their own input: the id that ties logs to one operation. */
@@ -10,24 +12,44 @@ export interface StepContext {
   readonly operationId: string;
 }
 
+/** A step as Lambda calls it; the local runtime calls it without a context. */
+export type StepHandler<Result> = (event: unknown, context?: LambdaContext) => Promise<Result>;
+
 /**
  * Wraps a step's logic as a Lambda handler: parses the event with the step's zod schema (a rejection names each
- * field, value and reason), tags logs with the operation id as correlation id, traces, counts failures by error
- * name, and rethrows so that Step Functions sees the named error.
+ * field, value and reason), and makes the invocation observable by default:
+ * - every log line carries the step, the execution name (also the correlation id) and the node name, and, in
+ *   Lambda, the request id and cold start from the context;
+ * - a `ColdStart` metric on the first invocation of an instance, and a `StepFailed.<ErrorName>` count per failure;
+ * - a trace subsegment per step, annotated with the execution and node so X-Ray can find one operation.
+ * It rethrows every error unchanged so that Step Functions sees the named error.
  */
 export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Result>(
   stepName: string,
   schema: Schema,
   run: (input: z.output<Schema>) => Promise<Result>,
-): (event: unknown) => Promise<Result> {
-  return async (event) => {
-    const input = parseInput(schema, event);
-    logger.setCorrelationId(input.operationId);
-    logger.appendKeys({ step: stepName });
+): StepHandler<Result> {
+  return async (event, context) => {
+    if (context) logger.addContext(context as Parameters<typeof logger.addContext>[0]);
+    metrics.captureColdStartMetric(context?.functionName);
+    const keys = { step: stepName, executionName: stringAt(event, 'operationId'), nodeName: nodeNameOf(event) };
+    logger.setCorrelationId(keys.executionName);
+    logger.appendKeys(keys);
     const segment = tracer.getSegment();
     const subsegment = segment?.addNewSubsegment(`## ${stepName}`);
-    if (subsegment) tracer.setSegment(subsegment);
+    if (subsegment) {
+      tracer.setSegment(subsegment);
+      tracer.annotateColdStart();
+      tracer.addServiceNameAnnotation();
+      if (keys.executionName) tracer.putAnnotation('executionName', keys.executionName);
+      if (keys.nodeName) tracer.putAnnotation('nodeName', keys.nodeName);
+    }
     try {
+      const input = parseInput(schema, event);
+      // Every step of a lock holder that can reach the cluster keeps its Leases fresh, given `executionId`
+      // ($$.Execution.Id) by the workflow. Renewal never fails the step.
+      const executionId = stringAt(event, 'executionId');
+      if (executionId && reachesCluster(stepName)) await renewLocks(executionId);
       const result = await run(input);
       logger.info('step succeeded');
       return result;
@@ -48,6 +70,33 @@ export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Re
       logger.resetKeys();
     }
   };
+}
+
+function reachesCluster(stepName: string): boolean {
+  return isStepName(stepName) && (STEPS[stepName].uses as readonly string[]).includes('kubernetes');
+}
+
+/**
+ * The node a step works on, wherever its input carries it: `nodeName` (most steps), `request.nodeName` (the
+ * validation, even of a request that fails its schema) or `settings.nodeName` (render). Read from the raw event
+ * so that a step refusing its input still logs which node it was about.
+ */
+function nodeNameOf(event: unknown): string | undefined {
+  return (
+    stringAt(event, 'nodeName') ??
+    stringAt(objectAt(event, 'request'), 'nodeName') ??
+    stringAt(objectAt(event, 'settings'), 'nodeName')
+  );
+}
+
+function objectAt(value: unknown, key: string): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+function stringAt(value: unknown, key: string): string | undefined {
+  const found = objectAt(value, key);
+  // a hostile or broken input must not flood every log line
+  return typeof found === 'string' && found.length > 0 ? found.slice(0, 253) : undefined;
 }
 
 /** Parses a step input; every schema issue becomes a Problem naming the field, the value and the reason. */

@@ -1,3 +1,5 @@
+import { nextPollDelay } from './backoff';
+import { KUBEEDGE_NAMESPACE } from './domain';
 import { EdgekeeperError } from './errors';
 import {
   deletionOrder,
@@ -11,11 +13,8 @@ import {
 
 /**
  * Pure core of "Uninstall KubeEdge": what `helm uninstall kubeedge -n kubeedge && kubectl delete ns kubeedge`
- * does, planned from the release Secrets without a helm binary (KUBEEDGE.md §7).
+ * does, planned from the release Secrets without a helm binary.
  */
-
-/** The namespace KubeSphere installs KubeEdge into; deleted last, with everything left in it. */
-export const KUBEEDGE_NAMESPACE = 'kubeedge';
 
 /** Edge nodes still exist and `force` was not given: uninstalling would strand them. */
 export class EdgeNodesExistError extends EdgekeeperError {
@@ -134,4 +133,126 @@ export function uninstallReport(
     releaseSecrets: plan.releaseSecrets.names,
     namespace: plan.namespace,
   };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The uninstall as three resumable steps. Before anything is deleted, the plan is recorded in the cluster (the
+// uninstall record): once the release Secrets are gone the plan could no longer be read from them, and a rerun
+// after a crash there must finish the job, not fail with HelmReleaseNotFoundError. The record goes when the
+// namespace is gone, so a completed uninstall leaves nothing behind.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Where the plan of an uninstall in progress is kept between its steps and across reruns. */
+export interface UninstallRecordPort {
+  readRecord(): Promise<UninstallPlan | null>;
+  writeRecord(plan: UninstallPlan): Promise<void>;
+  forgetRecord(): Promise<void>;
+}
+
+/** What planning reads from the cluster. */
+export interface UninstallPlanPorts extends Pick<UninstallRecordPort, 'readRecord'> {
+  /** names of the nodes labelled as edge nodes */
+  edgeNodes(): Promise<string[]>;
+  /** Helm's storage Secrets in the KubeEdge namespace */
+  releaseSecrets(): Promise<SecretLike[]>;
+  namespaceExists(): Promise<boolean>;
+}
+
+export type PlanOutcome =
+  | { readonly installed: false; readonly plan: null }
+  /** `resumed`: the plan is the one an interrupted uninstall recorded */
+  | { readonly installed: true; readonly plan: UninstallPlan; readonly resumed?: boolean };
+
+/**
+ * Plans the uninstall, resuming one in progress: a recorded plan for the same release is taken as it is (its
+ * Secrets may be deleted already), with the edge nodes read again. Nothing recorded, no namespace and no Secrets
+ * means KubeEdge is not installed, which makes a rerun after a finished uninstall harmless.
+ * @throws EdgeNodesExistError, HelmReleaseNotFoundError, HelmReleaseCorruptError (see planUninstall)
+ */
+export async function planOrResumeUninstall(
+  ports: UninstallPlanPorts,
+  request: { readonly force: boolean; readonly releaseName: string },
+): Promise<PlanOutcome> {
+  const [edgeNodes, record, secrets, namespacePresent] = await Promise.all([
+    ports.edgeNodes(),
+    ports.readRecord(),
+    ports.releaseSecrets(),
+    ports.namespaceExists(),
+  ]);
+  if (record && record.release.name === request.releaseName) {
+    const sorted = [...edgeNodes].sort();
+    if (sorted.length > 0 && !request.force) throw new EdgeNodesExistError(sorted);
+    return { installed: true, plan: { ...record, nodesToRemoveFirst: sorted }, resumed: true };
+  }
+  if (!namespacePresent && secrets.length === 0) return { installed: false, plan: null };
+  const plan = planUninstall({
+    edgeNodes,
+    releaseSecrets: secrets,
+    force: request.force,
+    releaseName: request.releaseName,
+  });
+  return { installed: true, plan };
+}
+
+/** The deletes the uninstall makes; each answers whether the object was there. */
+export interface UninstallDeletePorts extends Pick<UninstallRecordPort, 'writeRecord'> {
+  deleteObject(ref: ObjectRef): Promise<DeleteOutcome>;
+  deleteSecret(namespace: string, name: string): Promise<DeleteOutcome>;
+  deleteNamespace(name: string): Promise<DeleteOutcome>;
+}
+
+/**
+ * Records the plan, then deletes every object of the release in order, its storage Secrets, then the namespace.
+ * Objects already gone count as such, so a rerun finishes what a failed run began.
+ */
+export async function deleteRelease(
+  ports: UninstallDeletePorts,
+  plan: UninstallPlan,
+  removedNodes: readonly string[],
+): Promise<UninstallReport> {
+  await ports.writeRecord(plan);
+  const outcomes: DeleteOutcome[] = [];
+  for (const ref of plan.objects) outcomes.push(await ports.deleteObject(ref));
+  for (const name of plan.releaseSecrets.names) await ports.deleteSecret(plan.releaseSecrets.namespace, name);
+  await ports.deleteNamespace(plan.namespace);
+  return uninstallReport(plan, outcomes, removedNodes);
+}
+
+/** The namespace is still terminating after the deadline: a finalizer or an unreachable API service holds it. */
+export class NamespaceStuckError extends EdgekeeperError {
+  override readonly name = 'NamespaceStuckError';
+}
+
+/** What waiting for the namespace reads and, once it is gone, cleans. */
+export interface NamespaceWaitPorts extends Pick<UninstallRecordPort, 'forgetRecord'> {
+  namespaceExists(name: string): Promise<boolean>;
+}
+
+/**
+ * One check of a deleted namespace: gone (the uninstall record is then forgotten), or wait with the polling
+ * backoff until the deadline.
+ * @throws NamespaceStuckError naming the namespace once `timeoutSeconds` have passed since `startedAt`
+ */
+export async function checkNamespaceGone(
+  ports: NamespaceWaitPorts,
+  input: {
+    readonly namespace: string;
+    readonly startedAt: string | null;
+    readonly attempt: number;
+    readonly timeoutSeconds: number;
+    readonly now: Date;
+  },
+): Promise<{ gone: boolean; waitSeconds: number; startedAt: string; attempt: number }> {
+  const since = input.startedAt ?? input.now.toISOString();
+  const next = { startedAt: since, attempt: input.attempt + 1 };
+  if (!(await ports.namespaceExists(input.namespace))) {
+    await ports.forgetRecord();
+    return { ...next, gone: true, waitSeconds: 0 };
+  }
+  if (input.now.getTime() - Date.parse(since) > input.timeoutSeconds * 1000) {
+    throw new NamespaceStuckError(
+      `namespace ${input.namespace} is still terminating after ${input.timeoutSeconds} s; check its finalizers`,
+    );
+  }
+  return { ...next, gone: false, waitSeconds: nextPollDelay(input.attempt) };
 }

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -55,8 +55,6 @@ export class StepLambda extends Construct {
         target: 'node22',
         minify: true,
         sourceMap: true,
-        // Host scripts are real files (shellcheck runs on them); esbuild inlines them as strings.
-        loader: { '.sh': 'text' },
       },
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
@@ -109,6 +107,27 @@ export class StepLambda extends Construct {
           resources: ['*'],
         }),
       );
+    }
+    if (props.spec.uses.includes('stepfunctions')) {
+      // A lock is free once its holder execution has ended: read-only access to this stack's own executions.
+      const executions = `${stack.stackName}-*:*`;
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [
+            stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              resourceName: executions,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${executions}]`,
+        reason: 'a lock holder can be any execution of this stack’s workflows; the grant only reads their status',
+      });
     }
     acknowledgeStepFindings(role);
   }

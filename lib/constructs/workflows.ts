@@ -5,13 +5,22 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type AslFile, listAslFiles, pascalCase, placeholdersOf } from '../asl';
+import {
+  type AslFile,
+  fillSettings,
+  listAslFiles,
+  pascalCase,
+  placeholdersOf,
+  type WorkflowTimeoutSettings,
+} from '../asl';
 
 export interface WorkflowsProps {
   /** Lambda steps by registry name; a workflow may only reference these */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /** the bus `${EventBusName}` resolves to */
   readonly eventBus: events.IEventBus;
+  /** the steps' timeout settings, from which each workflow's own time limit is derived */
+  readonly timeouts: WorkflowTimeoutSettings;
   /** @default every `statemachine/*.asl.json` */
   readonly definitions?: readonly AslFile[];
   /** @default 30 */
@@ -20,8 +29,9 @@ export interface WorkflowsProps {
 
 /**
  * One Standard state machine per `statemachine/*.asl.json`, deployed from the file itself so that what the local
- * runtime tests is what runs. Each `${Placeholder}` is filled by `definitionSubstitutions`, and each state machine
- * is granted exactly what its own placeholders reference. Logs go to CloudWatch at level ALL but without execution
+ * runtime tests is what runs. The time limit (a number, which `definitionSubstitutions` cannot insert) is filled
+ * at synth time from the timeout settings; every other `${Placeholder}` is filled by `definitionSubstitutions`,
+ * and each state machine is granted exactly what its own placeholders reference. Logs go to CloudWatch at level ALL but without execution
  * data: inputs and outputs stay out of the logs, so nothing sensitive can leak there.
  */
 export class Workflows extends Construct {
@@ -32,7 +42,8 @@ export class Workflows extends Construct {
     super(scope, id);
     const definitions = props.definitions ?? listAslFiles();
     const machines: Record<string, sfn.StateMachine> = {};
-    for (const asl of definitions) {
+    for (const file of definitions) {
+      const asl = { ...file, text: fillSettings(file.text, props.timeouts) };
       const references = this.resolveReferences(asl, props, definitions);
       const logGroup = new logs.LogGroup(this, `${pascalCase(asl.name)}Logs`, {
         retention: props.logRetentionDays ?? logs.RetentionDays.ONE_MONTH,

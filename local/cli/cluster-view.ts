@@ -6,9 +6,8 @@ import {
   type V1DaemonSet,
   type V1Node,
 } from '@kubernetes/client-node';
-import { LOCK_NAMESPACE, lockName } from '../../functions/shared/node-lock';
-
-const EDGE_LABEL = 'node-role.kubernetes.io/edge';
+import { EDGE_ROLE_LABEL, KUBEEDGE_NAMESPACE, LOCK_NAMESPACE, TOKEN_SECRET } from '../../functions/shared/domain';
+import { lockName } from '../../functions/shared/node-lock';
 
 /** kubectl-style snapshots of what the demo changes: nodes, and whether each DaemonSet can land on edge nodes. */
 export async function clusterView(kubeconfigPath: string): Promise<string> {
@@ -57,7 +56,7 @@ function edgePolicy(daemonSet: V1DaemonSet): string {
     daemonSet.spec?.template.spec?.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
       ?.nodeSelectorTerms ?? [];
   const operators = terms.map(
-    (term) => term.matchExpressions?.find((expression) => expression.key === EDGE_LABEL)?.operator,
+    (term) => term.matchExpressions?.find((expression) => expression.key === EDGE_ROLE_LABEL)?.operator,
   );
   if (terms.length > 0 && operators.every((operator) => operator === 'DoesNotExist')) return 'excluded';
   if (terms.length > 0 && operators.every((operator) => operator === 'Exists' || operator === 'In')) return 'only edge';
@@ -71,7 +70,7 @@ function table(rows: string[][], columns: string[]): string {
       .map((cell, index) => cell.padEnd(widths[index]))
       .join('   ')
       .trimEnd();
-  return [line(columns), ...rows.map(line)].join('\n') + '\n';
+  return `${[line(columns), ...rows.map(line)].join('\n')}\n`;
 }
 
 /** The KubeEdge join token, so the demo can prove it never reached an output, event or log. */
@@ -80,7 +79,7 @@ export async function readJoinTokenFrom(kubeconfigPath: string): Promise<string>
   config.loadFromFile(kubeconfigPath);
   const secret = await config
     .makeApiClient(CoreV1Api)
-    .readNamespacedSecret({ name: 'tokensecret', namespace: 'kubeedge' });
+    .readNamespacedSecret({ name: TOKEN_SECRET, namespace: KUBEEDGE_NAMESPACE });
   return Buffer.from(secret.data?.tokendata ?? '', 'base64')
     .toString('utf8')
     .trim();

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type SandboxInfo, startDetachedSandbox, startSandbox, stopSandbox } from '../sandbox/sandbox';
-import type { Io } from './program';
+import type { Io } from './io';
 
 /** `edgekeeper sandbox start`: in the foreground until Ctrl-C, or detached until `sandbox stop`. */
 export async function startSandboxCommand(flags: { dir: string; detach?: boolean }, io: Io): Promise<number> {
@@ -13,8 +13,10 @@ export async function startSandboxCommand(flags: { dir: string; detach?: boolean
   const sandbox = await startSandbox({ dir });
   io.stdout(describeSandbox(sandbox.info, false));
   await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
+    const unsubscribe = io.onStop(() => {
+      unsubscribe();
+      done();
+    });
   });
   await sandbox.stop();
   return 0;

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { LOCAL_LOG_ENV } from '../../functions/shared/powertools';
 import { formatPorts, SETTINGS_ENV } from '../../functions/shared/settings';
 import { readSandboxInfo } from '../sandbox/sandbox';
 
@@ -10,17 +11,15 @@ export type Target =
   | { readonly kind: 'api'; readonly url: string };
 
 /**
- * The environment the Lambda handlers read when they run in-process. `--local` uses the shell's own KUBECONFIG and
- * AWS credentials untouched; `--sandbox DIR` points every client at the sandbox's endpoints. Dummy AWS credentials
- * are needed there because the SDK signs every request, even to a local endpoint that ignores signatures.
+ * The environment the Lambda handlers read when they run in-process (given to them with `runWithEnvironment`,
+ * never written to process.env). `--local` uses the shell's own KUBECONFIG and AWS credentials untouched;
+ * `--sandbox DIR` points every client at the sandbox's endpoints. Dummy AWS credentials are needed there because
+ * the SDK signs every request, even to a local endpoint that ignores signatures. `logs` is where the steps' logs
+ * go: a file, `stderr` or `off`.
  */
-export async function handlerEnvironment(target: Target): Promise<Record<string, string>> {
-  // The SDK warns on Node 20 that future versions need 22; Lambda runs 22, and the notice only clutters the CLI.
-  const common = {
-    POWERTOOLS_DEV: 'true',
-    POWERTOOLS_LOG_LEVEL: 'DEBUG',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  };
+export async function handlerEnvironment(target: Target, logs?: string): Promise<Record<string, string>> {
+  // without a destination, the steps log as in Lambda: Powertools' own console
+  const common: Record<string, string> = logs === undefined ? {} : { [LOCAL_LOG_ENV]: logs };
   if (target.kind !== 'sandbox') return common;
   const info = await readSandboxInfo(target.dir);
   const env: Record<string, string> = {

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { type RequestLog, type SandboxCluster, startCluster } from './cluster';
 import { type EdgeServices, fallbackPath, startEdgeServices } from './edge';
+import { FaultPlan } from './faults';
 import { type EdgeHosts, type IsolationMode, loadHostFixture, portInsideHost, startEdgeHosts } from './hosts';
 
 /** The directory `edgekeeper sandbox start` uses when none is given. */
@@ -58,6 +59,8 @@ export interface Sandbox {
   readonly info: SandboxInfo;
   /** the simulated API server's request counters per verb and resource (what `npm run bench` reports) */
   readonly requestLog: RequestLog;
+  /** fault hooks of the API server, the SSM endpoint and the hosts (see local/sandbox/faults.ts) */
+  readonly faults: FaultPlan;
   /** stops everything started, in reverse order, and removes `sandbox.json` */
   stop(): Promise<void>;
 }
@@ -102,8 +105,11 @@ export async function startSandbox(options: {
   mode?: IsolationMode;
   /** see CommandRunner @default 5000 */
   offlineDeliveryTimeoutMs?: number;
+  /** fault hooks to start with; tests can also add rules later through `Sandbox.faults` @default none */
+  faults?: FaultPlan;
 }): Promise<Sandbox> {
   const dir = path.resolve(options.dir);
+  const faults = options.faults ?? new FaultPlan();
   await mkdir(dir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -111,7 +117,7 @@ export async function startSandbox(options: {
     stops.length = 0;
   };
   try {
-    const cluster: SandboxCluster = await startCluster({ dir });
+    const cluster: SandboxCluster = await startCluster({ dir, faults });
     stops.push(() => cluster.stop());
     const edge: EdgeServices = await startEdgeServices({
       dir,
@@ -128,10 +134,11 @@ export async function startSandbox(options: {
       ...(options.offlineDeliveryTimeoutMs === undefined
         ? {}
         : { offlineDeliveryTimeoutMs: options.offlineDeliveryTimeoutMs }),
+      faults,
     });
     stops.push(() => hosts.stop());
 
-    // Relayed hosts see cloudcore at the seed's public ports; portable hosts share the real loopback.
+    // Relayed hosts see cloudcore at KubeSphere's public ports; portable hosts share the real loopback.
     const seen = (name: EdgeServices['endpoints'][number]['name']): number => {
       const port = edge.endpoints.find((e) => e.name === name)?.port;
       if (port === undefined) throw new SandboxProcessError(`the edge services expose no ${name} endpoint`);
@@ -172,7 +179,7 @@ export async function startSandbox(options: {
     await writeFile(`${infoPath(dir)}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
     await rename(`${infoPath(dir)}.tmp`, infoPath(dir));
     stops.push(() => rm(infoPath(dir), { force: true }));
-    return { info, requestLog: cluster.requestLog, stop: stopAll };
+    return { info, requestLog: cluster.requestLog, faults, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

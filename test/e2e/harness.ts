@@ -1,8 +1,6 @@
-import { Console } from 'node:console';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import {
   GetCommandInvocationCommand,
   InvocationDoesNotExist,
@@ -19,7 +17,8 @@ import {
   type V1Lease,
   type V1Node,
 } from '@kubernetes/client-node';
-import { handlerEnvironment } from '../../local/cli/targets';
+import { defaultLogFile, handlerEnvironment } from '../../local/cli/targets';
+import { EXECUTIONS_DIR_ENV, executionsDirFor } from '../../local/executions';
 import { type PublishedEvent, runWorkflow, type WorkflowResult } from '../../local/runtime';
 import { type Sandbox, type SandboxInfo, startSandbox } from '../../local/sandbox/sandbox';
 
@@ -73,8 +72,10 @@ export interface HostResult {
 const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'DeliveryTimedOut']);
 
 /**
- * One sandbox in a temp dir, with the handlers' environment applied to `process.env` (as the CLI does for
- * `--sandbox DIR`) and their logs routed to `<dir>/logs/edgekeeper.log` (where the CLI routes them).
+ * One sandbox in a temp dir. Runs started through the harness get the handlers' environment (the CLI's for
+ * `--sandbox DIR`) and the execution registry `<dir>/executions` explicitly. Test files that call `runWorkflow`
+ * themselves rely on the same values in `process.env`, which `start` also sets: test code only, the CLI never does.
+ * The steps log to `<dir>/logs/edgekeeper.log`, where the CLI sends them.
  */
 export class E2E {
   readonly core: CoreV1Api;
@@ -86,7 +87,9 @@ export class E2E {
   private constructor(
     readonly dir: string,
     private readonly sandbox: Sandbox,
-    private readonly originalConsole: Console,
+    /** what the handlers read: the sandbox's endpoints, the log file and the registry */
+    readonly environment: Record<string, string>,
+    private readonly previousEnv: Record<string, string | undefined>,
   ) {
     const kc = new KubeConfig();
     kc.loadFromFile(sandbox.info.kubeconfig);
@@ -102,28 +105,41 @@ export class E2E {
 
   /**
    * Starts a sandbox. `env` is applied after the sandbox's own handler environment (e.g. a short ready timeout).
-   * Call before any workflow runs in this test file: the steps' logger binds the console when first loaded.
+   * `sandbox` passes options to the sandbox (fault hooks, offline delivery timeout).
    */
   static async start(
-    options: { readyDelayMs?: number; env?: Record<string, string>; prefix?: string } = {},
+    options: {
+      readyDelayMs?: number;
+      env?: Record<string, string>;
+      prefix?: string;
+      sandbox?: Omit<Parameters<typeof startSandbox>[0], 'dir' | 'readyDelayMs'>;
+    } = {},
   ): Promise<E2E> {
     const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'edgekeeper-e2e-'));
     const sandbox = await startSandbox({
       dir,
+      ...(options.sandbox ?? {}),
       ...(options.readyDelayMs === undefined ? {} : { readyDelayMs: options.readyDelayMs }),
     });
-    Object.assign(process.env, await handlerEnvironment({ kind: 'sandbox', dir }), options.env ?? {});
-    const logFile = join(dir, 'logs', 'edgekeeper.log');
-    mkdirSync(join(dir, 'logs'), { recursive: true });
-    const original = globalThis.console as Console;
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        appendFileSync(logFile, chunk);
-        done();
-      },
-    });
-    globalThis.console = new Console({ stdout: sink, stderr: sink });
-    return new E2E(dir, sandbox, original);
+    const target = { kind: 'sandbox', dir } as const;
+    const environment = {
+      ...(await handlerEnvironment(target, defaultLogFile(target))),
+      [EXECUTIONS_DIR_ENV]: executionsDirFor(target, {}),
+      ...(options.env ?? {}),
+    };
+    const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
+    Object.assign(process.env, environment);
+    return new E2E(dir, sandbox, environment, previous);
+  }
+
+  /** The execution registry of this sandbox's runs. */
+  get executionsDir(): string {
+    return this.environment[EXECUTIONS_DIR_ENV];
+  }
+
+  /** The running sandbox: its fault hooks and request log. */
+  get handle(): Sandbox {
+    return this.sandbox;
   }
 
   get info(): SandboxInfo {
@@ -150,6 +166,8 @@ export class E2E {
       waits: 'compressed',
       compressedWaitMs: 50,
       onPublish: (event) => published.push(event),
+      environment: this.environment,
+      executionsDir: this.executionsDir,
       ...(options.executionName === undefined ? {} : { executionName: options.executionName }),
     });
     const run = { result, published };
@@ -241,7 +259,10 @@ export class E2E {
 
   async stop(): Promise<void> {
     this.ssm.destroy();
-    globalThis.console = this.originalConsole;
+    for (const [key, value] of Object.entries(this.previousEnv)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
     await this.sandbox.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

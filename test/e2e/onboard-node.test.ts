@@ -216,6 +216,62 @@ describe('onboarding on the sandbox', () => {
     expect(await e2e.lease('edge-1')).toBeUndefined();
   });
 
+  it('applies a changed rerun to the joined node (its labels, no taint) and converges back, never joining twice', async () => {
+    const same = { nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: HOSTS.ubuntuAmd64 };
+    const changed = await e2e.onboard({ ...same, labels: { site: 'plant-9' }, taint: false });
+    expect(changed.result.error).toBeNull();
+    expect(changed.result.output).toMatchObject({ nodeName: 'edge-1', alreadyJoined: true });
+    const relabelled = await e2e.node('edge-1');
+    expect(relabelled?.metadata?.labels).toHaveProperty(['site'], 'plant-9');
+    expect(relabelled?.spec?.taints ?? []).not.toContainEqual(expect.objectContaining(EDGE_TAINT));
+
+    const back = await e2e.onboard(same);
+    expect(back.result.error).toBeNull();
+    const node = await e2e.node('edge-1');
+    expect(node?.metadata?.labels).not.toHaveProperty(['site']);
+    expect(node?.spec?.taints).toContainEqual(expect.objectContaining(EDGE_TAINT));
+    expect(node?.metadata?.uid).toBe(firstNode?.metadata?.uid);
+    expect(readyStatus(node)).toBe('True');
+    expect((await edgemeshState(HOSTS.ubuntuAmd64)).joins).toBe('1');
+    expect(await e2e.lease('edge-1')).toBeUndefined();
+  });
+
+  it('refuses a rerun that asks for another KubeEdge version, naming both, and leaves the node as it was', async () => {
+    const { result } = await e2e.onboard({
+      nodeName: 'edge-1',
+      nodeIp: '10.20.0.11',
+      instanceId: HOSTS.ubuntuAmd64,
+      kubeedgeVersion: 'v1.9.2',
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toEqual({
+      name: 'InvalidRequestError',
+      message:
+        'kubeedgeVersion v1.9.2 differs from v1.6.1, the version node edge-1 runs: edgekeeper does not upgrade ' +
+        'nodes; remove it and onboard it again',
+    });
+    const node = await e2e.node('edge-1');
+    expect(node?.metadata?.uid).toBe(firstNode?.metadata?.uid);
+    expect(readyStatus(node)).toBe('True');
+    expect(await e2e.lease('edge-1')).toBeUndefined();
+  });
+
+  it('refuses another name on the instance that backs edge-1, naming both nodes, and leaves edge-1 Ready', async () => {
+    const { result } = await e2e.onboard({
+      nodeName: 'edge-other',
+      nodeIp: '10.20.0.19',
+      instanceId: HOSTS.ubuntuAmd64,
+    });
+    expect(result.status).toBe('FAILED');
+    expect(result.error).toEqual({
+      name: 'InvalidRequestError',
+      message: `instanceId ${HOSTS.ubuntuAmd64} already backs node edge-1; it cannot also back node edge-other`,
+    });
+    expect(await e2e.node('edge-other')).toBeUndefined();
+    expect(readyStatus(await e2e.node('edge-1'))).toBe('True');
+    expect((await edgemeshState(HOSTS.ubuntuAmd64)).joins).toBe('1');
+  });
+
   it('never lets the join token out: not in any result, event or log of the runs', async () => {
     const { token, base64 } = await e2e.joinToken();
     expect(token.length).toBeGreaterThan(20);
@@ -231,7 +287,8 @@ describe('onboarding on the sandbox', () => {
     }
     const logs = e2e.handlerLogs();
     // the steps did log (the in-process runs and the CLI child append to the same file)
-    expect(logs).toContain('"step": "SendJoinScript"');
+    // one JSON object per line; whether it is indented depends on where the log goes
+    expect(logs).toMatch(/"step":\s*"SendJoinScript"/);
     expect(logs).not.toContain(token);
     expect(logs).not.toContain(base64);
   });

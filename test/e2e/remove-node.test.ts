@@ -1,4 +1,8 @@
-import type { WorkflowResult } from '../../local/runtime';
+import { kubeClients } from '../../functions/shared/k8s';
+import { readSettings } from '../../functions/shared/settings';
+import { UNINSTALL_RECORD, uninstallDeletePorts, uninstallPlanPorts } from '../../functions/shared/uninstall-cluster';
+import { deleteRelease, planOrResumeUninstall } from '../../functions/shared/uninstall-plan';
+import { runWorkflow, type WorkflowResult } from '../../local/runtime';
 import { E2E, HOSTS } from './harness';
 import {
   CLEAN_HOST,
@@ -68,24 +72,69 @@ describe('edgekeeper remove on the sandbox', () => {
     expect(await e2e.lease('edge-1')).toBeUndefined();
   });
 
-  it('a rerun of the removal changes nothing and says the node does not exist', async () => {
+  it('a rerun of the removal succeeds, says the node was already gone, and touches no host', async () => {
     const { result, published } = await removeNode({ nodeName: 'edge-1' });
     expect(result).toMatchObject({
-      status: 'FAILED',
-      error: {
-        name: 'NodeNotFoundError',
-        message: expect.stringContaining('nodeName edge-1 does not exist: nothing to remove'),
+      status: 'SUCCEEDED',
+      error: null,
+      output: {
+        nodeName: 'edge-1',
+        mode: 'remove',
+        instanceId: null,
+        notice: 'node edge-1 was already gone: cleaning only what edgekeeper left for it (locks, routing)',
+        host: { action: 'skip', reason: 'no node and no host recorded for it: nothing to reset' },
+        hostReset: null,
+        node: { step: 'delete-node', result: 'nothing-to-do', detail: 'node edge-1 was already gone' },
       },
     });
-    // it stopped at the inspection: no lock taken, nothing sent to the host
-    expect(statesEntered(result)).toEqual([
-      'Which mode?',
-      'Inspect the node',
-      'Publish Edge Node Removal Failed',
-      'Fail with the original error',
-    ]);
-    expect(published.map((event) => event.detailType)).toEqual(['Edge Node Removal Failed']);
+    expect(statesEntered(result)).not.toContain('Send the reset script to the host');
+    expect(published.map((event) => event.detailType)).toEqual(['Edge Node Removed']);
     expect(await e2e.lease('edge-1')).toBeUndefined();
+    expect(await hostState(e2e, HOSTS.ubuntuAmd64)).toEqual(CLEAN_HOST);
+  });
+
+  it('a plain remove finishes a half-joined node: onboarding killed after the join script, host found from its lock', async () => {
+    // the onboarding dies right after sending the join script: the host joins, nothing annotates the node
+    const kill = new AbortController();
+    const killed = await runWorkflow({
+      workflow: 'onboard-node',
+      input: {
+        nodeName: 'edge-h',
+        nodeIp: '10.20.0.14',
+        instanceId: HOSTS.ubuntuAmd64,
+        taint: true,
+        labels: {},
+        dryRun: false,
+      },
+      waits: 'compressed',
+      compressedWaitMs: 50,
+      environment: e2e.environment,
+      executionsDir: e2e.executionsDir,
+      stopNow: kill.signal,
+      hooks: {
+        afterTask: ({ state }) => {
+          if (state === 'Send the join script to the host') kill.abort('killed after the join script was sent');
+        },
+      },
+    });
+    expect(killed.status).toBe('ABORTED');
+    const deadline = Date.now() + 60_000;
+    while (!(await e2e.node('edge-h')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    const halfJoined = await e2e.node('edge-h');
+    expect(halfJoined?.metadata?.annotations?.['edgekeeper.io/instance-id']).toBeUndefined();
+    expect(await e2e.lease('edge-h')).toBeDefined();
+    expect((await hostState(e2e, HOSTS.ubuntuAmd64)).edgecore).toBe('active');
+
+    const { result } = await removeNode({ nodeName: 'edge-h' });
+    expect(result.error).toBeNull();
+    expect(result.output).toMatchObject({
+      nodeName: 'edge-h',
+      instanceId: HOSTS.ubuntuAmd64,
+      host: { action: 'reset' },
+      node: { step: 'delete-node', result: 'done' },
+    });
+    expect(await e2e.node('edge-h')).toBeUndefined();
+    expect(await e2e.lease('edge-h')).toBeUndefined();
     expect(await hostState(e2e, HOSTS.ubuntuAmd64)).toEqual(CLEAN_HOST);
   });
 
@@ -154,8 +203,30 @@ describe('edgekeeper remove on the sandbox', () => {
 });
 
 describe('edgekeeper uninstall on the sandbox, once no edge node is left', () => {
-  it('uninstalls through the CLI: namespace, release Secret and cluster-scoped objects gone', async () => {
+  it('an uninstall killed between the release Secrets and the namespace leaves its plan recorded', async () => {
     expect(await kubeedgeInstallation(e2e)).toEqual(WHOLE_INSTALLATION);
+    // the real steps' adapters, with the run dying where the namespace delete would have been sent
+    const kube = await kubeClients(readSettings({ KUBECONFIG: e2e.kubeconfig }));
+    const { plan } = await planOrResumeUninstall(uninstallPlanPorts(kube), { force: false, releaseName: 'kubeedge' });
+    if (!plan) throw new Error('expected KubeEdge to be installed');
+    const crash = new Error('killed between the release Secrets and the namespace');
+    const ports = {
+      ...uninstallDeletePorts(kube),
+      deleteNamespace: async () => {
+        throw crash;
+      },
+    };
+    await expect(deleteRelease(ports, plan, [])).rejects.toBe(crash);
+    // what the issue found stuck: no release Secret, but the namespace and its leftovers are still there
+    expect(await kubeedgeInstallation(e2e)).toEqual(['Namespace/kubeedge']);
+    const record = await e2e.core.readNamespacedConfigMap({ name: UNINSTALL_RECORD, namespace: 'kube-system' });
+    expect(JSON.parse(record.data?.plan ?? '{}')).toMatchObject({
+      release: { name: 'kubeedge' },
+      namespace: 'kubeedge',
+    });
+  });
+
+  it('uninstalls through the CLI, finishing the killed uninstall: namespace gone, record forgotten', async () => {
     const cli = await runCli(['uninstall', '--sandbox', e2e.dir, '--json']);
     expect(cli).toMatchObject({ code: 0 });
     const printed = JSON.parse(cli.stdout) as WorkflowResult;
@@ -171,8 +242,9 @@ describe('edgekeeper uninstall on the sandbox, once no edge node is left', () =>
         },
       },
     });
-    const report = (printed.output as { report: { deleted: string[] } }).report;
-    expect(report.deleted).toEqual(
+    // the killed run deleted them; this one found them gone
+    const report = (printed.output as { report: { alreadyGone: string[] } }).report;
+    expect(report.alreadyGone).toEqual(
       expect.arrayContaining([
         'ClusterRole/cloudcore',
         'ClusterRoleBinding/cloudcore',
@@ -183,6 +255,8 @@ describe('edgekeeper uninstall on the sandbox, once no edge node is left', () =>
     expect(await kubeedgeInstallation(e2e)).toEqual([]);
     const ns = await kubectl(e2e, ['get', 'namespace', 'kubeedge']);
     expect(ns.stderr).toContain('namespaces "kubeedge" not found');
+    const record = await kubectl(e2e, ['get', 'configmap', UNINSTALL_RECORD, '-n', 'kube-system']);
+    expect(record.stderr).toContain(`configmaps "${UNINSTALL_RECORD}" not found`);
   });
 
   it('a following onboarding fails saying KubeEdge is not installed, and touches neither cluster nor host', async () => {

@@ -28,7 +28,7 @@ const CLOUD_TARGET = { Key: 'tag:edgekeeper-role', Values: ['cloud'] };
 const TERMINAL = ['Success', 'Failed', 'TimedOut', 'Cancelled'];
 const BAD_RULE = 'iptables: Bad rule (does a matching rule exist in that chain?).\n';
 
-/** The logs/exec routing of one edge node (KUBEEDGE.md section 6), as the lead's step sends it: idempotent. */
+/** The logs/exec routing of one edge node (docs/kubeedge.md §6), as the lead's step sends it: idempotent. */
 function routingScript(edgeIp: string, action: 'add' | 'remove'): string[] {
   const apply =
     action === 'add'

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EdgeHarness, seedJoinCommand } from './sandbox-edge-harness';
+import { EdgeHarness, kubesphereJoinCommand } from './sandbox-edge-harness';
 
 describe('edge stand-ins, fallback mode (SANDBOX_HOST_ROOT, no namespaces)', () => {
   let h: EdgeHarness;
@@ -11,11 +11,11 @@ describe('edge stand-ins, fallback mode (SANDBOX_HOST_ROOT, no namespaces)', () 
     await h.stop();
   });
 
-  it("registers a Ready edge node for the seed's zh join command", async () => {
+  it("registers a Ready edge node for KubeSphere's zh join command", async () => {
     const root = await h.host('zh');
     const result = await h.fallback(
       root,
-      seedJoinCommand(h, await h.token(), { extra: ' --region=zh --with-edge-taint' }),
+      kubesphereJoinCommand(h, await h.token(), { extra: ' --region=zh --with-edge-taint' }),
     );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -50,7 +50,7 @@ describe('edge stand-ins, fallback mode (SANDBOX_HOST_ROOT, no namespaces)', () 
 
   it('refuses a second join while edgecore runs, then resets: Node Unknown, dirs emptied, mosquitto and edgecore kept', async () => {
     const root = await h.host('rejoin');
-    const command = seedJoinCommand(h, await h.token(), { extra: ' --edgenode-name edge-2' });
+    const command = kubesphereJoinCommand(h, await h.token(), { extra: ' --edgenode-name edge-2' });
     expect((await h.fallback(root, command)).code).toBe(0);
     await h.nodeReady('edge-2', 'True');
 
@@ -83,7 +83,7 @@ describe('edge stand-ins, fallback mode (SANDBOX_HOST_ROOT, no namespaces)', () 
     const root = await h.host('badtoken');
     const result = await h.fallback(
       root,
-      seedJoinCommand(h, 'abc.not-the-token', { extra: ' --edgenode-name edge-3' }),
+      kubesphereJoinCommand(h, 'abc.not-the-token', { extra: ' --edgenode-name edge-3' }),
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('failed to get edge certificate from the cloudcore, error: 401 invalid token');
@@ -94,7 +94,7 @@ describe('edge stand-ins, fallback mode (SANDBOX_HOST_ROOT, no namespaces)', () 
     const root = await h.host('flags');
     const v150 = await h.fallback(
       root,
-      seedJoinCommand(h, await h.token(), { version: 'v1.5.0', extra: ' --region=zh' }),
+      kubesphereJoinCommand(h, await h.token(), { version: 'v1.5.0', extra: ' --region=zh' }),
     );
     expect(v150.code).toBe(1);
     expect(v150.stderr).toMatch(/^Error: unknown flag: --region\nUsage:\n {2}keadm join \[flags\]/);
@@ -128,7 +128,7 @@ describe('edge stand-ins, fallback mode (SANDBOX_HOST_ROOT, no namespaces)', () 
     const root = await h.host('nowget', { tools: { wget: false } });
     const result = await h.fallback(
       root,
-      seedJoinCommand(h, await h.token(), { extra: ' --edgenode-name edge-nowget' }),
+      kubesphereJoinCommand(h, await h.token(), { extra: ' --edgenode-name edge-nowget' }),
     );
     expect((await h.fallback(root, 'command -v wget')).code).toBe(1);
     expect(result.code).toBe(1);

@@ -109,8 +109,8 @@ export function shell(command: string, args: string[], env: Record<string, strin
   });
 }
 
-/** The seed's command shape (KUBEEDGE.md §2), with the mirror's base and the stand-ins' ports. */
-export function seedJoinCommand(
+/** KubeSphere's command shape (docs/kubeedge.md §2), with the mirror's base and the stand-ins' ports. */
+export function kubesphereJoinCommand(
   h: EdgeHarness,
   token: string,
   options: { version?: string; extra?: string } = {},

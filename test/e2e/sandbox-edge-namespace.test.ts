@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { HOST_PATH, overlayMounts, PRIVATE_MOUNTS_MARKER } from '../../local/sandbox/edge';
-import { EdgeHarness, seedJoinCommand, shell } from './sandbox-edge-harness';
+import { EdgeHarness, kubesphereJoinCommand, shell } from './sandbox-edge-harness';
 
 const SECRET_VOLUME =
   '/var/lib/edged/pods/00000000-0000-4000-8000-sandboxedge0/volumes/kubernetes.io~secret/default-token';
@@ -28,11 +28,11 @@ describe('edge stand-ins, namespace mode (root, overlays like the edge hosts)', 
     await h.stop();
   });
 
-  it('joins with the seed command, mounts a secret tmpfs that keadm reset leaves busy, and never touches the real machine', async () => {
+  it('joins with the KubeSphere command, mounts a secret tmpfs that keadm reset leaves busy, and never touches the real machine', async () => {
     expect(process.getuid?.()).toBe(0);
     const root = await h.host('ns');
     const script = [
-      `{ ${seedJoinCommand(h, await h.token(), { extra: ' --region=zh --with-edge-taint' })}; } >/dev/null`,
+      `{ ${kubesphereJoinCommand(h, await h.token(), { extra: ' --region=zh --with-edge-taint' })}; } >/dev/null`,
       'command -v yum >/dev/null && echo "yum visible" || echo "yum hidden"',
       `mountpoint -q ${SECRET_VOLUME} && echo "secret mounted"`,
       './keadm reset --force >/dev/null',

@@ -12,13 +12,24 @@ import { readSandboxInfo, type SandboxInfo, startDetachedSandbox, stopSandbox } 
 
 const UBUNTU_AMD64 = 'mi-0ed9e000000000001';
 
-/** pid → namespace inodes of every process on the machine (processes that end meanwhile are skipped). */
-function processNamespaces(): Map<number, { mnt: string; net: string; pid: string; cmdline: string }> {
-  const result = new Map<number, { mnt: string; net: string; pid: string; cmdline: string }>();
+interface ProcessInfo {
+  readonly ppid: number;
+  readonly mnt: string;
+  readonly net: string;
+  readonly pid: string;
+  readonly cmdline: string;
+}
+
+/** pid → parent and namespace inodes of every process on the machine (processes that end meanwhile are skipped). */
+function processes(): Map<number, ProcessInfo> {
+  const result = new Map<number, ProcessInfo>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
+      // /proc/<pid>/stat: "pid (comm) state ppid …"; comm may hold spaces and parentheses, so split after the last ')'
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
       result.set(Number(entry), {
+        ppid: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]),
         mnt: readlinkSync(`/proc/${entry}/ns/mnt`),
         net: readlinkSync(`/proc/${entry}/ns/net`),
         pid: readlinkSync(`/proc/${entry}/ns/pid`),
@@ -29,6 +40,23 @@ function processNamespaces(): Map<number, { mnt: string; net: string; pid: strin
     }
   }
   return result;
+}
+
+/** The processes descending from `root` (itself included): what this sandbox started, and nothing else. */
+function descendants(all: Map<number, ProcessInfo>, root: number): Map<number, ProcessInfo> {
+  const mine = new Map<number, ProcessInfo>();
+  const self = all.get(root);
+  if (self) mine.set(root, self);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, info] of all) {
+      if (!mine.has(pid) && mine.has(info.ppid)) {
+        mine.set(pid, info);
+        grew = true;
+      }
+    }
+  }
+  return mine;
 }
 
 describe('detached sandbox lifecycle', () => {
@@ -45,8 +73,6 @@ describe('detached sandbox lifecycle', () => {
   });
 
   it('starts in the background, serves the hosts, and stops leaving no process, mount or namespace', async () => {
-    const key = (p: { mnt: string; net: string; pid: string }) => `${p.mnt} ${p.net} ${p.pid}`;
-    const baseline = new Set([...processNamespaces().values()].map(key));
     info = await startDetachedSandbox({ dir });
     expect(info).toMatchObject({
       dir,
@@ -120,30 +146,33 @@ describe('detached sandbox lifecycle', () => {
       ssm.destroy();
     }
 
-    // What belongs to the sandbox: its daemon, and every namespace that appeared since it started.
-    const mine = processNamespaces().get(process.pid);
-    const before = processNamespaces();
-    const sandboxNamespaces = new Set([...before.values()].map(key).filter((k) => !baseline.has(k)));
+    // What belongs to the sandbox: its daemon and the processes it started (other sandboxes may run on this
+    // machine meanwhile: their hosts and namespaces are not this one's).
+    const key = (p: { mnt: string; net: string; pid: string }) => `${p.mnt} ${p.net} ${p.pid}`;
+    const mine = processes().get(process.pid);
+    const tree = descendants(processes(), info.pid);
+    expect(tree.has(info.pid)).toBe(true);
+    const sandboxNamespaces = new Set([...tree.values()].map(key).filter((k) => mine && k !== key(mine)));
     expect(sandboxNamespaces.size).toBeGreaterThanOrEqual(5);
     // PID 1 of each online host's PID namespace (its unshare parent also carries the name, in our namespace):
     // five online edge hosts and the two cloud hosts.
-    const hostInits = [...before.entries()].filter(
-      ([, p]) => p.cmdline.includes('edge-host-init') && p.cmdline.includes(dir) && p.pid !== mine?.pid,
+    const hostInits = [...tree.entries()].filter(
+      ([, p]) => p.cmdline.includes('edge-host-init') && p.pid !== mine?.pid,
     );
     expect(hostInits).toHaveLength(7);
-    expect(before.has(info.pid)).toBe(true);
+    expect(hostInits.every(([, p]) => p.cmdline.includes(dir))).toBe(true);
 
     await stopSandbox(dir);
 
-    const after = processNamespaces();
+    const after = processes();
     expect(after.has(info.pid)).toBe(false);
+    // a process of the tree that still runs (same pid, same command line: not a reused pid), or anything naming dir
     const leftovers = [...after.entries()].filter(
-      ([, p]) => p.cmdline.includes(dir) || p.cmdline.includes('edge-host-init'),
+      ([pid, p]) => tree.get(pid)?.cmdline === p.cmdline || p.cmdline.includes(dir),
     );
-    expect(leftovers.map(([pid]) => pid)).toEqual([]);
+    expect(leftovers.map(([pid, p]) => `${pid} ${p.cmdline}`)).toEqual([]);
     const inSandboxNamespaces = [...after.entries()].filter(([, p]) => sandboxNamespaces.has(key(p)));
     expect(inSandboxNamespaces.map(([pid]) => pid)).toEqual([]);
-    for (const [pid] of hostInits) expect(after.has(pid)).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
     expect(existsSync(path.join(dir, 'sandbox.json'))).toBe(false);
   });

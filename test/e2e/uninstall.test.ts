@@ -116,9 +116,19 @@ describe('rollback of a failed join', () => {
 
   it('undoes a join refused by the preflight (Docker 18.09): no node, no lock, host clean', async () => {
     const { result } = await e2e.onboard({ nodeName: 'edge-old', nodeIp: '10.20.0.22', instanceId: HOSTS.oldDocker });
-    expect(result.error?.name).toBe('HostScriptFailedError');
+    expect(result.error?.name).toBe('JoinPreflightFailedError');
     expect(result.error?.message).toContain('docker 18.09.9 is older than 19.3.0');
     expect(statesEntered(result)).toContain('Roll back the join');
+    // the preflight changed nothing on the host, so the rollback did not reset it
+    const report = result.events.find(
+      (event) =>
+        event.workflow === 'remove-node' && event.type === 'StateExited' && event.state === 'Report the removal',
+    );
+    expect(report?.output).toMatchObject({
+      mode: 'rollback',
+      host: { action: 'skip', reason: `the failed join changed nothing on host ${HOSTS.oldDocker}: not reset` },
+      hostReset: null,
+    });
     expect(await e2e.node('edge-old')).toBeUndefined();
     expect(await e2e.lease('edge-old')).toBeUndefined();
     expect(await hostState(e2e, HOSTS.oldDocker)).toEqual(CLEAN_HOST);
@@ -137,7 +147,7 @@ describe('uninstalling KubeEdge', () => {
       message:
         '2 edge nodes exist: edge-1, edge-off; remove them first or pass force to remove them as part of the uninstall',
     });
-    expect(published.map((event) => event.detailType)).toEqual(['Edge Node Removal Failed']);
+    expect(published.map((event) => event.detailType)).toEqual(['KubeEdge Uninstall Failed']);
     expect(await kubeedgeInstallation(e2e)).toEqual(WHOLE_INSTALLATION);
     expect(await e2e.node('edge-1')).toBeDefined();
     expect(await e2e.node('edge-off')).toBeDefined();

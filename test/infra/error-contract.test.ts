@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { listAslFiles } from '../../lib/asl';
 
 /**
@@ -18,7 +18,8 @@ function errorClasses(): ErrorClass[] {
     encoding: 'utf8',
   })
     .split('\n')
-    .filter((file) => file.endsWith('.ts'));
+    // a file deleted in the work tree is still listed as cached until the deletion is committed
+    .filter((file) => file.endsWith('.ts') && existsSync(file));
   const classes: ErrorClass[] = [];
   for (const file of files) {
     const source = readFileSync(file, 'utf8');
@@ -38,15 +39,16 @@ function transientErrorNames(): string[] {
     .sort();
 }
 
-function retriedErrorNames(): string[] {
+/** The edgekeeper error names the workflows list under `field` (Retry or Catch). */
+function errorNamesIn(field: 'Retry' | 'Catch'): string[] {
   const names = new Set<string>();
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) value.forEach(visit);
     else if (value && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
-        if (key === 'Retry') {
-          for (const retrier of child as { ErrorEquals: string[] }[])
-            for (const name of retrier.ErrorEquals) names.add(name);
+        if (key === field) {
+          for (const clause of child as { ErrorEquals: string[] }[])
+            for (const name of clause.ErrorEquals) names.add(name);
         }
         visit(child);
       }
@@ -57,6 +59,10 @@ function retriedErrorNames(): string[] {
   return [...names].filter((name) => !/^(Lambda|States|StepFunctions)\./.test(name)).sort();
 }
 
+function retriedErrorNames(): string[] {
+  return errorNamesIn('Retry');
+}
+
 describe('the error contract between steps and workflows', () => {
   it('gives every error class a name of its own, so a Retry or Catch by name means one thing', () => {
     const byName = new Map<string, string[]>();
@@ -65,6 +71,12 @@ describe('the error contract between steps and workflows', () => {
       .filter(([, files]) => files.length > 1)
       .map(([name, files]) => `${name}: ${files.join(', ')}`);
     expect(shared).toEqual([]);
+  });
+
+  it('catches by name only errors some class throws, so a renamed class cannot silently disable a Catch', () => {
+    const classes = errorClasses().map((error) => error.name);
+    const unknown = errorNamesIn('Catch').filter((name) => !classes.includes(name));
+    expect(unknown).toEqual([]);
   });
 
   it('retries exactly the errors whose class declares them transient', () => {

@@ -1,19 +1,44 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { STEP_NAMES, STEPS, type StepName } from '../../functions/registry';
-import { listAslFiles, placeholdersOf } from '../../lib/asl';
+import { readSettings } from '../../functions/shared/settings';
+import { type AslFile, fillSettings, listAslFiles, placeholdersOf } from '../../lib/asl';
 import { synthTemplate } from './synth';
 
 const { template } = synthTemplate();
 
 type Resource = { Properties: Record<string, unknown> };
 
+/** A definition as deployed: its time limit filled from the timeout settings (cdk.json keeps their defaults). */
+const deployed = (file: AslFile): AslFile => ({ ...file, text: fillSettings(file.text, readSettings({})) });
+type Statement = { Action: string | string[]; Resource: unknown };
+
 function stateMachines(): Resource[] {
   return Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Resource[];
 }
 
+function functions(): Record<string, Resource> {
+  return template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
+}
+
+/** The logical id of the execution role of a registered step's function (found by its description). */
+function roleOfStep(name: StepName): string {
+  const fn = Object.values(functions()).find((f) => f.Properties.Description === STEPS[name].description);
+  const roleId = (fn?.Properties.Role as { 'Fn::GetAtt': string[] } | undefined)?.['Fn::GetAtt'][0];
+  if (!roleId) throw new Error(`no function with the description of step ${name}`);
+  return roleId;
+}
+
+/** Every policy statement attached to one role of the stack. */
+function statementsOfRole(roleId: string): Statement[] {
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
+  return policies
+    .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+
 describe('EdgekeeperStack', () => {
   it('deploys one state machine per ASL file whose definition is the file itself', () => {
-    const files = listAslFiles();
+    const files = listAslFiles().map(deployed);
     const machines = stateMachines();
     expect(machines).toHaveLength(files.length);
     for (const file of files) {
@@ -56,26 +81,55 @@ describe('EdgekeeperStack', () => {
     }
   });
 
-  it('keeps step logs for the configured retention', () => {
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  it('keeps the logs of every function and every state machine, each in its own group, for the configured retention', () => {
+    const groups = template.findResources('AWS::Logs::LogGroup') as Record<string, Resource>;
+    for (const [id, group] of Object.entries(groups)) expect([id, group.Properties.RetentionInDays]).toEqual([id, 30]);
+    const functionGroups = Object.values(functions()).map(
+      (fn) => (fn.Properties.LoggingConfig as { LogGroup?: { Ref: string } } | undefined)?.LogGroup?.Ref,
+    );
+    const machineGroups = stateMachines().map(
+      (machine) =>
+        (
+          machine.Properties.LoggingConfiguration as {
+            Destinations: { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': string[] } } }[];
+          }
+        ).Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0],
+    );
+    const used = [...functionGroups, ...machineGroups];
+    // every function and machine names a group of this stack, no two share one, and no group is left unused
+    expect(used.sort()).toEqual(Object.keys(groups).sort());
+    expect(used).toHaveLength(STEP_NAMES.length + listAslFiles().length);
   });
 
-  it('grants SSM Run Command only to the steps that use SSM', () => {
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
-    const withSendCommand = policies.filter((policy) => JSON.stringify(policy.Properties).includes('ssm:SendCommand'));
-    const usesSsm = STEP_NAMES.filter((name) => (STEPS[name].uses as readonly string[]).includes('ssm'));
-    expect(withSendCommand).toHaveLength(usesSsm.length);
+  it('grants SSM Run Command, of AWS-RunShellScript on instances only, to exactly the steps that use SSM', () => {
+    for (const name of STEP_NAMES) {
+      const sendCommand = statementsOfRole(roleOfStep(name)).filter((st) =>
+        ([] as unknown[]).concat(st.Action).includes('ssm:SendCommand'),
+      );
+      const usesSsm = (STEPS[name].uses as readonly string[]).includes('ssm');
+      expect([name, sendCommand.length]).toEqual([name, usesSsm ? 1 : 0]);
+      for (const statement of sendCommand) {
+        // the one document, and instances (hybrid-activated edge hosts, EC2 cloud hosts): never "*"
+        const resources = ([] as unknown[]).concat(statement.Resource).map((r) => JSON.stringify(r));
+        expect(resources.filter((r) => r.endsWith(':document/AWS-RunShellScript"]]}'))).toHaveLength(1);
+        for (const resource of resources)
+          expect(resource).toMatch(/:(document\/AWS-RunShellScript|(managed-)?instance\/\*)"\]\]\}$/);
+      }
+    }
+    for (const machine of stateMachines()) {
+      const roleId = (machine.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '';
+      expect(JSON.stringify(statementsOfRole(roleId))).not.toContain('ssm:SendCommand');
+    }
   });
 
   it('lets each state machine invoke exactly the functions its definition names', () => {
-    const functions = template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
     const functionIdOf = (name: string) =>
-      Object.entries(functions).find(
+      Object.entries(functions()).find(
         ([, fn]) => fn.Properties.Description === STEPS[name as StepName].description,
       )?.[0];
     const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
     const machines = template.findResources('AWS::StepFunctions::StateMachine') as Record<string, Resource>;
-    for (const file of listAslFiles()) {
+    for (const file of listAslFiles().map(deployed)) {
       const machine = Object.values(machines).find((m) => m.Properties.DefinitionString === file.text);
       const roleId = (machine?.Properties.RoleArn as { 'Fn::GetAtt': string[] } | undefined)?.['Fn::GetAtt'][0];
       const invoked = new Set<string>();

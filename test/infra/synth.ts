@@ -10,16 +10,30 @@ const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'),
   context: Record<string, unknown>;
 };
 
+/** Where test/infra/global-setup.ts left the run's one synthesis: `{ template }` or `{ error }`. */
+export const SHARED_SYNTH_ENV = 'EDGEKEEPER_TEST_SYNTH_FILE';
+
 /**
  * Builds the stack as `cdk synth` does (same feature flags, same cdk-nag pack) but without bundling, and returns
- * its template. `Template.fromStack` throws on any unacknowledged cdk-nag finding.
+ * its template as JSON. Throws on any unacknowledged cdk-nag finding (`Template.fromStack` lists them).
  */
-export function synthTemplate(settings: unknown = cdkJson.context.edgekeeper): {
-  stack: EdgekeeperStack;
-  template: Template;
-} {
+export function synthesize(settings: unknown = cdkJson.context.edgekeeper): Record<string, unknown> {
   const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
   const stack = new EdgekeeperStack(app, 'Edgekeeper', { config: parseConfig(settings) });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { stack, template: Template.fromStack(stack) };
+  return Template.fromStack(stack).toJSON();
+}
+
+/**
+ * The stack's template. Without settings: the run's shared synthesis of the cdk.json settings (a synthesis takes
+ * seconds, so the infra project does it once; a failed synthesis, cdk-nag findings included, throws here with its
+ * message). With settings: a fresh synthesis of those.
+ */
+export function synthTemplate(settings?: unknown): { template: Template } {
+  if (settings !== undefined) return { template: Template.fromJSON(synthesize(settings)) };
+  const file = process.env[SHARED_SYNTH_ENV];
+  if (!file) return { template: Template.fromJSON(synthesize()) };
+  const shared = JSON.parse(readFileSync(file, 'utf8')) as { template?: Record<string, unknown>; error?: string };
+  if (shared.error !== undefined) throw new Error(shared.error);
+  return { template: Template.fromJSON(shared.template ?? {}) };
 }

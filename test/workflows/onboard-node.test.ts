@@ -1,108 +1,177 @@
 import type { StepName } from '../../functions/registry';
 import { type PublishedEvent, runWorkflow, type WorkflowEvent } from '../../local/runtime';
-
-type Handler = (input: unknown) => Promise<unknown>;
-
-class NamedError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+import { asHandlers, failWith, NamedError, type StepInput, type StepResult, type Stubs } from './stubs';
 
 const request = { nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: 'mi-0123456789abcdef0' };
-const settings = {
+const STARTED = '2026-01-01T00:00:00.000Z';
+const settings: StepResult<'ResolveJoinSettings'>['settings'] = {
   nodeName: 'edge-1',
+  nodeIp: '10.20.0.11',
   profile: 'fork',
   version: 'v1.6.2',
+  region: 'zh',
+  downloadUrl: 'https://kubeedge.pek3b.qingstor.com/bin/v1.6.2/$arch/keadm-v1.6.2-linux-$arch.tar.gz',
   cloudcore: {
     address: '203.0.113.10',
     ports: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 },
   },
+  taint: true,
+  labels: {},
 };
+const DAEMONSETS: StepResult<'KeepDaemonSetsOffEdge'> = {
+  patched: [{ namespace: 'kube-system', name: 'calico-node' }],
+  skipped: [{ namespace: 'kubeedge', name: 'edgemesh-agent', reason: 'meant for edge nodes' }],
+};
+const ROUTING_DONE: StepResult<'RouteNodeStreams'> = {
+  status: 'Done',
+  outcome: { step: 'routing', result: 'done', detail: 'add on 2 cloud host(s)' },
+};
+/** The onboarding's own execution id, and its rollback child's: `<name>-rollback`. */
+const EXECUTION = /^arn:aws:states:[^:]+:\d+:execution:[^:]+:op-1$/;
+const ROLLBACK_EXECUTION = /^arn:aws:states:[^:]+:\d+:execution:[^:]+:op-1-rollback$/;
 
-/** Stand-ins for every step of a successful onboarding; each test replaces the ones it breaks. */
-function happyHandlers(calls: { name: string; input: unknown }[]): Partial<Record<StepName, Handler>> {
-  let commandChecks = 0;
+interface Call {
+  readonly name: StepName;
+  readonly input: StepInput;
+}
+
+/**
+ * Stand-ins for every step of a successful onboarding, each typed by its real handler's result; each test
+ * replaces the ones it breaks. The rollback's steps (remove-node) are here too: a failed join runs them.
+ */
+function happyHandlers(
+  calls: Call[],
+  options: { alreadyJoined?: boolean; dryRun?: boolean } = {},
+): Required<Omit<Stubs, 'PlanUninstall' | 'DeleteKubeEdge' | 'CheckNamespaceGone'>> {
+  let joinChecks = 0;
   let readinessChecks = 0;
+  let routingChecks = 0;
   const step =
-    (name: StepName, result: (input: Record<string, unknown>) => unknown): Handler =>
-    async (input) => {
+    <N extends StepName>(name: N, result: (input: StepInput) => StepResult<N>) =>
+    async (input: StepInput): Promise<StepResult<N>> => {
       calls.push({ name, input });
-      return result(input as Record<string, unknown>);
+      return result(input);
     };
   return {
     ValidateOnboardRequest: step('ValidateOnboardRequest', (input) => ({
-      request: { ...(input.request as object), taint: true, labels: {}, dryRun: false },
-      alreadyJoined: false,
+      request: { ...request, ...(input.request as object), taint: true, labels: {}, dryRun: options.dryRun ?? false },
+      alreadyJoined: options.alreadyJoined ?? false,
+      adopting: false,
     })),
-    LockNode: step('LockNode', () => ({ lock: 'acquired' })),
-    ReleaseNodeLock: step('ReleaseNodeLock', () => ({ lock: 'released' })),
+    LockNode: step('LockNode', (input) => ({
+      lock: String(input.executionId).endsWith('-rollback') ? 'adopted' : 'acquired',
+      keys: [{ key: 'node', value: 'edge-1', lease: 'edgekeeper-node-edge-1', outcome: 'acquired' }],
+    })),
+    ReleaseNodeLock: step('ReleaseNodeLock', (input) =>
+      String(input.executionId).endsWith('-rollback')
+        ? { lock: 'kept-for-parent', released: [] }
+        : { lock: 'released', released: ['edgekeeper-node-edge-1'] },
+    ),
     ResolveJoinSettings: step('ResolveJoinSettings', () => ({ settings })),
     RenderHostScript: step('RenderHostScript', () => ({ script: '#!/bin/bash\necho join\n' })),
     SendJoinScript: step('SendJoinScript', () => ({
       commandId: 'c-1',
       instanceId: request.instanceId,
-      startedAt: '2026-01-01T00:00:00.000Z',
+      startedAt: STARTED,
       attempt: 0,
       waitSeconds: 1,
     })),
-    CheckHostCommand: step('CheckHostCommand', (input) => ({
-      ...(input as object),
-      attempt: ++commandChecks,
-      waitSeconds: 1,
-      status:
-        commandChecks < 2 || input.script === 'reset'
-          ? input.script === 'reset'
-            ? 'Success'
-            : 'InProgress'
-          : 'Success',
-      report: input.script === 'reset' ? { removed: [], unmounted: [] } : null,
-    })),
+    CheckHostCommand: step('CheckHostCommand', (input) => {
+      const reset = input.script === 'reset';
+      const done = reset || ++joinChecks >= 2;
+      return {
+        commandId: String(input.commandId),
+        instanceId: String(input.instanceId),
+        startedAt: String(input.startedAt),
+        attempt: Number(input.attempt) + 1,
+        waitSeconds: 1,
+        status: done ? 'Success' : 'InProgress',
+        report: reset
+          ? {
+              keadm: 'reset',
+              edgecore: 'stopped',
+              mosquitto: 'removed',
+              edgemesh: 'absent',
+              removed: ['/etc/kubeedge'],
+              unmounted: [],
+            }
+          : null,
+      };
+    }),
     CheckNodeReady: step('CheckNodeReady', () => ({
       ready: ++readinessChecks >= 2,
       missing: readinessChecks >= 2 ? [] : ['Ready=True'],
       waitSeconds: 1,
-      startedAt: '2026-01-01T00:00:00.000Z',
+      startedAt: STARTED,
       attempt: readinessChecks,
     })),
-    FinishNode: step('FinishNode', () => ({ labelled: true })),
-    KeepDaemonSetsOffEdge: step('KeepDaemonSetsOffEdge', () => ({
-      patched: [{ namespace: 'kube-system', name: 'calico-node' }],
-      skipped: [{ namespace: 'kubeedge', name: 'edgemesh-agent', reason: 'meant-for-edge' }],
+    FinishNode: step('FinishNode', () => ({
+      nodeName: 'edge-1',
+      patched: true,
+      labelsSet: [],
+      labelsRemoved: [],
+      taint: 'unchanged',
     })),
-    // the rollback: remove-node in rollback mode, for a join that left nothing on the host yet
-    InspectNode: step('InspectNode', (input) => ({
-      request: { ...(input.request as object), drain: true },
-      lockHolder: (input.request as { lockHolder: string }).lockHolder,
-      instanceId: request.instanceId,
-      nodeIp: request.nodeIp,
-      hostReset: { action: 'reset' },
-      keadm: { profile: 'fork', version: 'v1.6.1' },
-    })),
+    KeepDaemonSetsOffEdge: step('KeepDaemonSetsOffEdge', () => DAEMONSETS),
+    // the routing command is sent, then checked once after a Wait
+    RouteNodeStreams: step('RouteNodeStreams', (input) =>
+      input.command === undefined && ++routingChecks === 1 && input.action === 'add'
+        ? {
+            status: 'InProgress',
+            command: { action: 'add', commandId: 'r-1', startedAt: STARTED, attempt: 0 },
+            waitSeconds: 1,
+          }
+        : ROUTING_DONE,
+    ),
+    // the rollback: remove-node in rollback mode
+    InspectNode: step('InspectNode', (input) => {
+      const asked = input.request as { hostChanged?: boolean };
+      return {
+        request: {
+          mode: 'rollback',
+          nodeName: 'edge-1',
+          instanceId: request.instanceId,
+          nodeIp: request.nodeIp,
+          drain: true,
+          force: true,
+          forceHost: null,
+          hostChanged: asked.hostChanged ?? true,
+        },
+        nodeExists: false,
+        instanceId: request.instanceId,
+        nodeIp: request.nodeIp,
+        hostReset:
+          asked.hostChanged === false
+            ? { action: 'skip', reason: 'the join changed nothing on the host', notCleaned: [] }
+            : { action: 'reset' },
+        notice: null,
+        keadm: { profile: 'fork', version: 'v1.6.2' },
+      };
+    }),
     DrainNode: step('DrainNode', () => ({
       done: true,
       waitSeconds: 0,
-      startedAt: '2026-01-01T00:00:00.000Z',
+      startedAt: STARTED,
       attempt: 1,
       outcome: { step: 'drain', result: 'nothing-to-do' },
     })),
     SendResetScript: step('SendResetScript', () => ({
       commandId: 'c-2',
       instanceId: request.instanceId,
-      startedAt: '2026-01-01T00:00:00.000Z',
+      startedAt: STARTED,
       attempt: 0,
       waitSeconds: 1,
     })),
-    DeleteNode: step('DeleteNode', () => ({ outcome: { step: 'delete-node', result: 'nothing-to-do' } })),
-    RouteNodeStreams: step('RouteNodeStreams', (input) => ({
-      outcome: { step: 'routing', result: 'done', detail: `${input.action} on 2 cloud host(s)` },
-    })),
+    DeleteNode: step('DeleteNode', () => ({ outcome: { step: 'delete-node', result: 'nothing-to-do', detail: '' } })),
   };
 }
 
-async function onboard(input: object, replace: Partial<Record<StepName, Handler>> = {}) {
-  const calls: { name: string; input: unknown }[] = [];
+async function onboard(
+  input: object,
+  replace: Stubs = {},
+  options: { alreadyJoined?: boolean; dryRun?: boolean; failPublishing?: boolean } = {},
+) {
+  const calls: Call[] = [];
   const published: PublishedEvent[] = [];
   const result = await runWorkflow({
     workflow: 'onboard-node',
@@ -110,26 +179,23 @@ async function onboard(input: object, replace: Partial<Record<StepName, Handler>
     executionName: 'op-1',
     waits: 'compressed',
     compressedWaitMs: 1,
-    handlers: { ...happyHandlers(calls), ...replace },
-    onPublish: (event) => published.push(event),
+    handlers: asHandlers({ ...happyHandlers(calls, options), ...replace }),
+    onPublish: (event) => {
+      if (options.failPublishing) throw new NamedError('EventBridge.InternalException', 'PutEvents failed');
+      published.push(event);
+    },
   });
-  const entered = result.events
-    .filter((e) => e.type === 'StateEntered' && e.workflow === 'onboard-node')
-    .map((e) => e.state);
+  const entered = result.events.filter((e) => e.type === 'StateEntered' && e.execution === 'op-1').map((e) => e.state);
   const rollback = result.events.filter((e) => e.workflow === 'remove-node');
-  const ofType = (type: string) => result.events.filter((e: WorkflowEvent) => e.type === type).map((e) => e.state);
-  return { result, calls, published, entered, ofType, rollback };
+  const ofType = (type: string) =>
+    result.events.filter((e: WorkflowEvent) => e.type === type && e.execution === 'op-1').map((e) => e.state);
+  const called = (name: StepName) => calls.filter((c) => c.name === name).map((c) => c.input);
+  return { result, calls, called, published, entered, ofType, rollback };
 }
-
-const failWith =
-  (name: string, message: string): Handler =>
-  async () => {
-    throw new NamedError(name, message);
-  };
 
 describe('onboard-node workflow', () => {
   it('runs every step in order on the happy path and publishes Edge Node Joined', async () => {
-    const { result, entered, published, calls } = await onboard(request);
+    const { result, entered, published, called, calls } = await onboard(request);
     expect(result.status).toBe('SUCCEEDED');
     expect(entered.filter((s) => !s?.endsWith('?'))).toEqual([
       'Validate the request',
@@ -146,6 +212,8 @@ describe('onboard-node workflow', () => {
       'Check node readiness',
       'Finish the node',
       'Route logs and exec to the node',
+      'Wait for the routing',
+      'Check the routing',
       'Keep cloud DaemonSets off edge nodes',
       'Release the lock',
       'Publish Edge Node Joined',
@@ -153,62 +221,101 @@ describe('onboard-node workflow', () => {
     ]);
     expect(published.map((e) => e.detailType)).toEqual(['Edge Node Joined']);
     expect(published[0].detail).toEqual({ operationId: 'op-1', ...request });
-    expect(result.output).toEqual({
-      ...request,
-      alreadyJoined: false,
-      daemonSets: {
-        patched: [{ namespace: 'kube-system', name: 'calico-node' }],
-        skipped: [{ namespace: 'kubeedge', name: 'edgemesh-agent', reason: 'meant-for-edge' }],
+    expect(result.output).toEqual({ ...request, alreadyJoined: false, daemonSets: DAEMONSETS });
+    // the node's routing is added with the join's cloudcore address, then checked after a pause
+    expect(called('RouteNodeStreams')).toEqual([
+      { operationId: 'op-1', ...routingOf('add'), cloudcore: settings.cloudcore, wait: false },
+      {
+        operationId: 'op-1',
+        ...routingOf('add'),
+        command: { action: 'add', commandId: 'r-1', startedAt: STARTED, attempt: 0 },
       },
-    });
-    // the node's routing is added with the join's cloudcore address, before the DaemonSets are patched
-    expect(calls.find((c) => c.name === 'RouteNodeStreams')?.input).toEqual({
+    ]);
+    // the lock is this execution's: its id comes from Step Functions, with every key of the node
+    const lock = {
       operationId: 'op-1',
-      nodeName: 'edge-1',
-      nodeIp: '10.20.0.11',
-      action: 'add',
-      cloudcore: settings.cloudcore,
-    });
+      purpose: 'onboard',
+      executionId: expect.stringMatching(EXECUTION),
+      ...request,
+    };
+    expect(called('LockNode')).toEqual([lock]);
+    expect(called('ReleaseNodeLock')).toEqual([lock]);
+    expect(called('ValidateOnboardRequest')).toEqual([
+      { operationId: 'op-1', request, execution: { id: expect.stringMatching(EXECUTION) } },
+    ]);
     // every step sees the operation id, which ties its logs to this execution
-    expect(calls.every((call) => (call.input as { operationId: string }).operationId === 'op-1')).toBe(true);
+    expect(calls.every((call) => call.input.operationId === 'op-1')).toBe(true);
   });
 
   it('returns the plan on a dry run and never sends anything to the host', async () => {
-    const { result, entered, calls } = await onboard(request, {
-      ValidateOnboardRequest: async (input) => ({
-        request: { ...(input as { request: object }).request, taint: true, labels: {}, dryRun: true },
-        alreadyJoined: false,
-      }),
-    });
+    const { result, entered, called } = await onboard(request, {}, { dryRun: true });
     expect(result.status).toBe('SUCCEEDED');
     expect(entered).not.toContain('Send the join script to the host');
     expect(entered).toContain('Release the lock after the plan');
-    expect(calls.find((c) => c.name === 'KeepDaemonSetsOffEdge')?.input).toMatchObject({ dryRun: true });
-    expect(result.output).toMatchObject({ dryRun: true, script: '#!/bin/bash\necho join\n', settings });
+    expect(called('KeepDaemonSetsOffEdge')).toEqual([{ operationId: 'op-1', dryRun: true }]);
+    expect(result.output).toEqual({
+      dryRun: true,
+      nodeName: 'edge-1',
+      settings,
+      script: '#!/bin/bash\necho join\n',
+      daemonSetsToPatch: DAEMONSETS.patched,
+      daemonSetsSkipped: DAEMONSETS.skipped,
+    });
   });
 
-  it('does not join twice when the node was already onboarded by the same request', async () => {
-    const { result, entered } = await onboard(request, {
-      ValidateOnboardRequest: async (input) => ({
-        request: { ...(input as { request: object }).request, taint: true, labels: {}, dryRun: false },
-        alreadyJoined: true,
-      }),
-    });
+  it('does not join twice a node the same request already onboarded, and applies its labels and taint again', async () => {
+    const { result, entered, called } = await onboard(request, {}, { alreadyJoined: true });
     expect(result.status).toBe('SUCCEEDED');
     expect(entered).not.toContain('Send the join script to the host');
+    expect(entered).not.toContain('Check node readiness');
+    expect(called('FinishNode')).toEqual([
+      { operationId: 'op-1', nodeName: 'edge-1', instanceId: request.instanceId, settings },
+    ]);
     expect(entered).toContain('Keep cloud DaemonSets off edge nodes');
     expect(result.output).toMatchObject({ alreadyJoined: true });
   });
 
-  it('fails with the validation error, without locking, and publishes Edge Node Join Failed', async () => {
+  it('never rolls back a node a rerun found joined, when converging it fails', async () => {
+    const { result, entered, rollback, published } = await onboard(
+      request,
+      { FinishNode: failWith('TransientServiceError', 'patching node edge-1: HTTP 503') },
+      { alreadyJoined: true },
+    );
+    expect(result.error).toEqual({ name: 'TransientServiceError', message: 'patching node edge-1: HTTP 503' });
+    expect(rollback).toEqual([]);
+    expect(entered.slice(entered.indexOf('Nothing to roll back'))).toEqual([
+      'Nothing to roll back',
+      'Release the lock after failure',
+      'Publish Edge Node Join Failed',
+      'Fail with the original error',
+    ]);
+    expect(published[0].detail).toMatchObject({ rollback: { result: 'not-needed' }, lock: { result: 'released' } });
+  });
+
+  it('fails with the validation error, without locking, and says nothing was undone or held', async () => {
     const message = 'nodeIp 10.0.0.7 is already the InternalIP of node worker-2';
-    const { result, entered, published } = await onboard(request, {
+    const { result, entered, published, calls } = await onboard(request, {
       ValidateOnboardRequest: failWith('InvalidRequestError', message),
     });
     expect(result).toMatchObject({ status: 'FAILED', error: { name: 'InvalidRequestError', message } });
-    expect(entered).not.toContain('Lock the node');
-    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Join Failed']);
-    expect(published[0].detail).toMatchObject({ error: 'InvalidRequestError', request });
+    expect(entered).toEqual([
+      'Validate the request',
+      'Nothing to undo',
+      'Publish Edge Node Join Failed',
+      'Fail with the original error',
+    ]);
+    expect(calls).toEqual([]);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ source: 'edgekeeper', detailType: 'Edge Node Join Failed' });
+    expect(published[0].detail).toEqual({
+      operationId: 'op-1',
+      request,
+      error: 'InvalidRequestError',
+      cause: expect.any(String),
+      rollback: { result: 'not-needed' },
+      lock: { result: 'not-held' },
+    });
+    expect(JSON.parse((published[0].detail as { cause: string }).cause)).toMatchObject({ errorMessage: message });
   });
 
   it('fails fast when another operation holds the node, without releasing its lock', async () => {
@@ -232,18 +339,29 @@ describe('onboard-node workflow', () => {
     expect(ofType('StateRetried')).toEqual(['Resolve join settings']);
   });
 
-  it('releases the lock when a step before the join fails', async () => {
-    const { result, entered } = await onboard(request, {
+  it('releases the lock when a step before the join fails, and rolls nothing back', async () => {
+    const { result, entered, rollback, published } = await onboard(request, {
       ResolveJoinSettings: failWith('CloudcoreConfigError', 'cloudcore.yaml has no modules.cloudHub.advertiseAddress'),
     });
     expect(result.error?.name).toBe('CloudcoreConfigError');
-    expect(entered).toContain('Release the lock after failure');
-    expect(entered).not.toContain('Send the join script to the host');
+    expect(entered.slice(entered.indexOf('Resolve join settings'))).toEqual([
+      'Resolve join settings',
+      'Nothing to roll back',
+      'Release the lock after failure',
+      'Publish Edge Node Join Failed',
+      'Fail with the original error',
+    ]);
+    expect(rollback).toEqual([]);
+    expect(published[0].detail).toMatchObject({
+      error: 'CloudcoreConfigError',
+      rollback: { result: 'not-needed' },
+      lock: { result: 'released' },
+    });
   });
 
   it.each([
     ['SendJoinScript', 'HostOfflineError', 'instanceId mi-0123456789abcdef0 is not online'],
-    ['CheckHostCommand', 'HostScriptFailedError', 'preflight failed: docker 18.09.9 is older than 19.3.0'],
+    ['CheckHostCommand', 'HostScriptFailedError', 'keadm join failed: exit code 21'],
     ['CheckNodeReady', 'NodeNotReadyError', 'node edge-1 was not ready after 600 s: missing Ready=True'],
     ['FinishNode', 'InvalidRequestError', 'labels rejected'],
     ['RouteNodeStreams', 'RoutingFailedError', 'no cloud host carries the SSM tag edgekeeper-role=cloud'],
@@ -252,28 +370,27 @@ describe('onboard-node workflow', () => {
     const failing = failWith(name, message);
     // the rollback polls its reset script and removes routing with the same steps: only the join's use fails here
     const happy = happyHandlers([]);
-    const replacement: Handler =
+    const replacement: Stubs =
       step === 'CheckHostCommand'
-        ? async (input) =>
-            (input as { script?: string }).script === 'reset'
-              ? { ...(input as object), attempt: 1, waitSeconds: 0, status: 'Success', report: { removed: [] } }
-              : failing(input)
+        ? { CheckHostCommand: async (input) => (input.script === 'reset' ? happy.CheckHostCommand(input) : failing()) }
         : step === 'RouteNodeStreams'
-          ? async (input) =>
-              (input as { action: string }).action === 'remove' ? happy.RouteNodeStreams?.(input) : failing(input)
-          : failing;
-    const { result, entered, published, calls, rollback } = await onboard(request, { [step]: replacement });
+          ? { RouteNodeStreams: async (input) => (input.action === 'remove' ? ROUTING_DONE : failing()) }
+          : { [step]: failing };
+    const { result, entered, published, called, rollback } = await onboard(request, replacement);
     expect(result.error).toEqual({ name, message });
-    // the rollback ran remove-node under this execution's lock, forced so an offline host cannot block it
-    expect(calls.find((c) => c.name === 'InspectNode')?.input).toMatchObject({
-      request: {
-        mode: 'rollback',
-        nodeName: 'edge-1',
-        instanceId: request.instanceId,
-        force: true,
-        lockHolder: 'op-1',
+    // the rollback ran remove-node as this execution's `-rollback` child, forced so an offline host cannot block it,
+    // resetting the host the join may have changed
+    expect(called('InspectNode')).toEqual([
+      {
+        operationId: 'op-1-rollback',
+        request: { mode: 'rollback', ...request, force: true, hostChanged: true },
       },
-    });
+    ]);
+    expect(new Set(rollback.map((e) => e.execution))).toEqual(new Set(['op-1-rollback']));
+    expect(called('LockNode').map((input) => input.executionId)).toEqual([
+      expect.stringMatching(EXECUTION),
+      expect.stringMatching(ROLLBACK_EXECUTION),
+    ]);
     expect(rollback.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toContain(
       'Send the reset script to the host',
     );
@@ -285,24 +402,80 @@ describe('onboard-node workflow', () => {
       'Fail with the original error',
     ]);
     expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removed', 'Edge Node Join Failed']);
+    // the failure event carries the original error, what the rollback did and whether the lock was released
+    expect(published[1].detail).toEqual({
+      operationId: 'op-1',
+      request,
+      error: name,
+      cause: expect.any(String),
+      rollback: { result: 'done', output: expect.objectContaining({ mode: 'rollback', host: { action: 'reset' } }) },
+      lock: { result: 'released' },
+    });
   });
 
-  it('still fails with the original error when the rollback fails too, and says so in the event', async () => {
+  it('rolls back a join refused by its preflight without resetting the host, which the preflight did not change', async () => {
+    const happy = happyHandlers([]);
+    const { result, called, rollback, published } = await onboard(request, {
+      CheckHostCommand: async (input) =>
+        input.script === 'reset'
+          ? happy.CheckHostCommand(input)
+          : failWith('JoinPreflightFailedError', 'preflight: edgecore already runs on this host for another node')(),
+    });
+    expect(result.error?.name).toBe('JoinPreflightFailedError');
+    expect(called('InspectNode')).toEqual([
+      { operationId: 'op-1-rollback', request: { mode: 'rollback', ...request, force: true, hostChanged: false } },
+    ]);
+    const rolledBack = rollback.filter((e) => e.type === 'StateEntered').map((e) => e.state);
+    expect(rolledBack).toContain('Skip the host reset');
+    expect(rolledBack).not.toContain('Send the reset script to the host');
+    expect(published[1].detail).toMatchObject({
+      error: 'JoinPreflightFailedError',
+      rollback: { result: 'done', output: { host: { action: 'skip' } } },
+    });
+  });
+
+  it('still fails with the original error when the rollback fails too, and the event carries the rollback’s error', async () => {
     const { result, entered, published } = await onboard(request, {
       CheckNodeReady: failWith('NodeNotReadyError', 'node edge-1 is not ready'),
       InspectNode: failWith('InstanceIdMismatchError', 'instance ids differ'),
     });
     expect(result.error).toEqual({ name: 'NodeNotReadyError', message: 'node edge-1 is not ready' });
     expect(entered).toContain('Release the lock after failure');
-    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed', 'Edge Node Join Failed']);
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Rollback Failed', 'Edge Node Join Failed']);
+    const { rollback, lock, error } = published[1].detail as {
+      rollback: { Error: string; Cause: string };
+      lock: unknown;
+      error: string;
+    };
+    expect(error).toBe('NodeNotReadyError');
+    // a failed child execution arrives as States.TaskFailed; its own error is inside the cause
+    expect(rollback.Error).toBe('States.TaskFailed');
+    expect(JSON.parse(rollback.Cause)).toMatchObject({ Status: 'FAILED', Error: 'InstanceIdMismatchError' });
+    expect(lock).toEqual({ result: 'released' });
   });
 
-  it('still reports the original error when releasing the lock fails too', async () => {
-    const { result, ofType } = await onboard(request, {
+  it('still reports the original error when releasing the lock fails too, and says the release failed', async () => {
+    const { result, ofType, published } = await onboard(request, {
       SendJoinScript: failWith('HostOfflineError', 'host offline'),
       ReleaseNodeLock: failWith('ApiError', 'the API server is gone'),
     });
     expect(result.error).toEqual({ name: 'HostOfflineError', message: 'host offline' });
     expect(ofType('StateCaught')).toContain('Release the lock after failure');
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removed', 'Edge Node Join Failed']);
+    const { lock } = published[1].detail as { lock: { Error: string; Cause: string } };
+    expect(lock.Error).toBe('ApiError');
+    expect(JSON.parse(lock.Cause)).toMatchObject({ errorMessage: 'the API server is gone' });
+  });
+
+  it('still succeeds when the Edge Node Joined event cannot be published', async () => {
+    const { result, entered, ofType } = await onboard(request, {}, { failPublishing: true });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toEqual({ ...request, alreadyJoined: false, daemonSets: DAEMONSETS });
+    expect(ofType('StateCaught')).toEqual(['Publish Edge Node Joined']);
+    expect(entered.slice(-2)).toEqual(['Publish Edge Node Joined', 'Report the joined node']);
   });
 });
+
+function routingOf(action: 'add' | 'remove') {
+  return { nodeName: 'edge-1', nodeIp: '10.20.0.11', action };
+}

@@ -1,32 +1,31 @@
 import type { StepName } from '../../functions/registry';
 import { type PublishedEvent, runWorkflow, type WorkflowEvent } from '../../local/runtime';
+import { asHandlers, failWith, NamedError, type StepInput, type StepResult, type Stubs } from './stubs';
 
-type Handler = (input: unknown) => Promise<unknown>;
-type Handlers = Partial<Record<StepName, Handler>>;
-type Input = Record<string, unknown>;
-
-class NamedError extends Error {
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
-}
+type Input = StepInput;
 
 const INSTANCE = 'mi-0123456789abcdef0';
 const STARTED = '2026-01-01T00:00:00.000Z';
-const SKIP = {
+const SKIP: StepResult<'InspectNode'>['hostReset'] = {
   action: 'skip',
   reason: `host ${INSTANCE} is offline (SSM PingStatus ConnectionLost); cluster side only`,
   notCleaned: ['mosquitto', '/var/lib/kubeedge'],
 };
-const RESET_REPORT = {
+const RESET_REPORT: StepResult<'CheckHostCommand'>['report'] = {
   keadm: 'reset',
   edgecore: 'stopped',
   mosquitto: 'removed',
+  edgemesh: 'absent',
   removed: ['/var/lib/kubeedge', '/etc/kubeedge'],
   unmounted: ['/var/lib/edged/pods/x/volumes/secret'],
 };
-const PLAN = {
+const ROUTING_OFF: StepResult<'RouteNodeStreams'> = {
+  status: 'Done',
+  outcome: { step: 'routing', result: 'skipped', detail: 'logs/exec routing is off' },
+};
+/** This execution's id, as Step Functions gives it to the lock steps. */
+const EXECUTION = expect.stringMatching(/^arn:aws:states:[^:]+:\d+:execution:[^:]+:op-1$/);
+const PLAN: NonNullable<StepResult<'PlanUninstall'>['plan']> = {
   nodesToRemoveFirst: [] as string[],
   release: { name: 'kubeedge', namespace: 'kubeedge', revision: 1, status: 'deployed' },
   objects: [{ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: 'cloudcore' }],
@@ -40,42 +39,76 @@ interface Call {
 }
 
 /**
- * Stand-ins for every step of a successful removal or uninstall, shaped like the real handlers' results; each test
- * replaces the ones it breaks. `drainTurns` / `resetPolls` / `namespacePolls` say how many turns each loop takes.
+ * Stand-ins for every step of a successful removal or uninstall, each typed by its real handler's result; each test
+ * replaces the ones it breaks. `drainTurns` / `resetPolls` / `namespacePolls` / `routingChecks` say how many turns
+ * each loop takes.
  */
 function happyHandlers(
   calls: Call[],
-  loops: { drainTurns?: number; resetPolls?: number; namespacePolls?: number; hostReset?: object } = {},
-): Handlers {
+  loops: {
+    drainTurns?: number;
+    resetPolls?: number;
+    namespacePolls?: number;
+    routingChecks?: number;
+    hostReset?: StepResult<'InspectNode'>['hostReset'];
+    notice?: string;
+  } = {},
+): Required<
+  Pick<
+    Stubs,
+    | 'InspectNode'
+    | 'LockNode'
+    | 'ReleaseNodeLock'
+    | 'DrainNode'
+    | 'SendResetScript'
+    | 'CheckHostCommand'
+    | 'DeleteNode'
+    | 'RouteNodeStreams'
+    | 'PlanUninstall'
+    | 'DeleteKubeEdge'
+    | 'CheckNamespaceGone'
+  >
+> {
   const step =
-    (name: StepName, result: (input: Input) => unknown): Handler =>
-    async (input) => {
-      calls.push({ name, input: input as Input });
-      return result(input as Input);
+    <N extends StepName>(name: N, result: (input: Input) => StepResult<N>) =>
+    async (input: Input): Promise<StepResult<N>> => {
+      calls.push({ name, input });
+      return result(input);
     };
   return {
     InspectNode: step('InspectNode', (input) => {
       // the real handler defaults mode to remove, and a rollback always drains
-      const request: Input = { mode: 'remove', drain: false, force: false, ...(input.request as Input) };
+      const asked = { mode: 'remove', drain: false, force: false, ...(input.request as Input) } as {
+        mode: 'remove' | 'rollback';
+        nodeName: string;
+        drain: boolean;
+        force: boolean;
+        hostChanged?: boolean;
+      };
       return {
-        request: { ...request, drain: request.drain || request.mode === 'rollback' },
-        lockHolder: (request.lockHolder as string | undefined) ?? input.operationId,
+        request: {
+          ...asked,
+          drain: asked.drain || asked.mode === 'rollback',
+          forceHost: null,
+          hostChanged: asked.hostChanged ?? true,
+        },
+        nodeExists: true,
         instanceId: INSTANCE,
         nodeIp: '10.20.0.11',
-        nodeExists: true,
         hostReset: loops.hostReset ?? { action: 'reset' },
+        notice: loops.notice ?? null,
         keadm: { profile: 'fork', version: 'v1.6.1' },
       };
     }),
-    LockNode: step('LockNode', () => ({ lock: 'acquired' })),
-    ReleaseNodeLock: step('ReleaseNodeLock', () => ({ lock: 'released' })),
+    LockNode: step('LockNode', () => ({ lock: 'acquired', keys: [] })),
+    ReleaseNodeLock: step('ReleaseNodeLock', () => ({ lock: 'released', released: [] })),
     DrainNode: step('DrainNode', (input) => {
       const attempt = (input.attempt as number) + 1;
       const done = attempt >= (loops.drainTurns ?? 1);
       return {
         done,
         waitSeconds: done ? 0 : 5,
-        startedAt: input.startedAt ?? STARTED,
+        startedAt: (input.startedAt as string | null) ?? STARTED,
         attempt,
         outcome:
           loops.drainTurns === undefined
@@ -85,7 +118,7 @@ function happyHandlers(
     }),
     SendResetScript: step('SendResetScript', (input) => ({
       commandId: 'reset-1',
-      instanceId: input.instanceId,
+      instanceId: String(input.instanceId),
       startedAt: STARTED,
       attempt: 0,
       waitSeconds: 2,
@@ -94,9 +127,9 @@ function happyHandlers(
       const attempt = (input.attempt as number) + 1;
       const done = attempt >= (loops.resetPolls ?? 1);
       return {
-        commandId: input.commandId,
-        instanceId: input.instanceId,
-        startedAt: input.startedAt,
+        commandId: String(input.commandId),
+        instanceId: String(input.instanceId),
+        startedAt: String(input.startedAt),
         attempt,
         waitSeconds: done ? 0 : 3,
         status: done ? 'Success' : 'InProgress',
@@ -106,13 +139,20 @@ function happyHandlers(
     DeleteNode: step('DeleteNode', (input) => ({
       outcome: { step: 'delete-node', result: 'done', detail: `deleted node ${input.nodeName}` },
     })),
-    RouteNodeStreams: step('RouteNodeStreams', () => ({
-      outcome: { step: 'routing', result: 'skipped', detail: 'logs/exec routing is off' },
-    })),
-    PlanUninstall: step('PlanUninstall', () => ({ installed: true, plan: PLAN })),
+    RouteNodeStreams: step('RouteNodeStreams', (input) => {
+      const command = input.command as { attempt: number } | undefined;
+      const checks = command ? command.attempt + 1 : 0;
+      if (checks >= (loops.routingChecks ?? 0)) return ROUTING_OFF;
+      return {
+        status: 'InProgress',
+        command: { action: 'remove', commandId: 'route-1', startedAt: STARTED, attempt: checks },
+        waitSeconds: 1,
+      };
+    }),
+    PlanUninstall: step('PlanUninstall', () => ({ installed: true, plan: PLAN, resumed: false })),
     DeleteKubeEdge: step('DeleteKubeEdge', (input) => ({
       release: 'kubeedge/kubeedge',
-      removedNodes: input.removedNodes,
+      removedNodes: input.removedNodes as string[],
       deleted: ['ClusterRole/cloudcore'],
       alreadyGone: [],
       releaseSecrets: ['sh.helm.release.v1.kubeedge.v1'],
@@ -121,12 +161,15 @@ function happyHandlers(
     CheckNamespaceGone: step('CheckNamespaceGone', (input) => {
       const attempt = (input.attempt as number) + 1;
       const gone = attempt >= (loops.namespacePolls ?? 1);
-      return { gone, waitSeconds: gone ? 0 : 4, startedAt: input.startedAt ?? STARTED, attempt };
+      return { gone, waitSeconds: gone ? 0 : 4, startedAt: (input.startedAt as string | null) ?? STARTED, attempt };
     }),
   };
 }
 
-async function run(input: object, options: { replace?: Handlers; loops?: Parameters<typeof happyHandlers>[1] } = {}) {
+async function run(
+  input: object,
+  options: { replace?: Stubs; loops?: Parameters<typeof happyHandlers>[1]; failPublishing?: boolean } = {},
+) {
   const calls: Call[] = [];
   const published: PublishedEvent[] = [];
   const result = await runWorkflow({
@@ -135,8 +178,11 @@ async function run(input: object, options: { replace?: Handlers; loops?: Paramet
     executionName: 'op-1',
     waits: 'compressed',
     compressedWaitMs: 1,
-    handlers: { ...happyHandlers(calls, options.loops), ...options.replace },
-    onPublish: (event) => published.push(event),
+    handlers: asHandlers({ ...happyHandlers(calls, options.loops), ...options.replace }),
+    onPublish: (event) => {
+      if (options.failPublishing) throw new NamedError('EventBridge.InternalException', 'PutEvents failed');
+      published.push(event);
+    },
   });
   const own = result.events.filter((e) => e.execution === 'op-1');
   const entered = own.filter((e) => e.type === 'StateEntered').map((e) => e.state);
@@ -145,11 +191,15 @@ async function run(input: object, options: { replace?: Handlers; loops?: Paramet
   return { result, calls, published, entered, ofType, called };
 }
 
-const failWith =
-  (name: string, message: string): Handler =>
-  async () => {
-    throw new NamedError(name, message);
-  };
+/** What the lock steps receive for edge-1 from this execution. */
+const LOCK = {
+  operationId: 'op-1',
+  purpose: 'remove',
+  executionId: EXECUTION,
+  nodeName: 'edge-1',
+  instanceId: INSTANCE,
+  nodeIp: '10.20.0.11',
+};
 
 const removal = { nodeName: 'edge-1' };
 
@@ -171,6 +221,7 @@ describe('remove-node workflow: remove and rollback', () => {
       'Reset finished?',
       'Delete the node',
       'Remove the logs and exec routing',
+      'Routing removed?',
       'Release the lock',
       'Publish Edge Node Removed',
       'Report the removal',
@@ -193,14 +244,16 @@ describe('remove-node workflow: remove and rollback', () => {
       hostReset: RESET_REPORT,
       node: { step: 'delete-node', result: 'done', detail: 'deleted node edge-1' },
       routing: { step: 'routing', result: 'skipped', detail: 'logs/exec routing is off' },
+      notice: null,
     });
     // the routing of the node's IP is removed once the node is gone
     expect(called('RouteNodeStreams')).toEqual([
-      { operationId: 'op-1', nodeName: 'edge-1', nodeIp: '10.20.0.11', action: 'remove' },
+      { operationId: 'op-1', nodeName: 'edge-1', nodeIp: '10.20.0.11', action: 'remove', wait: false },
     ]);
-    // the lock is taken and released by this operation, the reset script is sent to the inspected host
-    expect(called('LockNode')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
-    expect(called('ReleaseNodeLock')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
+    // the lock is taken and released by this execution (its id, never a request field) for the node's name,
+    // instance and IP; the reset script is sent to the inspected host
+    expect(called('LockNode')).toEqual([LOCK]);
+    expect(called('ReleaseNodeLock')).toEqual([LOCK]);
     expect(called('SendResetScript')).toEqual([
       { operationId: 'op-1', nodeName: 'edge-1', instanceId: INSTANCE, keadm: { profile: 'fork', version: 'v1.6.1' } },
     ]);
@@ -226,12 +279,14 @@ describe('remove-node workflow: remove and rollback', () => {
     expect(called('DrainNode')[0]).toMatchObject({ drain: true });
   });
 
-  it('rolls back under the lock of the onboarding it undoes and says so in the event and the output', async () => {
-    const input = { mode: 'rollback', nodeName: 'edge-1', instanceId: INSTANCE, force: true, lockHolder: 'onboard-7' };
+  it('rolls back with its own execution as the lock holder and says so in the event and the output', async () => {
+    const input = { mode: 'rollback', nodeName: 'edge-1', instanceId: INSTANCE, force: true, hostChanged: true };
     const { result, published, called } = await run(input);
     expect(result.status).toBe('SUCCEEDED');
-    expect(called('LockNode')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'onboard-7' }]);
-    expect(called('ReleaseNodeLock')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'onboard-7' }]);
+    // the lock step adopts the parent's lock from this execution's own name; nothing in the input names a holder
+    expect(called('LockNode')).toEqual([LOCK]);
+    expect(called('ReleaseNodeLock')).toEqual([LOCK]);
+    expect(called('InspectNode')).toEqual([{ operationId: 'op-1', request: input }]);
     // a rollback always drains: the failed join's node must not keep pods bound to it
     expect(called('DrainNode')[0]).toMatchObject({ drain: true });
     expect(published.map((e) => e.detail)).toEqual([
@@ -280,12 +335,49 @@ describe('remove-node workflow: remove and rollback', () => {
       'Skip the host reset',
       'Delete the node',
       'Remove the logs and exec routing',
+      'Routing removed?',
       'Release the lock',
       'Publish Edge Node Removed',
       'Report the removal',
     ]);
     expect(result.output).toMatchObject({ host: SKIP, hostReset: null, node: { result: 'done' } });
     expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removed']);
+  });
+
+  it('reports the inspection’s notice when the removal does less than usual', async () => {
+    const notice = 'node edge-1 was already gone: cleaning only what edgekeeper left for it (locks, routing)';
+    const { result } = await run(removal, { loops: { notice } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.output).toMatchObject({ notice });
+  });
+
+  it('checks the routing removal again after a pause until every cloud host applied it', async () => {
+    const { result, entered, called } = await run(removal, { loops: { routingChecks: 1 } });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(
+      entered.slice(entered.indexOf('Remove the logs and exec routing'), entered.indexOf('Release the lock')),
+    ).toEqual([
+      'Remove the logs and exec routing',
+      'Routing removed?',
+      'Wait for the routing removal',
+      'Check the routing removal',
+      'Routing removed?',
+    ]);
+    expect(called('RouteNodeStreams')[1]).toEqual({
+      operationId: 'op-1',
+      nodeName: 'edge-1',
+      nodeIp: '10.20.0.11',
+      action: 'remove',
+      command: { action: 'remove', commandId: 'route-1', startedAt: STARTED, attempt: 0 },
+    });
+  });
+
+  it('still succeeds when the Edge Node Removed event cannot be published', async () => {
+    const { result, ofType, entered } = await run(removal, { failPublishing: true });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(ofType('StateCaught')).toEqual(['Publish Edge Node Removed']);
+    expect(entered.slice(-2)).toEqual(['Publish Edge Node Removed', 'Report the removal']);
+    expect(result.output).toMatchObject({ nodeName: 'edge-1', mode: 'remove' });
   });
 
   it('polls the reset script until it finishes', async () => {
@@ -335,16 +427,20 @@ describe('remove-node workflow: remove and rollback', () => {
     expect(entered).toEqual([
       'Which mode?',
       'Inspect the node',
+      'Nothing to release',
+      'Which failure event?',
       'Publish Edge Node Removal Failed',
       'Fail with the original error',
     ]);
     expect(calls.map((c) => c.name)).toEqual([]);
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({ detailType: 'Edge Node Removal Failed' });
-    expect(published[0].detail).toMatchObject({
+    expect(published[0].detail).toEqual({
       operationId: 'op-1',
       request: removal,
       error: 'HostCannotBeResetError',
+      cause: expect.any(String),
+      lock: { result: 'not-held' },
     });
     expect(JSON.parse((published[0].detail as { cause: string }).cause)).toMatchObject({ errorMessage: message });
   });
@@ -375,12 +471,13 @@ describe('remove-node workflow: remove and rollback', () => {
       expect(entered.slice(entered.indexOf(state))).toEqual([
         state,
         'Release the lock after failure',
+        'Which failure event?',
         'Publish Edge Node Removal Failed',
         'Fail with the original error',
       ]);
-      expect(called('ReleaseNodeLock')).toEqual([{ operationId: 'op-1', nodeName: 'edge-1', lockHolder: 'op-1' }]);
+      expect(called('ReleaseNodeLock')).toEqual([LOCK]);
       expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
-      expect(published[0].detail).toMatchObject({ request: removal, error: name });
+      expect(published[0].detail).toMatchObject({ request: removal, error: name, lock: { result: 'released' } });
       // nothing after the failing step ran
       const after = {
         DrainNode: 'SendResetScript',
@@ -403,9 +500,21 @@ describe('remove-node workflow: remove and rollback', () => {
     expect(ofType('StateCaught')).toEqual(['Delete the node', 'Release the lock after failure']);
     expect(entered.slice(-2)).toEqual(['Publish Edge Node Removal Failed', 'Fail with the original error']);
     expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
-    expect(JSON.parse((published[0].detail as { cause: string }).cause)).toMatchObject({
-      errorMessage: 'deleting node edge-1: HTTP 403',
+    const detail = published[0].detail as { cause: string; lock: { Error: string; Cause: string } };
+    expect(JSON.parse(detail.cause)).toMatchObject({ errorMessage: 'deleting node edge-1: HTTP 403' });
+    // the event says the lock was not released, and why
+    expect(detail.lock.Error).toBe('ApiError');
+    expect(JSON.parse(detail.lock.Cause)).toMatchObject({ errorMessage: 'the API server is gone' });
+  });
+
+  it('publishes a failed rollback as Edge Node Rollback Failed, not as a failed removal', async () => {
+    const input = { mode: 'rollback', nodeName: 'edge-1', instanceId: INSTANCE, force: true };
+    const { result, published } = await run(input, {
+      replace: { DeleteNode: failWith('ApiError', 'deleting node edge-1: HTTP 403') },
     });
+    expect(result.error).toEqual({ name: 'ApiError', message: 'deleting node edge-1: HTTP 403' });
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Rollback Failed']);
+    expect(published[0].detail).toMatchObject({ request: input, error: 'ApiError', lock: { result: 'released' } });
   });
 });
 
@@ -414,17 +523,23 @@ describe('remove-node workflow: uninstall', () => {
 
   it('has nothing to do when KubeEdge is not installed', async () => {
     const { result, entered, calls, published } = await run(uninstall, {
-      replace: { PlanUninstall: async () => ({ installed: false, plan: null }) },
+      replace: { PlanUninstall: async () => ({ installed: false, plan: null, resumed: false }) },
     });
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toEqual({ uninstalled: false, reason: 'KubeEdge is not installed in this cluster' });
     expect(entered).toEqual([
       'Which mode?',
+      'Lock the cluster',
       'Plan the uninstall',
       'KubeEdge installed?',
+      'Release the cluster lock: nothing to do',
       'Report nothing to uninstall',
     ]);
-    expect(calls).toEqual([]);
+    const clusterLock = [{ operationId: 'op-1', purpose: 'uninstall', executionId: EXECUTION }];
+    expect(calls.map((c) => [c.name, c.input])).toEqual([
+      ['LockNode', clusterLock[0]],
+      ['ReleaseNodeLock', clusterLock[0]],
+    ]);
     expect(published).toEqual([]);
   });
 
@@ -434,6 +549,7 @@ describe('remove-node workflow: uninstall', () => {
     expect(called('PlanUninstall')).toEqual([{ operationId: 'op-1', request: uninstall }]);
     expect(entered).toEqual([
       'Which mode?',
+      'Lock the cluster',
       'Plan the uninstall',
       'KubeEdge installed?',
       'Remove the remaining edge nodes',
@@ -447,9 +563,17 @@ describe('remove-node workflow: uninstall', () => {
       'Wait for the namespace',
       'Check the namespace is gone',
       'Namespace gone?',
+      'Release the cluster lock',
       'Publish KubeEdge Uninstalled',
       'Report the uninstall',
     ]);
+    // the whole uninstall runs under the cluster-wide lock, which onboarding respects
+    const clusterLock = { operationId: 'op-1', purpose: 'uninstall', executionId: EXECUTION };
+    expect(called('LockNode')).toEqual([clusterLock]);
+    expect(called('ReleaseNodeLock')).toEqual([clusterLock]);
+    const names = calls.map((c) => c.name);
+    expect(names.indexOf('LockNode')).toBeLessThan(names.indexOf('PlanUninstall'));
+    expect(names.indexOf('ReleaseNodeLock')).toBeGreaterThan(names.lastIndexOf('CheckNamespaceGone'));
     expect(result.events.every((e) => e.execution === 'op-1')).toBe(true);
     expect(calls.map((c) => c.name)).not.toContain('InspectNode');
     expect(called('DeleteKubeEdge')).toEqual([{ operationId: 'op-1', plan: PLAN, removedNodes: [] }]);
@@ -483,7 +607,7 @@ describe('remove-node workflow: uninstall', () => {
     const plan = { ...PLAN, nodesToRemoveFirst: ['edge-1', 'edge-2'] };
     const { result, entered, called, published, calls } = await run(
       { mode: 'uninstall', force: true },
-      { replace: { PlanUninstall: async () => ({ installed: true, plan }) } },
+      { replace: { PlanUninstall: async () => ({ installed: true, plan, resumed: false }) } },
     );
     expect(result.status).toBe('SUCCEEDED');
     // the nested executions are remove-node runs of their own, not states of the parent
@@ -533,12 +657,16 @@ describe('remove-node workflow: uninstall', () => {
     expect(result.error).toEqual({ name: 'EdgeNodesExistError', message });
     expect(entered).toEqual([
       'Which mode?',
+      'Lock the cluster',
       'Plan the uninstall',
-      'Publish Edge Node Removal Failed',
+      'Release the cluster lock after failure',
+      'Which failure event?',
+      'Publish KubeEdge Uninstall Failed',
       'Fail with the original error',
     ]);
-    expect(calls).toEqual([]);
-    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
+    expect(calls.map((c) => c.name)).toEqual(['LockNode', 'ReleaseNodeLock']);
+    // a failed uninstall removes no node: it has an event type of its own
+    expect(published.map((e) => e.detailType)).toEqual(['KubeEdge Uninstall Failed']);
     expect(published[0].detail).toMatchObject({ request: uninstall, error: 'EdgeNodesExistError' });
   });
 
@@ -548,7 +676,7 @@ describe('remove-node workflow: uninstall', () => {
       { mode: 'uninstall', force: true },
       {
         replace: {
-          PlanUninstall: async () => ({ installed: true, plan }),
+          PlanUninstall: async () => ({ installed: true, plan, resumed: false }),
           DeleteNode: failWith('ApiError', 'deleting node edge-1: HTTP 403'),
         },
       },
@@ -556,11 +684,15 @@ describe('remove-node workflow: uninstall', () => {
     // a failed nested execution arrives as States.TaskFailed; the Map unwraps it to the nested error itself
     expect(result.error).toEqual({ name: 'ApiError', message: 'deleting node edge-1: HTTP 403' });
     expect(ofType('StateCaught')).toEqual(['Remove the edge node', 'Remove the remaining edge nodes']);
-    expect(entered.slice(-2)).toEqual(['Publish Edge Node Removal Failed', 'Fail with the original error']);
+    expect(entered.slice(-2)).toEqual(['Publish KubeEdge Uninstall Failed', 'Fail with the original error']);
     expect(calls.map((c) => c.name)).not.toContain('DeleteKubeEdge');
-    // the nested run released its lock and reported its own failure; the parent reports the uninstall's
-    expect(calls.filter((c) => c.name === 'ReleaseNodeLock')).toHaveLength(1);
-    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed', 'Edge Node Removal Failed']);
+    // the nested run released its node's lock and reported its own failure; the parent released the cluster's
+    // lock and reports the uninstall's failure
+    expect(calls.filter((c) => c.name === 'ReleaseNodeLock').map((c) => c.input.purpose)).toEqual([
+      'remove',
+      'uninstall',
+    ]);
+    expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed', 'KubeEdge Uninstall Failed']);
     expect(published[1].detail).toMatchObject({ operationId: 'op-1', request: { mode: 'uninstall', force: true } });
   });
 
@@ -575,9 +707,15 @@ describe('remove-node workflow: uninstall', () => {
       });
       expect(result.error).toEqual({ name, message });
       expect(ofType('StateCaught')).toEqual([state]);
-      expect(entered.slice(-2)).toEqual(['Publish Edge Node Removal Failed', 'Fail with the original error']);
+      expect(entered.slice(-4)).toEqual([
+        'Release the cluster lock after failure',
+        'Which failure event?',
+        'Publish KubeEdge Uninstall Failed',
+        'Fail with the original error',
+      ]);
       expect(entered).not.toContain('Publish KubeEdge Uninstalled');
-      expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
+      expect(published.map((e) => e.detailType)).toEqual(['KubeEdge Uninstall Failed']);
+      expect(published[0].detail).toMatchObject({ request: uninstall, error: name, lock: { result: 'released' } });
     },
   );
 });

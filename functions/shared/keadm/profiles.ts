@@ -1,25 +1,9 @@
 import { EdgekeeperError } from '../errors';
 import type { JoinSettings, KeadmProfile } from '../schemas';
-import flagTable from './keadm-flags.json';
-
-/** One flag as the keadm flag table records it (read from keadm's cobra registrations). */
-export interface KeadmFlag {
-  readonly name: string;
-  readonly short: string;
-  readonly type: string;
-  readonly default: unknown;
-  readonly required: boolean;
-}
-
-interface FlagTableEntry {
-  readonly join: readonly KeadmFlag[];
-  readonly kubeedge_version_format: string;
-}
-
-const TABLE = flagTable as unknown as Readonly<Record<string, FlagTableEntry>>;
+import { type FlagTableEntry, flagTableEntry, type KeadmFlag, releaseKey, versionFormatOf } from './flag-table';
 
 /**
- * The versions edgekeeper installs, per profile. Fork: the seed's installable list (v1.5.0, v1.6.0, v1.6.1,
+ * The versions edgekeeper installs, per profile. Fork: KubeSphere's installable list (v1.5.0, v1.6.0, v1.6.1,
  * v1.6.2) plus the cloudcore versions of KubeSphere 3.2/3.3 (v1.7.2, v1.9.2). Upstream: the keadm ≥ 1.12
  * (image-based join) versions whose flags the table holds. The two ranges do not overlap, so a version alone
  * names its profile.
@@ -29,7 +13,7 @@ export const SUPPORTED_VERSIONS: Readonly<Record<KeadmProfile, readonly string[]
   upstream: Object.freeze(['v1.12.0', 'v1.13.0', 'v1.15.0', 'v1.17.0', 'v1.20.0']),
 });
 
-/** KubeSphere's default (the seed: "v1.6.1(默认)"). */
+/** KubeSphere's default (its version list marks "v1.6.1(默认)", default; docs/kubeedge.md §1). */
 export const DEFAULT_KUBEEDGE_VERSION = 'v1.6.1';
 
 /** Every supported version, fork first, in ascending order (`v1.6.1` form). */
@@ -78,8 +62,7 @@ export function profileFor(version: string): KeadmProfile {
 function tableEntry(profile: KeadmProfile, version: string): FlagTableEntry {
   const normalized = normalizeVersion(version);
   if (!SUPPORTED_VERSIONS[profile].includes(normalized)) throw new UnsupportedKubeedgeVersionError(version);
-  const key = profile === 'fork' ? `kubesphere/kubeedge@${normalized}-kubesphere` : `kubeedge/kubeedge@${normalized}`;
-  const entry = TABLE[key];
+  const entry = flagTableEntry(releaseKey(profile, normalized));
   if (!entry) throw new UnsupportedKubeedgeVersionError(version);
   return entry;
 }
@@ -103,7 +86,7 @@ export function hasJoinFlag(profile: KeadmProfile, version: string, flag: string
  */
 export function kubeedgeVersionArg(profile: KeadmProfile, version: string): string {
   const normalized = normalizeVersion(version);
-  return tableEntry(profile, version).kubeedge_version_format.startsWith('no-v') ? normalized.slice(1) : normalized;
+  return versionFormatOf(tableEntry(profile, version)) === 'no-v' ? normalized.slice(1) : normalized;
 }
 
 /**

@@ -1,7 +1,7 @@
 import semver from 'semver';
 import { EdgekeeperError } from '../errors';
 import type { KeadmProfile } from '../schemas';
-import flagTable from './keadm-flags.json';
+import { entriesOf, type FlagTableEntry } from './flag-table';
 
 /** The flag table has no keadm of this profile at or below the requested version. */
 export class UnsupportedKeadmVersionError extends EdgekeeperError {
@@ -14,21 +14,10 @@ export class UnsupportedKeadmVersionError extends EdgekeeperError {
   }
 }
 
-interface FlagSpec {
-  readonly name: string;
-}
-
-interface FlagEntry {
-  readonly reset: readonly FlagSpec[];
-  readonly reset_subcommands?: Readonly<Record<string, readonly FlagSpec[]>>;
-}
-
 interface TableRow {
   readonly version: string;
-  readonly entry: FlagEntry;
+  readonly entry: FlagTableEntry;
 }
-
-const REPO: Record<KeadmProfile, string> = { fork: 'kubesphere/kubeedge', upstream: 'kubeedge/kubeedge' };
 
 /**
  * The keadm arguments that reset an edge host, read from the flag table for the nearest keadm at or below
@@ -66,11 +55,9 @@ function nearestRow(profile: KeadmProfile, version: string): TableRow {
  * (fork `v1.9.2` and `v1.9.2-kubesphere` are byte-identical for keadm) the later key wins, which is harmless.
  */
 function rowsOf(profile: KeadmProfile): TableRow[] {
-  const prefix = `${REPO[profile]}@`;
   const rows: TableRow[] = [];
-  for (const [key, entry] of Object.entries(flagTable as Record<string, FlagEntry>)) {
-    if (!key.startsWith(prefix)) continue;
-    const parsed = semver.coerce(key.slice(prefix.length));
+  for (const [key, entry] of entriesOf(profile)) {
+    const parsed = semver.coerce(key.slice(key.indexOf('@') + 1));
     if (parsed) rows.push({ version: parsed.version, entry });
   }
   return rows.sort((a, b) => semver.compare(a.version, b.version));

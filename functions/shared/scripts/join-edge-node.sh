@@ -20,6 +20,8 @@
 #   17  EdgeMesh preparation failed (nsswitch.conf, ip_forward)
 #   20  keadm download or unpacking failed
 #   21  keadm join failed
+# setup and preflight only read the host: a failure there (exit 2, 10-16, or exit 1 whose error line names setup
+# or preflight) leaves it exactly as it was, so edgekeeper's rollback does not reset it. From edgemesh on, it changes.
 # Optional: EDGEKEEPER_STOP_AFTER=preflight|edgemesh stops after that step (no token needed).
 set -Eeuo pipefail
 

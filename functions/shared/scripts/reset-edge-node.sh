@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Resets a KubeEdge edge host: the seed's "移除边缘节点" steps, completed and checked (KUBEEDGE.md §7).
+# Resets a KubeEdge edge host: KubeSphere's manual "remove an edge node" steps (移除边缘节点), completed and checked.
 #
+#   0. check the host is the node's: edgecore's configured node name must be NODE_NAME, else refuse (exit 5)
+#      unless FORCE_HOST names this very host
 #   1. keadm reset (flags per keadm version; skipped when keadm is gone, e.g. a join that failed to download it)
 #   2. stop and disable edgecore.service (what keadm reset does, done again for when keadm could not)
 #   3. stop and remove mosquitto with the host's package manager, only when it is installed
@@ -17,15 +19,21 @@
 #   0  the host is clean (the report says so)
 #   3  something is left after the reset (listed under "leftovers" in the report)
 #   4  not run as root (no report; nothing was changed)
+#   5  edgecore on this host is configured for another node (no report; nothing was changed)
 #   1  unexpected failure of the script itself (no report)
 set -euo pipefail
 
 # edgekeeper:values:begin
+# the node being removed, and the SSM managed instance this script was sent to
+NODE_NAME=edge-example
+INSTANCE_ID=mi-00000000000000000
+# reset even when edgecore here serves another node: must equal INSTANCE_ID (empty: never)
+FORCE_HOST=''
 # keadm arguments that reset an edge host for the keadm version installed (functions/shared/keadm/reset.ts)
 KEADM_RESET_ARGS=(reset --force)
 # edgekeeper's own directory on the host (join-edge-node.sh keeps keadm and its download there): removed whole
 EDGEKEEPER_DIR=/opt/edgekeeper
-# other places keadm and its downloaded tarballs may lie (the seed's manual procedure)
+# other places keadm and its downloaded tarballs may lie (KubeSphere's manual procedure puts keadm on PATH)
 KEADM_DIRS=(/usr/local/bin)
 # bound on keadm reset, which stops containers and may hang on a wedged runtime
 KEADM_TIMEOUT_SECONDS=300
@@ -36,12 +44,15 @@ REMOVE_MOSQUITTO=true
 readonly REPORT_PREFIX=EDGEKEEPER_RESET_REPORT
 readonly EXIT_LEFTOVERS=3
 readonly EXIT_NOT_ROOT=4
+readonly EXIT_OTHER_NODE=5
+# keadm join writes the node name (--edgenode-name) into edgecore's configuration as modules.edged.hostnameOverride
+readonly EDGECORE_CONFIG=/etc/kubeedge/config/edgecore.yaml
 # Mount roots: kubelet-style volumes (tmpfs secrets, bind mounts) live under these and make `rm -rf` fail with EBUSY.
 readonly MOUNT_ROOTS=(/var/lib/edged /var/lib/kubeedge)
 # Written by join-edge-node.sh before it changed anything for EdgeMesh; only what it changed is restored.
 readonly EDGEMESH_STATE=/var/lib/edgekeeper/edgemesh
 readonly EDGEMESH_DROPIN=/etc/sysctl.d/90-edgekeeper-edgemesh.conf
-# What keadm join leaves behind, and what keadm reset does not remove (KUBEEDGE.md §4, §7).
+# What keadm join leaves behind, and what keadm reset does not remove.
 readonly KUBEEDGE_PATHS=(
   /var/lib/kubeedge
   /var/lib/edged
@@ -73,6 +84,35 @@ require_root() {
   if ((EUID != 0)); then
     say "preflight: must run as root (uid $EUID)"
     exit "$EXIT_NOT_ROOT"
+  fi
+}
+
+# Prints the node name edgecore on this host is configured for: modules.edged.hostnameOverride (keadm join writes
+# --edgenode-name there), else the host name, which edgecore falls back to; nothing when there is no configuration.
+configured_node_name() {
+  local name
+  [[ -f "$EDGECORE_CONFIG" ]] || return 0
+  name=$(sed -n -E "s/^[[:space:]]*hostnameOverride:[[:space:]]*[\"']?([^\"'[:space:]#]*).*$/\1/p" "$EDGECORE_CONFIG" | head -n 1)
+  if [[ -z "$name" ]]; then name=$(hostname | tr '[:upper:]' '[:lower:]'); fi
+  printf '%s\n' "$name"
+}
+
+# Refuses, before changing anything, a host whose edgecore serves another node: a stale record must never reset the
+# host of a node that is alive. A host without edgecore's configuration holds nothing of any node.
+require_owner() {
+  local configured
+  configured=$(configured_node_name)
+  if [[ -z "$configured" ]]; then
+    say "owner: no edgecore configuration on this host, nothing of another node here"
+  elif [[ "$configured" == "$NODE_NAME" ]]; then
+    say "owner: edgecore on this host is configured for node $NODE_NAME"
+  elif [[ -n "$FORCE_HOST" && "$FORCE_HOST" == "$INSTANCE_ID" ]]; then
+    say "owner: edgecore on this host is configured for node $configured, not $NODE_NAME: resetting anyway, forced for host $INSTANCE_ID"
+  else
+    # on stderr too: a failed command's error names its stderr tail
+    say "owner: refused: edgecore on host $INSTANCE_ID is configured for node $configured, not $NODE_NAME; nothing was changed"
+    say "owner: refused: edgecore on host $INSTANCE_ID is configured for node $configured, not $NODE_NAME; nothing was changed" >&2
+    exit "$EXIT_OTHER_NODE"
   fi
 }
 
@@ -381,6 +421,7 @@ report() {
 
 main() {
   require_root
+  require_owner
   reset_with_keadm
   stop_edgecore
   remove_mosquitto

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Routes `kubectl logs` and `kubectl exec` for one edge node through cloudcore's stream server, on a cloud host
-# (KUBEEDGE.md §6; what KubeSphere 3.1/3.2's edge-watcher did). The API server dials a node's kubelet at
+# (docs/kubeedge.md §6; what KubeSphere 3.1/3.2's edge-watcher did). The API server dials a node's kubelet at
 # <InternalIP>:10350 (edged) and :10250 (metrics); for an edge node nothing listens there, so those connections are
 # DNATed to cloudcore's stream port, which reaches edgecore through the tunnel it keeps open.
 #

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FaultPlan } from '../faults';
 import { ControllerManager } from './controllers';
 import { writeKubeconfig } from './kubeconfig';
 import type { RequestLog } from './request-log';
@@ -12,7 +13,7 @@ import { makeTlsMaterial } from './tls';
 
 export type { RequestLog } from './request-log';
 
-/** The default seed: a KubeSphere 3.2 cluster with KubeEdge enabled. */
+/** The default fixture: a KubeSphere 3.2 cluster with KubeEdge enabled. */
 export const DEFAULT_FIXTURE = join(__dirname, '..', 'fixtures', 'cluster.yaml');
 
 /** A running simulated Kubernetes cluster. */
@@ -31,7 +32,11 @@ export interface SandboxCluster {
  * Starts the simulated cluster: a fresh CA and token, the fixture seeded (controllers already run, so DaemonSet
  * and Deployment pods exist), the API server listening on 127.0.0.1, and a kubeconfig written into `dir`.
  */
-export async function startCluster(options: { dir: string; fixture?: string }): Promise<SandboxCluster> {
+export async function startCluster(options: {
+  dir: string;
+  fixture?: string;
+  faults?: FaultPlan;
+}): Promise<SandboxCluster> {
   mkdirSync(options.dir, { recursive: true });
   const tls = makeTlsMaterial();
   const token = randomBytes(24).toString('hex');
@@ -40,8 +45,9 @@ export async function startCluster(options: { dir: string; fixture?: string }): 
   seed(store, options.fixture ?? DEFAULT_FIXTURE);
   controllers.reconcile();
   const api = new ResourceApi(store, controllers);
-  const server = new ApiServer({ key: tls.serverKey, cert: tls.serverCert, token, store, api });
+  const server = new ApiServer({ key: tls.serverKey, cert: tls.serverCert, token, store, api, faults: options.faults });
   const url = await server.listen();
+  options.faults?.attachRefuser('kube', (ms) => server.refuseConnections(ms));
   const kubeconfigPath = join(options.dir, 'kubeconfig');
   writeKubeconfig(kubeconfigPath, url, tls.caCert, token);
   return {

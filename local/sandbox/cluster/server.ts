@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { applyFault, type FaultPlan } from '../faults';
 import { ApiError, badRequest } from './errors';
 import { CountingRequestLog } from './request-log';
 import { apiVersionOf, findResource, type ResourceType } from './resources';
@@ -18,6 +19,8 @@ export interface ApiServerOptions {
   readonly token: string;
   readonly store: Store;
   readonly api: ResourceApi;
+  /** faults to inject into requests (fault-injection tests) */
+  readonly faults?: FaultPlan;
 }
 
 /** A parsed resource URL: `/api/v1/namespaces/<ns>/<resource>/<name>/<subresource>` and its variants. */
@@ -39,7 +42,36 @@ export class ApiServer {
 
   constructor(private readonly options: ApiServerOptions) {
     this.server = createServer({ key: options.key, cert: options.cert }, (req, res) => {
-      this.handle(req, res).catch((error: unknown) => this.fail(res, error));
+      this.serve(req, res).catch((error: unknown) => this.fail(res, error));
+    });
+  }
+
+  /** Serves a request, unless a fault rule takes it first. */
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const fault = this.options.faults?.take('kube', {
+      method: req.method ?? 'GET',
+      path: new URL(req.url ?? '/', 'https://127.0.0.1').pathname,
+    });
+    if (fault) {
+      const handled = await applyFault(fault, req, (status, retryAfterSeconds, message) => {
+        if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+        const reason = status === 429 ? 'TooManyRequests' : status >= 500 ? 'InternalError' : 'BadRequest';
+        send(res, status, new ApiError(status, reason, message).toStatus());
+      });
+      if (handled) return;
+    }
+    await this.handle(req, res);
+  }
+
+  /** Stops accepting connections for `ms` (clients get ECONNREFUSED), then listens on the same port again. */
+  async refuseConnections(ms: number): Promise<void> {
+    const { port } = this.server.address() as AddressInfo;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, '127.0.0.1', () => resolve());
     });
   }
 

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { close, listen } from './mirror';
 import { type ReadyStatus, registeredNode, withReady } from './node-object';
 
-/** Names of cloudcore's public ports (KUBEEDGE.md §2: cloudhub 10000 … tunnel 10004). */
+/** Names of cloudcore's public ports (docs/kubeedge.md §2: cloudhub 10000 … tunnel 10004). */
 export type CloudcorePortName = 'cloudhub' | 'quic' | 'https' | 'stream' | 'tunnel';
 
 /** The running cloudcore stand-in. */

@@ -1,32 +1,7 @@
-import { z } from 'zod';
-import flagTable from '../../../functions/shared/keadm/keadm-flags.json';
+import { flagTableEntry, type KeadmFlag, versionFormatOf } from '../../../functions/shared/keadm/flag-table';
 
 /** One flag as registered with cobra/pflag in a keadm release (from keadm-flags.json). */
-export interface KeadmFlag {
-  readonly name: string;
-  readonly short: string;
-  readonly type: 'string' | 'bool' | 'stringSlice' | 'stringArray';
-  readonly default: string | boolean | string[] | null;
-  readonly required: boolean;
-}
-
-const FlagSchema = z.object({
-  name: z.string(),
-  short: z.string(),
-  type: z.enum(['string', 'bool', 'stringSlice', 'stringArray']),
-  default: z.union([z.string(), z.boolean(), z.array(z.string()), z.null()]),
-  required: z.boolean(),
-});
-
-const EntrySchema = z.object({
-  join: z.array(FlagSchema),
-  reset: z.array(FlagSchema),
-  reset_subcommands: z.record(z.string(), z.array(FlagSchema)).optional(),
-  kubeedge_version_format: z.string(),
-  default_kubeedge_version_const: z.string(),
-});
-
-const TABLE = z.record(z.string(), EntrySchema).parse(flagTable);
+export type { KeadmFlag };
 
 /**
  * How a keadm release behaves on join: the KubeSphere fork, upstream before the image-based join (<= 1.10, which
@@ -52,7 +27,7 @@ export interface KeadmRelease {
 }
 
 function release(version: string, family: KeadmFamily, flagsKey: string): KeadmRelease {
-  const entry = TABLE[flagsKey];
+  const entry = flagTableEntry(flagsKey);
   if (!entry) throw new Error(`keadm-flags.json has no entry ${flagsKey}`);
   return {
     version,
@@ -61,7 +36,7 @@ function release(version: string, family: KeadmFamily, flagsKey: string): KeadmR
     join: entry.join,
     reset: entry.reset,
     resetEdge: entry.reset_subcommands?.['reset edge'],
-    versionFormat: entry.kubeedge_version_format.startsWith('no-v') ? 'no-v' : 'v-optional',
+    versionFormat: versionFormatOf(entry),
     defaultKubeEdgeVersion: entry.default_kubeedge_version_const,
   };
 }

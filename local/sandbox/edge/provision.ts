@@ -52,7 +52,7 @@ const OS_RELEASE: Record<HostTraits['os'], string> = {
 
 /** The stand-ins a host gets (installed name → source), by OS and runtime. */
 export function standinsFor(traits: HostTraits): Record<string, StandinName> {
-  // Every host has iptables: cloud hosts for the logs/exec DNAT rules (KUBEEDGE.md section 6), edge hosts like any
+  // Every host has iptables: cloud hosts for the logs/exec DNAT rules (docs/kubeedge.md §6), edge hosts like any
   // Linux machine. The stand-in keeps rules in files: the real one would change the real machine's netfilter.
   const tools: Record<string, StandinName> = {
     systemctl: 'systemctl',

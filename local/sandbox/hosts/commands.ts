@@ -92,6 +92,8 @@ interface Running {
   timer?: NodeJS.Timeout;
   cancelled?: boolean;
   timedOut?: boolean;
+  /** its host went offline while it ran: the invocation stops reporting until the host is back */
+  disconnected?: boolean;
 }
 
 function isTerminal(status: InvocationStatus): boolean {
@@ -138,6 +140,10 @@ export class CommandRunner {
   private readonly resolving = new Map<string, NodeJS.Timeout>();
   private readonly offlineDeliveryTimeoutMs: number;
   private readonly targetResolutionDelayMs: number;
+  /** hosts taken offline (or brought back) after the sandbox started, overriding their fixture */
+  private readonly onlineOverride = new Map<string, boolean>();
+  /** called when a host comes back online */
+  private readonly reconnected = new Map<string, Set<() => void>>();
 
   /**
    * @param hosts the hosts by instance id
@@ -220,11 +226,55 @@ export class CommandRunner {
       };
       this.invocations.set(this.key(command.commandId, id), invocation);
       this.track(
-        host.spec.online
+        this.isOnline(id)
           ? this.execute(command, host, invocation, script)
           : this.neverDeliver(command, host, invocation),
       );
     }
+  }
+
+  /** Whether the host's agent is connected now: its fixture, unless a fault hook changed it. */
+  isOnline(instanceId: string): boolean {
+    return this.onlineOverride.get(instanceId) ?? this.hosts.get(instanceId)?.spec.online ?? false;
+  }
+
+  /**
+   * A fault hook: the host's agent loses its connection (`online: false`) or gets it back. Its running commands
+   * stop reporting: they stay InProgress until the host is back (then report how they ended) or until the offline
+   * cap passes (then TimedOut). With `kill`, the host lost power: its running scripts die too.
+   */
+  setOnline(instanceId: string, online: boolean, options: { kill: boolean }): void {
+    if (!this.hosts.has(instanceId))
+      throw new SsmServiceError('InvalidInstanceId', `Instance Id ${instanceId} is not valid`);
+    this.onlineOverride.set(instanceId, online);
+    if (online) {
+      for (const wake of this.reconnected.get(instanceId) ?? []) wake();
+      this.reconnected.delete(instanceId);
+      return;
+    }
+    for (const [key, running] of this.running) {
+      if (!key.endsWith(`/${instanceId}`) || running.offline) continue;
+      running.disconnected = true;
+      if (options.kill) running.run?.kill();
+    }
+  }
+
+  /** Resolves true when the host comes back within `ms`, false otherwise. */
+  private waitForReconnect(instanceId: string, ms: number): Promise<boolean> {
+    if (this.isOnline(instanceId)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.reconnected.get(instanceId)?.delete(wake);
+        resolve(false);
+      }, ms);
+      const waiting = this.reconnected.get(instanceId) ?? new Set();
+      waiting.add(wake);
+      this.reconnected.set(instanceId, waiting);
+    });
   }
 
   /** The command SendCommand returned, if any. */
@@ -377,17 +427,25 @@ export class CommandRunner {
         run.kill();
       }, command.executionTimeoutSeconds * 1000);
       const outputs = Promise.all([
+        // a disconnected host's output reaches only its own log files
         capture(run.stdout, this.logFile(invocation, 'out'), STDOUT_LIMIT, (t) => {
-          invocation.stdout += t;
+          if (!running.disconnected) invocation.stdout += t;
         }),
         capture(run.stderr, this.logFile(invocation, 'err'), STDERR_LIMIT, (t) => {
-          invocation.stderr += t;
+          if (!running.disconnected) invocation.stderr += t;
         }),
       ]);
       exit = await run.exit;
       clearTimeout(running.timer);
       // Output after a killed script's exit may never end (a grandchild holding the pipe): don't wait for it then.
-      if (!running.timedOut && !running.cancelled) await outputs;
+      if (!running.timedOut && !running.cancelled && !running.disconnected) await outputs;
+      if (
+        running.disconnected &&
+        !(await this.waitForReconnect(invocation.instanceId, this.offlineDeliveryTimeoutMs))
+      ) {
+        this.finish(invocation, 'TimedOut', 'ExecutionTimedOut', -1);
+        return;
+      }
     } catch (err) {
       invocation.stderr += `failed to run the script: ${(err as Error).message}`.slice(0, STDERR_LIMIT);
       this.finish(invocation, 'Failed', 'Failed', 1);

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { FaultPlan } from '../faults';
 import { CommandRunner } from './commands';
 import { loadHostFixture } from './fixture';
 import { type EdgeHost, startEdgeHost } from './host';
@@ -36,6 +37,8 @@ export async function startEdgeHosts(options: {
   mode?: IsolationMode;
   /** see CommandRunner */
   offlineDeliveryTimeoutMs?: number;
+  /** fault hooks: SSM request faults and hosts going offline */
+  faults?: FaultPlan;
 }): Promise<EdgeHosts> {
   const specs = options.specs ?? (await loadHostFixture());
   const mode = options.mode ?? detectIsolationMode();
@@ -60,7 +63,8 @@ export async function startEdgeHosts(options: {
   );
   let ssm: SsmEndpoint;
   try {
-    ssm = await startSsmEndpoint({ runner, instances: specs });
+    ssm = await startSsmEndpoint({ runner, instances: specs, ...(options.faults && { faults: options.faults }) });
+    options.faults?.attachHosts(runner);
   } catch (err) {
     await Promise.all(hosts.map((h) => h.stop()));
     throw err;

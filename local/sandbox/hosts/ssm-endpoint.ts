@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
+import { applyFault, type FaultPlan } from '../faults';
 import { type CommandRunner, type Invocation, pluginOutput, type SentCommand } from './commands';
 import { SsmServiceError } from './ssm-errors';
 import { resolveTargets } from './targets';
@@ -189,6 +190,8 @@ type Handler = (body: unknown) => unknown;
 export async function startSsmEndpoint(options: {
   runner: CommandRunner;
   instances: readonly HostSpec[];
+  /** faults to inject into requests (fault-injection tests) */
+  faults?: FaultPlan;
 }): Promise<SsmEndpoint> {
   const { runner } = options;
   const startedAt = new Date();
@@ -312,7 +315,7 @@ export async function startSsmEndpoint(options: {
       const list = [...specs.values()]
         .filter((s) => !ids || ids.includes(s.instanceId))
         .filter((s) => tagged.has(s.instanceId))
-        .map((s) => instanceInformation(s, startedAt))
+        .map((s) => instanceInformation({ ...s, online: runner.isOnline(s.instanceId) }, startedAt))
         .filter((i) => !pingStatus || pingStatus.includes(i.PingStatus));
       return { InstanceInformationList: list };
     },
@@ -327,27 +330,44 @@ export async function startSsmEndpoint(options: {
         res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': requestId });
         res.end(JSON.stringify(payload));
       };
-      try {
-        const target = String(req.headers['x-amz-target'] ?? '');
-        const operation = target.startsWith('AmazonSSM.') ? operations[target.slice('AmazonSSM.'.length)] : undefined;
-        if (req.method !== 'POST' || !operation) {
-          throw new SsmServiceError(
-            'UnknownOperationException',
-            `the sandbox does not implement ${target || req.method}`,
-          );
-        }
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
+      const target = String(req.headers['x-amz-target'] ?? '');
+      const serve = () => {
         try {
-          body = text ? JSON.parse(text) : {};
-        } catch {
-          throw new SsmServiceError('SerializationException', 'request body is not JSON');
+          const operation = target.startsWith('AmazonSSM.') ? operations[target.slice('AmazonSSM.'.length)] : undefined;
+          if (req.method !== 'POST' || !operation) {
+            throw new SsmServiceError(
+              'UnknownOperationException',
+              `the sandbox does not implement ${target || req.method}`,
+            );
+          }
+          const text = Buffer.concat(chunks).toString('utf8');
+          let body: unknown;
+          try {
+            body = text ? JSON.parse(text) : {};
+          } catch {
+            throw new SsmServiceError('SerializationException', 'request body is not JSON');
+          }
+          reply(200, operation(body));
+        } catch (err) {
+          if (err instanceof SsmServiceError) reply(err.statusCode, { __type: err.type, message: err.message });
+          else reply(500, { __type: 'InternalServerError', message: (err as Error).message });
         }
-        reply(200, operation(body));
-      } catch (err) {
-        if (err instanceof SsmServiceError) reply(err.statusCode, { __type: err.type, message: err.message });
-        else reply(500, { __type: 'InternalServerError', message: (err as Error).message });
-      }
+      };
+      const fault = options.faults?.take('ssm', {
+        method: req.method ?? 'POST',
+        path: req.url ?? '/',
+        operation: target.replace(/^AmazonSSM\./, ''),
+      });
+      if (!fault) return serve();
+      void applyFault(fault, req, (status, retryAfterSeconds, message) => {
+        if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+        // 400 is how SSM throttles (ThrottlingException); 5xx are its internal errors
+        const type =
+          status === 400 ? 'ThrottlingException' : status >= 500 ? 'InternalServerError' : 'ServiceUnavailable';
+        reply(status, { __type: type, message });
+      }).then((handled) => {
+        if (!handled) serve();
+      });
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -355,6 +375,15 @@ export async function startSsmEndpoint(options: {
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  options.faults?.attachRefuser('ssm', async (ms) => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+  });
   return {
     url: `http://127.0.0.1:${port}`,
     stop: () =>

@@ -64,7 +64,7 @@ export interface HostProvisioner {
   portablePath?(root: string): string;
 }
 
-/** The port a service has *inside* a host: cloudcore's public ports of the seed's table, the mirror's own port. */
+/** The port a service has *inside* a host: cloudcore's public ports of KubeSphere's table, the mirror's own port. */
 export function portInsideHost(name: ServiceName, realPort: number): number {
   const cloudcorePorts: Record<Exclude<ServiceName, 'mirror'>, number> = {
     cloudhub: 10000,

@@ -1,4 +1,14 @@
-import { functionPlaceholder, pascalCase, placeholdersOf, stateMachinePlaceholder, substitute } from '../../../lib/asl';
+import {
+  fillSettings,
+  functionPlaceholder,
+  pascalCase,
+  placeholdersOf,
+  STEPS_ALLOWANCE_SECONDS,
+  stateMachinePlaceholder,
+  substitute,
+  timeoutPlaceholder,
+  workflowTimeouts,
+} from '../../../lib/asl';
 
 /** `${name}` as it appears in an ASL file (a helper keeps the literal out of plain strings). */
 const ph = (name: string) => `\${${name}}`;
@@ -83,6 +93,78 @@ describe('substitute', () => {
   });
 });
 
+describe('number placeholders', () => {
+  const definition = JSON.stringify({ TimeoutSeconds: ph('OnboardNodeTimeoutSeconds'), Comment: ph('Name') });
+
+  it('fill a whole JSON string with a bare number, so the file stays JSON and the result has a number', () => {
+    // Act
+    const text = substitute(definition, { OnboardNodeTimeoutSeconds: '4500', Name: 'x' });
+
+    // Assess
+    expect(JSON.parse(text)).toEqual({ TimeoutSeconds: 4500, Comment: 'x' });
+  });
+
+  it('refuse a value that is not a whole number of seconds, naming the placeholder and the value', () => {
+    // Act
+    const act = () => substitute(definition, { OnboardNodeTimeoutSeconds: '45 s', Name: 'x' });
+
+    // Assess
+    expect(act).toThrow(new Error(`${ph('OnboardNodeTimeoutSeconds')} must be a whole number of seconds, got "45 s"`));
+  });
+});
+
+describe('workflow time limits', () => {
+  const settings = {
+    hostCommandTimeoutSeconds: 900,
+    nodeReadyTimeoutSeconds: 600,
+    drainTimeoutSeconds: 300,
+    namespaceDeletionTimeoutSeconds: 300,
+  };
+
+  it('give onboarding room for its join, its readiness wait and a whole rollback', () => {
+    // Act
+    const limits = workflowTimeouts(settings);
+
+    // Assess: a rollback is a removal (drain, then the reset script)
+    const removal = 300 + 900 + STEPS_ALLOWANCE_SECONDS;
+    expect(limits['onboard-node']).toBe(900 + 600 + STEPS_ALLOWANCE_SECONDS + removal);
+    expect(limits['remove-node']).toBe(removal + 300 + STEPS_ALLOWANCE_SECONDS);
+  });
+
+  it.each([
+    // onboarding runs the join script and, in a rollback, the reset script: both may take the host command timeout
+    ['hostCommandTimeoutSeconds', { 'onboard-node': 200, 'remove-node': 100 }],
+    ['nodeReadyTimeoutSeconds', { 'onboard-node': 100, 'remove-node': 0 }],
+    ['drainTimeoutSeconds', { 'onboard-node': 100, 'remove-node': 100 }],
+    ['namespaceDeletionTimeoutSeconds', { 'onboard-node': 0, 'remove-node': 100 }],
+  ] as const)('grow with %s (by 100 s): %j', (setting, growth) => {
+    // Act
+    const before = workflowTimeouts(settings);
+    const after = workflowTimeouts({ ...settings, [setting]: settings[setting] + 100 });
+
+    // Assess
+    expect({
+      'onboard-node': after['onboard-node'] - before['onboard-node'],
+      'remove-node': after['remove-node'] - before['remove-node'],
+    }).toEqual(growth);
+  });
+
+  it('are filled into a definition at synth time, leaving the other placeholders for definitionSubstitutions', () => {
+    // Prepare
+    const text = JSON.stringify({
+      TimeoutSeconds: ph(timeoutPlaceholder('remove-node')),
+      States: { Lock: { Resource: ph('LockNodeFunctionArn') } },
+    });
+
+    // Act
+    const filled = fillSettings(text, settings);
+
+    // Assess
+    expect(JSON.parse(filled).TimeoutSeconds).toBe(workflowTimeouts(settings)['remove-node']);
+    expect(placeholdersOf(filled)).toEqual(['LockNodeFunctionArn']);
+  });
+});
+
 describe('pascalCase and the placeholder conventions', () => {
   it.each([
     ['onboard-node', 'OnboardNode'],
@@ -96,5 +178,6 @@ describe('pascalCase and the placeholder conventions', () => {
   it('names a workflow ARN and a function ARN placeholder', () => {
     expect(stateMachinePlaceholder('remove-node')).toBe('RemoveNodeStateMachineArn');
     expect(functionPlaceholder('LockNode')).toBe('LockNodeFunctionArn');
+    expect(timeoutPlaceholder('onboard-node')).toBe('OnboardNodeTimeoutSeconds');
   });
 });

@@ -1,13 +1,20 @@
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { applyPatch, deepClone, type Operation } from 'fast-json-patch';
-import { EDGE_TAINT, finishNodePatch } from '../../../functions/finish-node/core';
-import { joinPlanFor } from '../../../functions/shared/keadm/profiles';
+import {
+  type FinishRequest,
+  finishNode,
+  type NodePort,
+  type PatchOp,
+  planFinish,
+} from '../../../functions/finish-node/core';
+import { EDGE_TAINT } from '../../../functions/shared/domain';
 import type { JoinSettings } from '../../../functions/shared/schemas';
+import { caught } from '../../support/thrown';
 import { settingsFor } from './fixtures';
 
 /** A node as it looks right after edgecore registered it: keadm's own labels, kubelet annotations, no taints. */
 function registeredNode(overrides: { taints?: V1Taint[] } = {}): V1Node {
-  const node: V1Node = {
+  return {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: {
@@ -19,28 +26,68 @@ function registeredNode(overrides: { taints?: V1Taint[] } = {}): V1Node {
     spec: overrides.taints ? { taints: overrides.taints } : {},
     status: { conditions: [{ type: 'Ready', status: 'True' }] },
   };
-  return node;
 }
 
-/** Applies the patch as the API server would, refusing it when a `test` fails. */
-function finished(node: V1Node, settings: JoinSettings): V1Node {
-  const patch = finishNodePatch(node, settings, 'mi-0123456789abcdef0', 'op-42') as Operation[];
-  return applyPatch(deepClone(node), patch, true, false).newDocument as V1Node;
+function requestFor(settings: JoinSettings, operationId = 'op-42'): FinishRequest {
+  return { nodeName: 'edge-1', instanceId: 'mi-0123456789abcdef0', operationId, settings };
 }
 
-describe('finishNodePatch', () => {
-  it('marks the node as managed and records instance, version, profile and operation, keeping what it had', () => {
-    // Prepare
-    const node = registeredNode();
+/**
+ * The API server's side of the port: applies a JSON patch to the stored node, refusing it when a `test` fails, and
+ * bumps the resourceVersion on every write. `kubeletWrites` simulates status updates landing between a read and
+ * the patch that follows it.
+ */
+class FakeNodes implements NodePort {
+  patches: PatchOp[][] = [];
+  constructor(
+    public node: V1Node | null,
+    private kubeletWrites = 0,
+  ) {}
 
+  async readNode(): Promise<V1Node | null> {
+    const read = this.node && deepClone(this.node);
+    if (this.kubeletWrites > 0) {
+      this.kubeletWrites--;
+      this.bump();
+    }
+    return read;
+  }
+
+  async patchNode(_name: string, patch: readonly PatchOp[]): Promise<'patched' | 'conflict'> {
+    this.patches.push([...patch]);
+    try {
+      this.node = applyPatch(deepClone(this.node), patch as Operation[], true, false).newDocument as V1Node;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'TEST_OPERATION_FAILED') return 'conflict';
+      throw error;
+    }
+    this.bump();
+    return 'patched';
+  }
+
+  private bump(): void {
+    if (this.node?.metadata)
+      this.node.metadata.resourceVersion = String(Number(this.node.metadata.resourceVersion) + 1);
+  }
+}
+
+async function finished(node: V1Node, settings: JoinSettings, operationId = 'op-42'): Promise<V1Node> {
+  const nodes = new FakeNodes(node);
+  await finishNode(nodes, requestFor(settings, operationId));
+  return nodes.node as V1Node;
+}
+
+describe('finishNode on a freshly joined node', () => {
+  it('marks the node as managed and records instance, version, profile, operation and what it applied', async () => {
     // Act
-    const result = finished(node, settingsFor('v1.6.1'));
+    const result = await finished(registeredNode(), settingsFor('v1.6.1', { labels: { site: 'plant-7' } }));
 
     // Assess
     expect(result.metadata?.labels).toEqual({
       'node-role.kubernetes.io/edge': '',
       'kubernetes.io/hostname': 'edge-1',
       'edgekeeper.io/managed': 'true',
+      site: 'plant-7',
     });
     expect(result.metadata?.annotations).toEqual({
       'node.alpha.kubernetes.io/ttl': '0',
@@ -48,44 +95,23 @@ describe('finishNodePatch', () => {
       'edgekeeper.io/kubeedge-version': 'v1.6.1',
       'edgekeeper.io/keadm-profile': 'fork',
       'edgekeeper.io/operation-id': 'op-42',
+      'edgekeeper.io/applied-labels': 'site',
+      'edgekeeper.io/applied-taints': 'node-role.kubernetes.io/edge:NoSchedule',
     });
   });
 
-  it('creates labels and annotations on a node that has none', () => {
+  it('creates labels and annotations on a node that has none', async () => {
     // Prepare
     const node = registeredNode();
     delete node.metadata?.labels;
     delete node.metadata?.annotations;
 
     // Act
-    const result = finished(node, settingsFor('v1.6.1'));
+    const result = await finished(node, settingsFor('v1.6.1', { taint: false }));
 
     // Assess
     expect(result.metadata?.labels).toEqual({ 'edgekeeper.io/managed': 'true' });
     expect(result.metadata?.annotations).toHaveProperty(['edgekeeper.io/operation-id'], 'op-42');
-  });
-
-  it('adds the requested labels a keadm without --labels could not set (fork v1.6.1)', () => {
-    // Prepare
-    const settings = settingsFor('v1.6.1', { labels: { site: 'plant-7', tier: 'edge' } });
-
-    // Act
-    const result = finished(registeredNode(), settings);
-
-    // Assess
-    expect(result.metadata?.labels).toMatchObject({ site: 'plant-7', tier: 'edge', 'edgekeeper.io/managed': 'true' });
-  });
-
-  it('leaves the requested labels to keadm when it sets them at join (fork v1.9.2)', () => {
-    // Prepare
-    const settings = settingsFor('v1.9.2', { labels: { site: 'plant-7' } });
-    expect(joinPlanFor(settings).applyViaApi.labels).toEqual({});
-
-    // Act
-    const result = finished(registeredNode(), settings);
-
-    // Assess
-    expect(result.metadata?.labels).not.toHaveProperty('site');
   });
 
   it.each([
@@ -93,90 +119,160 @@ describe('finishNodePatch', () => {
     ['fork', 'v1.6.0'],
     ['upstream', 'v1.12.0'],
     ['upstream', 'v1.20.0'],
-  ])('adds the edge taint through the API when %s keadm %s cannot add it at join', (_profile, version) => {
-    // Prepare
-    const settings = settingsFor(version);
-    expect(joinPlanFor(settings).applyViaApi.taint).toBe(true);
-
+  ])('adds the edge taint through the API when %s keadm %s could not add it at join', async (_profile, version) => {
     // Act
-    const result = finished(registeredNode(), settings);
+    const result = await finished(registeredNode(), settingsFor(version));
 
     // Assess
     expect(result.spec?.taints).toEqual([{ key: 'node-role.kubernetes.io/edge', value: '', effect: 'NoSchedule' }]);
   });
 
-  it.each(['v1.6.1', 'v1.6.2', 'v1.9.2'])('leaves the taint to keadm --with-edge-taint on fork %s', (version) => {
-    // Prepare
-    const settings = settingsFor(version);
-    expect(joinPlanFor(settings).applyViaApi.taint).toBe(false);
-
-    // Act
-    const patch = finishNodePatch(registeredNode(), settings, 'mi-0123456789abcdef0', 'op-42');
-
-    // Assess
-    expect(patch.map((op) => op.path)).not.toContain('/spec/taints');
+  it('adds no taint when the request asked for none (--no-taint)', async () => {
+    expect((await finished(registeredNode(), settingsFor('v1.6.0', { taint: false }))).spec?.taints).toBeUndefined();
   });
 
-  it('adds no taint when the request asked for none (--no-taint)', () => {
-    // Prepare
-    const settings = settingsFor('v1.6.0', { taint: false });
-
-    // Act
-    const result = finished(registeredNode(), settings);
-
-    // Assess
-    expect(result.spec?.taints).toBeUndefined();
-  });
-
-  it('does not add the edge taint twice when the node already carries it', () => {
-    // Prepare
-    const node = registeredNode({ taints: [{ key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' }] });
-
-    // Act
-    const patch = finishNodePatch(node, settingsFor('v1.6.0'), 'mi-0123456789abcdef0', 'op-42');
-
-    // Assess
-    expect(patch.map((op) => op.path)).not.toContain('/spec/taints');
-    expect(finished(node, settingsFor('v1.6.0')).spec?.taints).toEqual([
-      { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' },
-    ]);
-  });
-
-  it('keeps the taints the node already has when it adds the edge taint', () => {
+  it('leaves the taint keadm --with-edge-taint added alone, and keeps the node’s other taints', async () => {
     // Prepare
     const other = { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' };
-    const node = registeredNode({ taints: [other] });
+    const node = registeredNode({ taints: [other, { key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' }] });
 
     // Act
-    const result = finished(node, settingsFor('v1.6.0'));
+    const { patch, result } = planFinish(node, requestFor(settingsFor('v1.6.1')));
 
     // Assess
-    expect(result.spec?.taints).toEqual([other, EDGE_TAINT]);
+    expect(patch.map((op) => op.path)).not.toContain('/spec/taints');
+    expect(result.taint).toBe('unchanged');
   });
 
   it('starts with a test of the resourceVersion it was computed from', () => {
-    // Prepare
-    const node = registeredNode();
-
-    // Act
-    const patch = finishNodePatch(node, settingsFor('v1.6.1'), 'mi-0123456789abcdef0', 'op-42');
-
-    // Assess
+    const { patch } = planFinish(registeredNode(), requestFor(settingsFor('v1.6.1')));
     expect(patch[0]).toEqual({ op: 'test', path: '/metadata/resourceVersion', value: '4711' });
   });
+});
 
-  it('is refused when the node changed since it was read (a kubelet update in between)', () => {
+describe('finishNode on a rerun with a changed request', () => {
+  it('changes nothing when the node already is as the request asks', async () => {
     // Prepare
-    const read = registeredNode();
-    const patch = finishNodePatch(read, settingsFor('v1.6.0'), 'mi-0123456789abcdef0', 'op-42') as Operation[];
-    const current = deepClone(read) as V1Node;
-    if (current.metadata) current.metadata.resourceVersion = '4712';
+    const node = await finished(registeredNode(), settingsFor('v1.6.0', { labels: { site: 'plant-7' } }));
+    const nodes = new FakeNodes(node);
 
     // Act
-    const act = () => applyPatch(current, patch, true, false);
+    const result = await finishNode(nodes, requestFor(settingsFor('v1.6.0', { labels: { site: 'plant-7' } }), 'op-43'));
 
     // Assess
-    expect(act).toThrow(expect.objectContaining({ name: 'TEST_OPERATION_FAILED' }));
-    expect(current.metadata?.labels).not.toHaveProperty(['edgekeeper.io/managed']);
+    expect(result).toEqual({
+      nodeName: 'edge-1',
+      patched: false,
+      labelsSet: [],
+      labelsRemoved: [],
+      taint: 'unchanged',
+    });
+    expect(nodes.patches).toEqual([]);
+  });
+
+  it('applies new labels, removes the ones it applied before that are gone, and keeps everyone else’s', async () => {
+    // Prepare
+    const first = await finished(registeredNode(), settingsFor('v1.6.0', { labels: { site: 'plant-7', tier: 'a' } }));
+    if (first.metadata?.labels) first.metadata.labels.team = 'ops'; // set by hand later
+
+    // Act
+    const nodes = new FakeNodes(first);
+    const result = await finishNode(
+      nodes,
+      requestFor(settingsFor('v1.6.0', { labels: { site: 'plant-9', zone: 'b' } })),
+    );
+
+    // Assess
+    expect(result).toMatchObject({ patched: true, labelsSet: ['site', 'zone'], labelsRemoved: ['tier'] });
+    expect(nodes.node?.metadata?.labels).toEqual({
+      'node-role.kubernetes.io/edge': '',
+      'kubernetes.io/hostname': 'edge-1',
+      'edgekeeper.io/managed': 'true',
+      site: 'plant-9',
+      zone: 'b',
+      team: 'ops',
+    });
+    expect(nodes.node?.metadata?.annotations?.['edgekeeper.io/applied-labels']).toBe('site,zone');
+  });
+
+  it('keeps the operation that joined the node when a rerun finishes it again', async () => {
+    const first = await finished(registeredNode(), settingsFor('v1.6.0'), 'op-join');
+    const again = await finished(first, settingsFor('v1.6.0', { labels: { site: 'x' } }), 'op-rerun');
+    expect(again.metadata?.annotations?.['edgekeeper.io/operation-id']).toBe('op-join');
+  });
+
+  it('removes the edge taint it applied when the rerun asks for none, and adds it back when asked again', async () => {
+    // Prepare
+    const first = await finished(registeredNode(), settingsFor('v1.6.0'));
+    expect(first.spec?.taints).toEqual([EDGE_TAINT]);
+
+    // Act
+    const untainted = await finished(first, settingsFor('v1.6.0', { taint: false }));
+    const tainted = await finished(untainted, settingsFor('v1.6.0'));
+
+    // Assess
+    expect(untainted.spec?.taints).toEqual([]);
+    expect(untainted.metadata?.annotations?.['edgekeeper.io/applied-taints']).toBe('');
+    expect(tainted.spec?.taints).toEqual([EDGE_TAINT]);
+  });
+
+  it('does not remove an edge taint someone else put on a node edgekeeper did not taint', async () => {
+    // Prepare: finished without the taint, then tainted by hand
+    const first = await finished(registeredNode(), settingsFor('v1.6.0', { taint: false }));
+    first.spec = { taints: [{ key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' }] };
+
+    // Act
+    const again = await finished(first, settingsFor('v1.6.0', { taint: false, labels: { site: 'x' } }));
+
+    // Assess
+    expect(again.spec?.taints).toEqual([{ key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' }]);
+  });
+
+  it('treats the edge taint of a managed node finished before the record existed as its own', async () => {
+    // Prepare
+    const legacy = registeredNode({ taints: [{ key: 'node-role.kubernetes.io/edge', effect: 'NoSchedule' }] });
+    if (legacy.metadata?.labels) legacy.metadata.labels['edgekeeper.io/managed'] = 'true';
+
+    // Act
+    const result = await finished(legacy, settingsFor('v1.6.1', { taint: false }));
+
+    // Assess
+    expect(result.spec?.taints).toEqual([]);
+  });
+});
+
+describe('finishNode races', () => {
+  it('reads the node again and retries when a kubelet update lands between read and patch', async () => {
+    // Prepare
+    const nodes = new FakeNodes(registeredNode(), 2);
+
+    // Act
+    const result = await finishNode(nodes, requestFor(settingsFor('v1.6.0')));
+
+    // Assess
+    expect(result.patched).toBe(true);
+    expect(nodes.patches).toHaveLength(3);
+    expect(nodes.node?.metadata?.labels).toHaveProperty(['edgekeeper.io/managed'], 'true');
+  });
+
+  it('fails with NodeKeptChangingError after five raced attempts, having changed nothing', async () => {
+    // Prepare
+    const nodes = new FakeNodes(registeredNode(), 5);
+
+    // Act
+    const error = await caught(finishNode(nodes, requestFor(settingsFor('v1.6.0'))));
+
+    // Assess
+    expect(error.name).toBe('NodeKeptChangingError');
+    expect(error.message).toBe(
+      'node edge-1 kept changing while it was being marked as managed; gave up after 5 attempts',
+    );
+    expect(nodes.node?.metadata?.labels).not.toHaveProperty(['edgekeeper.io/managed']);
+  });
+
+  it('fails with NodeVanishedError when the node is gone', async () => {
+    const error = await caught(finishNode(new FakeNodes(null), requestFor(settingsFor('v1.6.0'))));
+    expect(error.name).toBe('NodeVanishedError');
+    expect(error.message).toBe('node edge-1 disappeared before it could be marked as managed');
   });
 });

@@ -14,7 +14,7 @@ import {
 import { settingsFor } from './fixtures';
 
 describe('keadm profiles', () => {
-  it('supports the seed list plus KubeSphere 3.2/3.3 fork versions and upstream ≥ 1.12 from the table', () => {
+  it('supports the KubeSphere version list plus KubeSphere 3.2/3.3 fork versions and upstream ≥ 1.12 from the table', () => {
     expect(supportedVersions()).toEqual([
       'v1.5.0',
       'v1.6.0',

@@ -2,9 +2,12 @@ import {
   type Affinity,
   classifyDaemonSet,
   type DaemonSet,
+  type DaemonSetPort,
   type JsonPatchOp,
+  keepDaemonSetsOffEdge,
   reportOf,
 } from '../../../functions/keep-daemonsets-off-edge/core';
+import { caught } from '../../support/thrown';
 
 const EXCLUDE = { key: 'node-role.kubernetes.io/edge', operator: 'DoesNotExist' };
 const config = { allowlist: ['monitoring/edge-agent'] };
@@ -162,5 +165,146 @@ describe('classifyDaemonSet', () => {
       patched: [{ namespace: 'kube-system', name: 'kube-proxy' }],
       skipped: [{ namespace: 'kubeedge', name: 'edgemesh', reason: 'KubeEdge component (namespace kubeedge)' }],
     });
+  });
+});
+
+/**
+ * DaemonSets as the API server keeps them: a patch whose `test` fails is a conflict, every write bumps the
+ * resourceVersion, and `racing` names DaemonSets a controller rewrites right after each read.
+ */
+class FakeDaemonSets implements DaemonSetPort {
+  patchCalls = 0;
+  constructor(
+    readonly items: Map<string, DaemonSet>,
+    private readonly racing: Map<string, number> = new Map(),
+  ) {}
+
+  async listDaemonSets() {
+    return [...this.items.values()].map((item) => this.read(item));
+  }
+
+  async readDaemonSet(namespace: string, name: string) {
+    const item = this.items.get(`${namespace}/${name}`);
+    return item ? this.read(item) : null;
+  }
+
+  async patchDaemonSet(namespace: string, name: string, patch: readonly JsonPatchOp[]) {
+    this.patchCalls++;
+    const key = `${namespace}/${name}`;
+    const item = this.items.get(key);
+    if (!item) return 'gone' as const;
+    let patched: DaemonSet;
+    try {
+      patched = apply(item, [...patch]);
+    } catch {
+      return 'conflict' as const;
+    }
+    patched.metadata.resourceVersion = String(Number(item.metadata.resourceVersion) + 1);
+    this.items.set(key, patched);
+    return 'patched' as const;
+  }
+
+  /** A copy of what is stored now; a racing controller then writes the stored one behind the reader's back. */
+  private read(item: DaemonSet): DaemonSet {
+    const copy = structuredClone(item);
+    const key = `${item.metadata.namespace}/${item.metadata.name}`;
+    const races = this.racing.get(key) ?? 0;
+    if (races > 0) {
+      this.racing.set(key, races - 1);
+      item.metadata.resourceVersion = String(Number(item.metadata.resourceVersion) + 1);
+    }
+    return copy;
+  }
+}
+
+function store(...items: DaemonSet[]): Map<string, DaemonSet> {
+  return new Map(items.map((item) => [`${item.metadata.namespace}/${item.metadata.name}`, item]));
+}
+
+describe('keepDaemonSetsOffEdge', () => {
+  it('patches every cloud DaemonSet once and reports what it patched and skipped', async () => {
+    // Prepare
+    const port = new FakeDaemonSets(store(ds('kube-system', 'kube-proxy'), ds('kubeedge', 'edgemesh-agent')));
+
+    // Act
+    const report = await keepDaemonSetsOffEdge(port, config, false);
+
+    // Assess
+    expect(report).toEqual({
+      patched: [{ namespace: 'kube-system', name: 'kube-proxy' }],
+      skipped: [{ namespace: 'kubeedge', name: 'edgemesh-agent', reason: 'KubeEdge component (namespace kubeedge)' }],
+    });
+    const proxy = port.items.get('kube-system/kube-proxy');
+    expect(proxy?.spec.template.spec?.affinity).toEqual(required({ matchExpressions: [EXCLUDE] }));
+  });
+
+  it('changes nothing on a dry run', async () => {
+    // Prepare
+    const port = new FakeDaemonSets(store(ds('kube-system', 'kube-proxy')));
+
+    // Act
+    const report = await keepDaemonSetsOffEdge(port, config, true);
+
+    // Assess
+    expect(report.patched).toEqual([{ namespace: 'kube-system', name: 'kube-proxy' }]);
+    expect(port.patchCalls).toBe(0);
+  });
+
+  it('is idempotent: a second run finds nothing to patch', async () => {
+    // Prepare
+    const port = new FakeDaemonSets(store(ds('kube-system', 'kube-proxy')));
+    await keepDaemonSetsOffEdge(port, config, false);
+
+    // Act
+    const again = await keepDaemonSetsOffEdge(port, config, false);
+
+    // Assess
+    expect(again.patched).toEqual([]);
+    expect(again.skipped).toEqual([
+      { namespace: 'kube-system', name: 'kube-proxy', reason: 'already excludes edge nodes' },
+    ]);
+  });
+
+  it('reads and decides again when the DaemonSet changed since it was read', async () => {
+    // Prepare
+    const port = new FakeDaemonSets(store(ds('kube-system', 'kube-proxy')), new Map([['kube-system/kube-proxy', 2]]));
+
+    // Act
+    const report = await keepDaemonSetsOffEdge(port, config, false);
+
+    // Assess
+    expect(report.patched).toEqual([{ namespace: 'kube-system', name: 'kube-proxy' }]);
+    expect(port.patchCalls).toBe(3);
+  });
+
+  it('skips a DaemonSet deleted while it was being patched', async () => {
+    // Prepare
+    const port = new FakeDaemonSets(store(ds('kube-system', 'kube-proxy')));
+    const original = port.patchDaemonSet.bind(port);
+    port.patchDaemonSet = async (namespace, name, patch) => {
+      port.items.delete(`${namespace}/${name}`);
+      return original(namespace, name, patch);
+    };
+
+    // Act
+    const report = await keepDaemonSetsOffEdge(port, config, false);
+
+    // Assess
+    expect(report.skipped).toEqual([
+      { namespace: 'kube-system', name: 'kube-proxy', reason: 'deleted while being patched' },
+    ]);
+  });
+
+  it('fails with DaemonSetPatchError naming the DaemonSet after five raced attempts', async () => {
+    // Prepare
+    const port = new FakeDaemonSets(store(ds('kube-system', 'kube-proxy')), new Map([['kube-system/kube-proxy', 9]]));
+
+    // Act
+    const error = await caught(keepDaemonSetsOffEdge(port, config, false));
+
+    // Assess
+    expect(error.name).toBe('DaemonSetPatchError');
+    expect(error.message).toBe('DaemonSet kube-system/kube-proxy kept changing; gave up after 5 attempts');
+    expect(port.patchCalls).toBe(5);
   });
 });

@@ -9,7 +9,7 @@ import { CLOUDCORE_YAML } from './fixtures';
 const request = { nodeName: 'edge-1', nodeIp: '192.168.10.21', taint: true };
 
 describe('resolveJoinSettings', () => {
-  it('uses KubeSphere defaults: fork v1.6.1, zh, advertise address, the seed ports', () => {
+  it('uses KubeSphere defaults: fork v1.6.1, zh, advertise address, the KubeSphere public ports', () => {
     expect(resolveJoinSettings(request, { cloudcoreYaml: CLOUDCORE_YAML })).toEqual({
       nodeName: 'edge-1',
       nodeIp: '192.168.10.21',

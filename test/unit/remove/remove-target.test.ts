@@ -2,7 +2,6 @@ import type { RemoveRequest } from '../../../functions/shared/remove-input';
 import {
   InstanceIdMismatchError,
   type NodeLike,
-  NodeNotFoundError,
   NotAnEdgeNodeError,
   resolveRemoveTarget,
 } from '../../../functions/shared/remove-target';
@@ -12,6 +11,7 @@ const request = (extra: Partial<RemoveRequest> = {}): RemoveRequest => ({
   nodeName: 'edge-1',
   drain: false,
   force: false,
+  hostChanged: true,
   ...extra,
 });
 const edgeNode = (annotations: Record<string, string> = {}): NodeLike => ({
@@ -42,11 +42,8 @@ describe('resolveRemoveTarget', () => {
     );
   });
 
-  it('refuses a missing node in remove mode but accepts it in rollback mode', () => {
-    expect(() => resolveRemoveTarget(request(), undefined)).toThrow(new NodeNotFoundError('edge-1'));
-    expect(() => resolveRemoveTarget(request(), undefined)).toThrow(
-      'nodeName edge-1 does not exist: nothing to remove',
-    );
+  it('accepts a missing node in both modes: what edgekeeper left for it is still cleaned', () => {
+    expect(resolveRemoveTarget(request(), undefined)).toEqual({ nodeName: 'edge-1', nodeExists: false });
     expect(resolveRemoveTarget(request({ mode: 'rollback', instanceId: 'mi-0123456789abcdef0' }), undefined)).toEqual({
       nodeName: 'edge-1',
       nodeExists: false,

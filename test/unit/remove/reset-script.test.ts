@@ -8,6 +8,8 @@ import {
   decodeMountPath,
   HostCannotBeResetError,
   HostResetIncompleteError,
+  HostServesAnotherNodeError,
+  hostServesAnotherNode,
   mountPointsOf,
   parseResetReport,
   type ResetReport,
@@ -24,6 +26,8 @@ import { embedScripts } from '../../../scripts/embed-scripts';
 const SCRIPTS = join(__dirname, '..', '..', '..', 'functions', 'shared', 'scripts');
 
 const ROOTS = ['/var/lib/edged', '/var/lib/kubeedge'];
+/** The node and host every rendering below is for. */
+const OWNER = { nodeName: 'edge-1', instanceId: 'mi-0123456789abcdef0' } as const;
 
 function valuesOf(script: string): string {
   return /# edgekeeper:values:begin\n([\s\S]*?)# edgekeeper:values:end/.exec(script)?.[1] ?? '';
@@ -48,9 +52,10 @@ describe('renderResetScript', () => {
     ['upstream', 'v1.15.0', 'KEADM_RESET_ARGS=(reset --force)', 'REMOVE_MOSQUITTO=false'],
     ['upstream', 'v1.17.0', 'KEADM_RESET_ARGS=(reset edge --force)', 'REMOVE_MOSQUITTO=false'],
   ] as const)('renders keadm %s %s with %s', (profile, version, args, mosquitto) => {
-    const script = renderResetScript(RESET_SCRIPT_TEMPLATE, { profile, version });
+    const script = renderResetScript(RESET_SCRIPT_TEMPLATE, { ...OWNER, profile, version });
     const values = valuesOf(script);
-    expect(values).toContain(`# rendered for keadm ${profile} ${version}\n`);
+    expect(values).toContain(`# rendered for node edge-1 on ${OWNER.instanceId}, keadm ${profile} ${version}\n`);
+    expect(values).toContain(`NODE_NAME=edge-1\nINSTANCE_ID=${OWNER.instanceId}\nFORCE_HOST=''\n`);
     expect(values).toContain(`${args}\n`);
     expect(values).toContain(`${mosquitto}\n`);
     expect(values).toContain('EDGEKEEPER_DIR=/opt/edgekeeper\nKEADM_DIRS=(/usr/local/bin)\n');
@@ -63,6 +68,7 @@ describe('renderResetScript', () => {
 
   it('shell-quotes directories so no value can break out of the array', () => {
     const script = renderResetScript(RESET_SCRIPT_TEMPLATE, {
+      ...OWNER,
       profile: 'fork',
       version: 'v1.6.1',
       keadmDirs: ['/opt/edge keeper', "/opt/it's; rm -rf /"],
@@ -79,36 +85,59 @@ describe('renderResetScript', () => {
 
   it('fails on relative or missing keadm directories, a bad timeout, and a template without values block', () => {
     expect(() =>
-      renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.6.1', keadmDirs: [] }),
+      renderResetScript(RESET_SCRIPT_TEMPLATE, { ...OWNER, profile: 'fork', version: 'v1.6.1', keadmDirs: [] }),
     ).toThrow(ResetTemplateError);
     expect(() =>
-      renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.6.1', keadmDirs: ['tmp'] }),
+      renderResetScript(RESET_SCRIPT_TEMPLATE, { ...OWNER, profile: 'fork', version: 'v1.6.1', keadmDirs: ['tmp'] }),
     ).toThrow('keadmDirs ["tmp"] must be a non-empty list of absolute paths');
     expect(() =>
-      renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.6.1', keadmTimeoutSeconds: 0 }),
+      renderResetScript(RESET_SCRIPT_TEMPLATE, {
+        ...OWNER,
+        profile: 'fork',
+        version: 'v1.6.1',
+        keadmTimeoutSeconds: 0,
+      }),
     ).toThrow('keadmTimeoutSeconds 0 must be a positive integer');
     for (const edgekeeperDir of ['/', '/opt', 'opt/edgekeeper', '/opt/../etc']) {
       expect(() =>
-        renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.6.1', edgekeeperDir }),
+        renderResetScript(RESET_SCRIPT_TEMPLATE, { ...OWNER, profile: 'fork', version: 'v1.6.1', edgekeeperDir }),
       ).toThrow(`edgekeeperDir ${edgekeeperDir} must be an absolute path at least two levels deep`);
     }
-    expect(() => renderResetScript('#!/bin/bash\n', { profile: 'fork', version: 'v1.6.1' })).toThrow(
+    expect(() => renderResetScript('#!/bin/bash\n', { ...OWNER, profile: 'fork', version: 'v1.6.1' })).toThrow(
       'reset-edge-node.sh has no # edgekeeper:values:begin … # edgekeeper:values:end block',
     );
   });
 
+  it('refuses a bad node name or instance id, and a forceHost that names another host', () => {
+    const base = { profile: 'fork', version: 'v1.6.1' } as const;
+    expect(() => renderResetScript(RESET_SCRIPT_TEMPLATE, { ...base, ...OWNER, nodeName: 'Edge_1' })).toThrow(
+      'nodeName Edge_1 must be a DNS-1123 subdomain',
+    );
+    expect(() => renderResetScript(RESET_SCRIPT_TEMPLATE, { ...base, ...OWNER, instanceId: 'i-xyz' })).toThrow(
+      'instanceId i-xyz must be an SSM managed instance id',
+    );
+    expect(() =>
+      renderResetScript(RESET_SCRIPT_TEMPLATE, { ...base, ...OWNER, forceHost: 'mi-0000000000000000f' }),
+    ).toThrow('forceHost mi-0000000000000000f must name the host the script is sent to (mi-0123456789abcdef0)');
+    const forced = renderResetScript(RESET_SCRIPT_TEMPLATE, { ...base, ...OWNER, forceHost: OWNER.instanceId });
+    expect(valuesOf(forced)).toContain(`FORCE_HOST=${OWNER.instanceId}\n`);
+  });
+
   it('fails for a keadm older than the flag table knows', () => {
-    expect(() => renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.4.0' })).toThrow(
+    expect(() => renderResetScript(RESET_SCRIPT_TEMPLATE, { ...OWNER, profile: 'fork', version: 'v1.4.0' })).toThrow(
       'keadm fork version v1.4.0 is not supported: expected fork >= 1.5.0',
     );
   });
 
   it('is shellcheck-clean as a template and as rendered for each profile', () => {
     expect(shellcheck(RESET_SCRIPT_TEMPLATE)).toBe('');
-    expect(shellcheck(renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.5.0' }))).toBe('');
+    expect(shellcheck(renderResetScript(RESET_SCRIPT_TEMPLATE, { ...OWNER, profile: 'fork', version: 'v1.5.0' }))).toBe(
+      '',
+    );
     expect(
       shellcheck(
         renderResetScript(RESET_SCRIPT_TEMPLATE, {
+          ...OWNER,
           profile: 'upstream',
           version: 'v1.20.0',
           keadmDirs: ['/a b', '/c'],
@@ -118,7 +147,7 @@ describe('renderResetScript', () => {
   });
 
   it('is bash syntax that parses (bash -n)', () => {
-    const script = renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.6.1' });
+    const script = renderResetScript(RESET_SCRIPT_TEMPLATE, { ...OWNER, profile: 'fork', version: 'v1.6.1' });
     expect(() => execFileSync('bash', ['-n'], { input: script })).not.toThrow();
   });
 });
@@ -294,5 +323,20 @@ describe('the embedded reset script', () => {
   it('is the current reset-edge-node.sh (regenerate: npm run embed)', () => {
     expect(embedScripts(true, ['reset-edge-node.sh'])).toEqual([]);
     expect(RESET_SCRIPT_TEMPLATE).toBe(readFileSync(join(SCRIPTS, 'reset-edge-node.sh'), 'utf8'));
+  });
+});
+
+describe('hostServesAnotherNode', () => {
+  it('names the node the script found on the host and how to force the reset', () => {
+    const output =
+      'edgekeeper: owner: refused: edgecore on host mi-0123456789abcdef0 is configured for node edge-9, not edge-1; nothing was changed\n';
+    const error = hostServesAnotherNode('edge-1', 'mi-0123456789abcdef0', output);
+    expect(error).toBeInstanceOf(HostServesAnotherNodeError);
+    expect(error.name).toBe('HostServesAnotherNodeError');
+    expect(error.message).toBe(
+      'host mi-0123456789abcdef0 runs edgecore for node edge-9, not edge-1: not reset, nothing changed on it; ' +
+        'pass forceHost mi-0123456789abcdef0 (with instanceId mi-0123456789abcdef0) to reset it anyway',
+    );
+    expect(hostServesAnotherNode('edge-1', 'mi-0123456789abcdef0', '').servedNode).toBe('unknown');
   });
 });

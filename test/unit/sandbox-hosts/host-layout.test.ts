@@ -8,7 +8,7 @@ describe('host layout', () => {
   it('covers the directory holding the host dir last, so its sources stay reachable while mounting', () => {
     expect(bindOrder('/tmp/x/hosts/mi-1').at(-1)).toBe('/tmp');
     expect(bindOrder('/root/project/.sandbox/hosts/mi-1').at(-1)).toBe('/root');
-    expect(bindOrder('/work/main/.sandbox/hosts/mi-1')).toEqual([
+    expect(bindOrder('/data/project/.sandbox/hosts/mi-1')).toEqual([
       '/etc',
       '/var',
       '/run',
@@ -21,7 +21,7 @@ describe('host layout', () => {
     ]);
   });
 
-  it('relays cloudcore to the seed public ports and keeps the mirror port', () => {
+  it('relays cloudcore to the KubeSphere public ports and keeps the mirror port', () => {
     expect(portInsideHost('cloudhub', 41234)).toBe(10000);
     expect(portInsideHost('tunnel', 41235)).toBe(10004);
     expect(portInsideHost('mirror', 41236)).toBe(41236);

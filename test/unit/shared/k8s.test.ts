@@ -1,8 +1,16 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { TransientServiceError } from '../../../functions/shared/errors';
-import { isConflict, isNotFound, statusMessage, statusOf, translateKubeError } from '../../../functions/shared/k8s';
+import {
+  isConflict,
+  isNotFound,
+  makeClients,
+  mergePatch,
+  statusMessage,
+  statusOf,
+  translateKubeError,
+} from '../../../functions/shared/k8s';
 
 const HEADERS = { 'audit-id': 'aa1b2c3d', 'x-kubernetes-pf-flowschema-uid': 'f00d', 'set-cookie': 'session=abc' };
 
@@ -228,5 +236,127 @@ describe('against a real HTTP server', () => {
     // Assess
     expect(error.name).toBe('TransientServiceError');
     expect(error.message).toMatch(/^reading node edge-1: .*ECONNREFUSED/);
+  });
+});
+
+describe('the clients kubeClients builds, against a real HTTP server', () => {
+  let server: Server;
+  let url: string;
+  let handle: (request: IncomingMessage, response: ServerResponse) => void;
+  const sockets = new Set<Socket>();
+
+  function clientsFor(server: string, timeoutSeconds: number) {
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: 'test', server, skipTLSVerify: true }],
+      users: [{ name: 'test', token: 'test-bearer-token' }],
+      contexts: [{ name: 'test', cluster: 'test', user: 'test', namespace: 'kubeedge' }],
+      currentContext: 'test',
+    });
+    return makeClients(config, timeoutSeconds);
+  }
+
+  async function failureOf(promise: Promise<unknown>): Promise<Error> {
+    try {
+      await promise;
+    } catch (error) {
+      return translateKubeError(error, 'reading node edge-1');
+    }
+    throw new Error('expected the call to fail');
+  }
+
+  beforeAll(async () => {
+    server = createServer((request, response) => handle(request, response));
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(() => {
+    for (const socket of sockets) socket.destroy();
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  it('send the bearer token and read the answer', async () => {
+    // Prepare
+    let authorization: string | undefined;
+    handle = (request, response) => {
+      authorization = request.headers.authorization;
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'edge-1' } }));
+    };
+
+    // Act
+    const node = await clientsFor(url, 5).core.readNode({ name: 'edge-1' });
+
+    // Assess
+    expect(node.metadata?.name).toBe('edge-1');
+    expect(authorization).toBe('Bearer test-bearer-token');
+  });
+
+  it('fail a call to a frozen API server as a TransientServiceError once the request timeout passes', async () => {
+    // Prepare: the server accepts the request and never answers
+    handle = () => undefined;
+
+    // Act
+    const error = await failureOf(clientsFor(url, 0.3).core.readNode({ name: 'edge-1' }));
+
+    // Assess
+    expect(error.name).toBe('TransientServiceError');
+    expect(error.message).toBe('reading node edge-1: the Kubernetes API did not answer within the request timeout');
+  });
+
+  it('bound a patch (per-call options) by the same timeout', async () => {
+    // Prepare
+    handle = () => undefined;
+
+    // Act
+    const error = await failureOf(
+      clientsFor(url, 0.3).core.patchNode({ name: 'edge-1', body: { spec: { unschedulable: true } } }, mergePatch),
+    );
+
+    // Assess
+    expect(error.name).toBe('TransientServiceError');
+  });
+
+  it('make a connection reset a TransientServiceError', async () => {
+    // Prepare
+    handle = (request) => request.socket.destroy();
+
+    // Act
+    const error = await failureOf(clientsFor(url, 5).core.readNode({ name: 'edge-1' }));
+
+    // Assess
+    expect(error.name).toBe('TransientServiceError');
+  });
+
+  it("make HTTP 429 a TransientServiceError carrying the server's Retry-After", async () => {
+    // Prepare
+    handle = (_request, response) => {
+      response.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' });
+      response.end(JSON.stringify(status(429, 'too many requests, please try again later', 'TooManyRequests')));
+    };
+
+    // Act
+    const error = await failureOf(clientsFor(url, 5).core.readNode({ name: 'edge-1' }));
+
+    // Assess
+    expect(error.name).toBe('TransientServiceError');
+    expect(error.message).toBe(
+      'reading node edge-1: HTTP 429: too many requests, please try again later; the server asks to retry after 3 s',
+    );
+  });
+
+  it('make a DNS failure a TransientServiceError', async () => {
+    // Act: .invalid never resolves (RFC 6761)
+    const error = await failureOf(
+      clientsFor('http://api.edgekeeper.invalid:6443', 5).core.readNode({ name: 'edge-1' }),
+    );
+
+    // Assess
+    expect(error.name).toBe('TransientServiceError');
+    expect(error.message).toMatch(/ENOTFOUND|EAI_AGAIN/);
   });
 });

@@ -1,6 +1,30 @@
-import { readSettings, SETTINGS_ENV, SettingsError } from '../../../functions/shared/settings';
-import { parseConfig, stepEnvironment } from '../../../lib/config';
+import {
+  readSettings,
+  runWithEnvironment,
+  SETTINGS_ENV,
+  SettingsError,
+  settingsEnvironment,
+  TIMEOUT_BOUNDS,
+} from '../../../functions/shared/settings';
 import { thrown } from '../../support/thrown';
+
+const DEFAULTS = {
+  cloudcorePorts: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 },
+  defaultKubeedgeVersion: 'v1.6.1',
+  defaultRegion: 'zh',
+  nodeReadyTimeoutSeconds: 600,
+  hostCommandTimeoutSeconds: 900,
+  lockDurationSeconds: 180,
+  drainTimeoutSeconds: 300,
+  namespaceDeletionTimeoutSeconds: 300,
+  routingTimeoutSeconds: 60,
+  requestTimeoutSeconds: 10,
+  keadmResetTimeoutSeconds: 300,
+  daemonSetAllowlist: [],
+  helmRelease: 'kubeedge',
+  routingEnabled: false,
+  cloudHostTag: 'edgekeeper-role=cloud',
+};
 
 describe('readSettings', () => {
   it('falls back to the documented defaults when nothing is set', () => {
@@ -8,18 +32,7 @@ describe('readSettings', () => {
     const settings = readSettings({});
 
     // Assess
-    expect(settings).toEqual({
-      cloudcorePorts: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 },
-      defaultKubeedgeVersion: 'v1.6.1',
-      defaultRegion: 'zh',
-      nodeReadyTimeoutSeconds: 600,
-      hostCommandTimeoutSeconds: 900,
-      lockDurationSeconds: 3600,
-      daemonSetAllowlist: [],
-      helmRelease: 'kubeedge',
-      routing: 'off',
-      cloudHostTag: 'edgekeeper-role=cloud',
-    });
+    expect(settings).toEqual(DEFAULTS);
   });
 
   it('treats an empty variable as unset', () => {
@@ -44,12 +57,18 @@ describe('readSettings', () => {
       EDGEKEEPER_DEFAULT_REGION: 'en',
       EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS: '300',
       EDGEKEEPER_HOST_COMMAND_TIMEOUT_SECONDS: '1200',
-      EDGEKEEPER_LOCK_DURATION_SECONDS: '7200',
+      EDGEKEEPER_LOCK_DURATION_SECONDS: '240',
+      EDGEKEEPER_DRAIN_TIMEOUT_SECONDS: '120',
+      EDGEKEEPER_NAMESPACE_DELETION_TIMEOUT_SECONDS: '600',
+      EDGEKEEPER_ROUTING_TIMEOUT_SECONDS: '30',
+      EDGEKEEPER_REQUEST_TIMEOUT_SECONDS: '5',
+      EDGEKEEPER_KEADM_RESET_TIMEOUT_SECONDS: '200',
       EDGEKEEPER_DAEMONSET_ALLOWLIST: 'monitoring/edge-agent, kube-system/edgemesh-agent,,',
       EDGEKEEPER_HELM_RELEASE: 'cloudcore',
       EDGEKEEPER_ROUTING: 'on',
       EDGEKEEPER_CLOUD_HOST_TAG: 'role=control-plane',
       EDGEKEEPER_STREAM_ENDPOINT: 'cloudcore.internal:30003',
+      EDGEKEEPER_LOCAL_EXECUTIONS_DIR: '/var/lib/edgekeeper/executions',
     };
 
     // Act
@@ -67,21 +86,28 @@ describe('readSettings', () => {
       defaultRegion: 'en',
       nodeReadyTimeoutSeconds: 300,
       hostCommandTimeoutSeconds: 1200,
-      lockDurationSeconds: 7200,
+      lockDurationSeconds: 240,
+      drainTimeoutSeconds: 120,
+      namespaceDeletionTimeoutSeconds: 600,
+      routingTimeoutSeconds: 30,
+      requestTimeoutSeconds: 5,
+      keadmResetTimeoutSeconds: 200,
       daemonSetAllowlist: ['monitoring/edge-agent', 'kube-system/edgemesh-agent'],
       helmRelease: 'cloudcore',
-      routing: 'on',
+      routingEnabled: true,
       cloudHostTag: 'role=control-plane',
       streamEndpoint: 'cloudcore.internal:30003',
+      localExecutionsDir: '/var/lib/edgekeeper/executions',
     });
   });
 
   it.each([
-    ['EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS', 'soon', 'expected number, received NaN'],
-    ['EDGEKEEPER_HOST_COMMAND_TIMEOUT_SECONDS', '-5', 'expected number to be >0'],
-    ['EDGEKEEPER_LOCK_DURATION_SECONDS', '1.5', 'expected int, received number'],
     ['EDGEKEEPER_DEFAULT_REGION', 'fr', 'expected one of "zh"|"en"'],
     ['EDGEKEEPER_SSM_ENDPOINT', 'ssm endpoint', 'Invalid URL'],
+    ['EDGEKEEPER_ROUTING', 'yes', 'must be on or off'],
+    ['EDGEKEEPER_CLOUD_HOST_TAG', 'cloud', 'must be key=value'],
+    ['EDGEKEEPER_STREAM_ENDPOINT', 'cloudcore', 'must be host:port'],
+    ['EDGEKEEPER_DAEMONSET_ALLOWLIST', 'monitoring/ok,Not A Name', '1: must be namespace/name'],
   ])('fails with SettingsError naming %s, the value %s and the reason', (variable, value, reason) => {
     // Act
     const error = thrown(() => readSettings({ [variable]: value }));
@@ -92,6 +118,15 @@ describe('readSettings', () => {
     expect(error.message).toMatch(/^invalid settings: /);
     expect(error.message).toContain(`${variable}="${value}": `);
     expect(error.message).toContain(reason);
+  });
+
+  it('names every bad variable at once, not only the first', () => {
+    // Act
+    const error = thrown(() => readSettings({ EDGEKEEPER_DEFAULT_REGION: 'fr', EDGEKEEPER_ROUTING: 'yes' }));
+
+    // Assess
+    expect(error.message).toContain('EDGEKEEPER_DEFAULT_REGION="fr"');
+    expect(error.message).toContain('EDGEKEEPER_ROUTING="yes": must be on or off');
   });
 
   it('fails naming the port that is wrong in a port list', () => {
@@ -131,132 +166,138 @@ describe('readSettings', () => {
   });
 });
 
-describe('parseConfig', () => {
-  it('gives every setting its documented default when the context has none', () => {
+describe('timeout settings', () => {
+  const timeouts = Object.entries(TIMEOUT_BOUNDS) as [keyof typeof TIMEOUT_BOUNDS, { min: number; max: number }][];
+
+  it('covers every setting whose name says it is a timeout or a duration', () => {
     // Act
-    const config = parseConfig(undefined);
+    const named = Object.keys(SETTINGS_ENV).filter((name) => /Seconds$/.test(name));
 
     // Assess
-    expect(config).toEqual({
-      cluster: { kubeconfigParameterName: '/edgekeeper/kubeconfig' },
-      cloudcore: { ports: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 } },
-      keadm: { defaultVersion: 'v1.6.1', defaultRegion: 'zh' },
-      lambda: { architecture: 'arm64', logRetentionDays: 30 },
-      timeouts: { nodeReadySeconds: 600, hostCommandSeconds: 900 },
-      daemonSetAllowlist: [],
-      routing: { enabled: false, cloudHostTag: 'edgekeeper-role=cloud' },
-      helmRelease: 'kubeedge',
-    });
+    expect(named.sort()).toEqual(timeouts.map(([name]) => name).sort());
   });
 
-  it('fills the defaults around what is given', () => {
+  it.each(timeouts)('accepts %s at both of its bounds', (name, bounds) => {
+    // Prepare: the keadm reset must stay below the host command timeout, so give that its maximum
+    const base = { EDGEKEEPER_HOST_COMMAND_TIMEOUT_SECONDS: String(TIMEOUT_BOUNDS.hostCommandTimeoutSeconds.max) };
+    const atMin = name === 'hostCommandTimeoutSeconds' ? { EDGEKEEPER_KEADM_RESET_TIMEOUT_SECONDS: '10' } : {};
+
     // Act
-    const config = parseConfig({ cloudcore: { publicAddress: '203.0.113.10' }, timeouts: { nodeReadySeconds: 120 } });
+    const low = readSettings({ ...base, ...atMin, [SETTINGS_ENV[name]]: String(bounds.min) });
+    const high = readSettings({ ...base, [SETTINGS_ENV[name]]: String(bounds.max) });
 
     // Assess
-    expect(config.cloudcore).toEqual({
-      publicAddress: '203.0.113.10',
-      ports: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 },
-    });
-    expect(config.timeouts).toEqual({ nodeReadySeconds: 120, hostCommandSeconds: 900 });
+    expect(low[name]).toBe(bounds.min);
+    expect(high[name]).toBe(bounds.max);
   });
 
-  it('reads the JSON string that `cdk -c edgekeeper=…` passes', () => {
+  it.each(
+    timeouts.flatMap(([name, bounds]) => [
+      [name, String(bounds.min - 1), bounds],
+      [name, String(bounds.max + 1), bounds],
+      [name, '1000000000', bounds],
+      [name, '1.5', bounds],
+      [name, 'soon', bounds],
+    ]) as [keyof typeof TIMEOUT_BOUNDS, string, { min: number; max: number }][],
+  )('refuses %s=%s, naming the variable, the value and the bounds', (name, value, bounds) => {
     // Act
-    const config = parseConfig('{"cloudcore":{"publicAddress":"203.0.113.10"}}');
+    const error = thrown(() => readSettings({ [SETTINGS_ENV[name]]: value }));
 
     // Assess
-    expect(config.cloudcore.publicAddress).toBe('203.0.113.10');
-    expect(config.helmRelease).toBe('kubeedge');
+    expect(error.name).toBe('SettingsError');
+    expect(error.message).toBe(
+      `invalid settings: ${SETTINGS_ENV[name]}="${value}": must be a whole number of seconds from ${bounds.min} to ${bounds.max}`,
+    );
   });
 
-  it('fails naming the context key when `-c edgekeeper=…` is not JSON', () => {
+  it('refuses a keadm reset timeout that is not shorter than the host command that runs it', () => {
     // Act
-    const error = thrown(() => parseConfig('{cloudcore:'));
+    const error = thrown(() =>
+      readSettings({ EDGEKEEPER_HOST_COMMAND_TIMEOUT_SECONDS: '300', EDGEKEEPER_KEADM_RESET_TIMEOUT_SECONDS: '300' }),
+    );
 
     // Assess
-    expect(error.message).toMatch(/^invalid edgekeeper settings in the CDK context: edgekeeper is not JSON: /);
-  });
-
-  it.each([
-    [
-      { timeouts: { nodeReadySeconds: -5 } },
-      'edgekeeper.timeouts.nodeReadySeconds: Too small: expected number to be >0 (got -5)',
-    ],
-    [
-      { cluster: { kubeconfigParameterName: 'kubeconfig' } },
-      'edgekeeper.cluster.kubeconfigParameterName: Invalid string: must start with "/" (got "kubeconfig")',
-    ],
-    [
-      { lambda: { architecture: 'mips' } },
-      'edgekeeper.lambda.architecture: Invalid option: expected one of "arm64"|"x86_64" (got "mips")',
-    ],
-    [
-      { daemonSetAllowlist: ['monitoring/ok', 'Not A Name'] },
-      'edgekeeper.daemonSetAllowlist.1: Invalid string: must match pattern /^[a-z0-9-]+\\/[a-z0-9.-]+$/ (got "Not A Name")',
-    ],
-    [{ keadm: { downloadMirror: 'mirror' } }, 'edgekeeper.keadm.downloadMirror: Invalid URL (got "mirror")'],
-    [[], 'edgekeeper: Invalid input: expected object, received array (got [])'],
-  ])('fails naming edgekeeper.<path>, the value and the reason for %j', (context, problem) => {
-    // Act
-    const error = thrown(() => parseConfig(context));
-
-    // Assess
-    expect(error.message).toBe(`invalid edgekeeper settings in the CDK context: ${problem}`);
+    expect(error.name).toBe('SettingsError');
+    expect(error.message).toBe(
+      'invalid settings: EDGEKEEPER_KEADM_RESET_TIMEOUT_SECONDS="300", EDGEKEEPER_HOST_COMMAND_TIMEOUT_SECONDS="300": ' +
+        'the keadm reset timeout (300 s) must be shorter than the host command timeout (300 s), which bounds the whole ' +
+        'reset script',
+    );
   });
 });
 
-describe('stepEnvironment', () => {
-  it('sets only documented variables, as strings', () => {
-    // Act
-    const env = stepEnvironment(parseConfig({}));
-
-    // Assess
-    const documented: string[] = Object.values(SETTINGS_ENV);
-    expect(Object.keys(env).filter((name) => !documented.includes(name))).toEqual([]);
-    expect(Object.values(env).every((value) => typeof value === 'string')).toBe(true);
+describe('runWithEnvironment', () => {
+  const variable = SETTINGS_ENV.helmRelease;
+  let previous: string | undefined;
+  beforeEach(() => {
+    previous = process.env[variable];
+    process.env[variable] = 'from-process-env';
+  });
+  afterEach(() => {
+    if (previous === undefined) delete process.env[variable];
+    else process.env[variable] = previous;
   });
 
-  it.each([
-    ['the defaults', {}],
-    [
-      'every setting',
-      {
-        cluster: { kubeconfigParameterName: '/site-a/kubeconfig' },
-        cloudcore: {
-          publicAddress: '203.0.113.10',
-          ports: { cloudhub: 20000, quic: 20001, https: 20002, stream: 20003, tunnel: 20004 },
-        },
-        keadm: { defaultVersion: 'v1.9.2', defaultRegion: 'en', downloadMirror: 'https://mirror.example.com/ke' },
-        timeouts: { nodeReadySeconds: 120, hostCommandSeconds: 1800 },
-        daemonSetAllowlist: ['monitoring/edge-agent', 'kube-system/edgemesh-agent'],
-        routing: { enabled: true, cloudHostTag: 'role=control-plane', streamEndpoint: 'cloudcore.internal:30003' },
-        helmRelease: 'cloudcore',
-      },
-    ],
-  ])('carries %s to the handlers unchanged (what CDK sets is what readSettings reads)', (_what, context) => {
-    // Prepare
-    const config = parseConfig(context);
-
+  it('gives readSettings the environment it was given, not process.env', () => {
     // Act
-    const settings = readSettings(stepEnvironment(config));
+    const inside = runWithEnvironment({ [variable]: 'cloudcore' }, () => readSettings());
+    const outside = readSettings();
 
     // Assess
-    expect(settings).toEqual({
-      kubeconfigParameter: config.cluster.kubeconfigParameterName,
-      cloudcorePorts: config.cloudcore.ports,
-      defaultKubeedgeVersion: config.keadm.defaultVersion,
-      defaultRegion: config.keadm.defaultRegion,
-      nodeReadyTimeoutSeconds: config.timeouts.nodeReadySeconds,
-      hostCommandTimeoutSeconds: config.timeouts.hostCommandSeconds,
-      lockDurationSeconds: 3600,
-      daemonSetAllowlist: config.daemonSetAllowlist,
-      helmRelease: config.helmRelease,
-      routing: config.routing.enabled ? 'on' : 'off',
-      cloudHostTag: config.routing.cloudHostTag,
-      ...(config.routing.streamEndpoint && { streamEndpoint: config.routing.streamEndpoint }),
-      ...(config.cloudcore.publicAddress && { cloudcorePublicAddress: config.cloudcore.publicAddress }),
-      ...(config.keadm.downloadMirror && { downloadMirror: config.keadm.downloadMirror }),
+    expect(inside.helmRelease).toBe('cloudcore');
+    expect(outside.helmRelease).toBe('from-process-env');
+    expect(process.env[variable]).toBe('from-process-env');
+  });
+
+  it('keeps each concurrent run on its own environment across awaits', async () => {
+    // Prepare
+    const later = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    const run = (release: string, delay: number) =>
+      runWithEnvironment({ [variable]: release }, async () => {
+        await later(delay);
+        return readSettings().helmRelease;
+      });
+
+    // Act
+    const releases = await Promise.all([run('first', 20), run('second', 1)]);
+
+    // Assess
+    expect(releases).toEqual(['first', 'second']);
+  });
+
+  it('takes the environment whole: a variable it leaves out is unset, whatever process.env says', () => {
+    // Act
+    const settings = runWithEnvironment({}, () => readSettings());
+
+    // Assess
+    expect(settings.helmRelease).toBe('kubeedge');
+  });
+});
+
+describe('settingsEnvironment', () => {
+  it('writes values as the variables readSettings reads back unchanged', () => {
+    // Prepare
+    const values = {
+      kubeconfigPath: '/srv/edge-lab/kubeconfig',
+      ssmEndpoint: 'http://127.0.0.1:4583',
+      cloudcorePorts: { cloudhub: 1, quic: 2, https: 3, stream: 4, tunnel: 5 },
+      routingEnabled: true,
+      daemonSetAllowlist: ['monitoring/edge-agent'],
+      drainTimeoutSeconds: 42,
+    };
+
+    // Act
+    const env = settingsEnvironment(values);
+
+    // Assess
+    expect(env).toEqual({
+      KUBECONFIG: '/srv/edge-lab/kubeconfig',
+      EDGEKEEPER_SSM_ENDPOINT: 'http://127.0.0.1:4583',
+      EDGEKEEPER_CLOUDCORE_PORTS: 'cloudhub=1,quic=2,https=3,stream=4,tunnel=5',
+      EDGEKEEPER_ROUTING: 'on',
+      EDGEKEEPER_DAEMONSET_ALLOWLIST: 'monitoring/edge-agent',
+      EDGEKEEPER_DRAIN_TIMEOUT_SECONDS: '42',
     });
+    expect(readSettings(env)).toEqual({ ...DEFAULTS, ...values });
   });
 });

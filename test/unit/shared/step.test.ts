@@ -3,7 +3,9 @@ import { EdgekeeperError, InvalidRequestError } from '../../../functions/shared/
 import { thrown } from '../../support/thrown';
 
 // Powertools writes to stdout unless POWERTOOLS_DEV routes it through console; set before the module loads.
+// Dev mode also turns metrics off; turning them back on shows what a deployed step emits.
 process.env.POWERTOOLS_DEV = 'true';
+process.env.POWERTOOLS_METRICS_DISABLED = 'false';
 const { defineStep, parseInput } =
   require('../../../functions/shared/step') as typeof import('../../../functions/shared/step');
 
@@ -168,6 +170,90 @@ describe('defineStep', () => {
     expect(succeeded.map((entry) => [entry.step, entry.correlation_id])).toEqual([
       ['LockNode', 'op-1'],
       ['FinishNode', 'op-2'],
+    ]);
+  });
+
+  it('tags every log line with the execution name and the node name, even of an input it refuses', async () => {
+    // Prepare
+    const handler = defineStep('FinishNode', Input, async () => 'ok');
+
+    // Act
+    await handler({ operationId: 'op-3', nodeName: 'edge-7' });
+    await handler({ operationId: 'op-4', nodeName: 'Edge_7' }).catch(() => undefined);
+
+    // Assess
+    const lines = capturedLogs().filter((entry) => entry.level !== undefined);
+    expect(lines.map((entry) => [entry.message, entry.executionName, entry.nodeName])).toEqual([
+      ['step succeeded', 'op-3', 'edge-7'],
+      ['step failed', 'op-4', 'Edge_7'],
+    ]);
+  });
+
+  it('finds the node of a validation in its request and of a render in its settings', async () => {
+    // Prepare
+    const Loose = z.object({ operationId: z.string() }).passthrough();
+    const handler = defineStep('ValidateOnboardRequest', Loose, async () => 'ok');
+
+    // Act
+    await handler({ operationId: 'op-5', request: { nodeName: 'edge-8' } });
+    await handler({ operationId: 'op-6', settings: { nodeName: 'edge-9' } });
+
+    // Assess
+    const succeeded = capturedLogs().filter((entry) => entry.message === 'step succeeded');
+    expect(succeeded.map((entry) => entry.nodeName)).toEqual(['edge-8', 'edge-9']);
+  });
+
+  it('adds the Lambda request id and cold start to the log lines when Lambda passes its context', async () => {
+    // Prepare
+    const handler = defineStep('LockNode', Input, async () => 'ok');
+    const context = {
+      functionName: 'edgekeeper-LockNode',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:edgekeeper-LockNode',
+      memoryLimitInMB: '256',
+      awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    };
+
+    // Act
+    await handler({ operationId: 'op-8', nodeName: 'edge-1' }, context);
+
+    // Assess
+    expect(capturedLogs()).toContainEqual(
+      expect.objectContaining({
+        message: 'step succeeded',
+        function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+        function_name: 'edgekeeper-LockNode',
+        cold_start: expect.any(Boolean),
+        executionName: 'op-8',
+      }),
+    );
+  });
+
+  it('emits a ColdStart metric on the first invocation of an instance only', async () => {
+    // Prepare: a fresh module is a fresh Lambda instance, started on demand as Lambda says in its environment
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
+    let handler: ReturnType<typeof defineStep> | undefined;
+    jest.isolateModules(() => {
+      const fresh = require('../../../functions/shared/step') as typeof import('../../../functions/shared/step');
+      handler = fresh.defineStep('LockNode', Input, async () => 'ok');
+    });
+    const context = {
+      functionName: 'edgekeeper-LockNode',
+      functionVersion: '1',
+      invokedFunctionArn: 'arn',
+      memoryLimitInMB: '256',
+      awsRequestId: 'r-1',
+    };
+
+    // Act
+    await handler?.({ operationId: 'op-9', nodeName: 'edge-1' }, context);
+    await handler?.({ operationId: 'op-10', nodeName: 'edge-1' }, { ...context, awsRequestId: 'r-2' });
+    delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE;
+
+    // Assess
+    const coldStarts = capturedLogs().filter((entry) => 'ColdStart' in entry);
+    expect(coldStarts).toEqual([
+      expect.objectContaining({ ColdStart: 1, function_name: 'edgekeeper-LockNode', service: 'edgekeeper' }),
     ]);
   });
 });

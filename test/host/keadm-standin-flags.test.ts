@@ -7,8 +7,8 @@ import {
   type KeadmFlag,
   type KeadmRelease,
   UPSTREAM_RELEASES,
-} from '../../../local/sandbox/edge/keadm-releases';
-import { renderKeadm } from '../../../local/sandbox/edge/standin-scripts';
+} from '../../local/sandbox/edge/keadm-releases';
+import { renderKeadm } from '../../local/sandbox/edge/standin-scripts';
 
 const RELEASES = [...FORK_RELEASES, ...UPSTREAM_RELEASES];
 let dir: string;

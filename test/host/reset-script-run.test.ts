@@ -2,18 +2,24 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseResetReport, RESET_EXIT_LEFTOVERS, renderResetScript } from '../../../functions/shared/reset-script';
-import { script as RESET_SCRIPT_TEMPLATE } from '../../../functions/shared/scripts/generated/reset-edge-node';
+import {
+  parseResetReport,
+  RESET_EXIT_LEFTOVERS,
+  RESET_EXIT_OTHER_NODE,
+  renderResetScript,
+} from '../../functions/shared/reset-script';
+import { script as RESET_SCRIPT_TEMPLATE } from '../../functions/shared/scripts/generated/reset-edge-node';
 
 /**
  * Runs the rendered reset script for real, twice, on a made-up edge host inside a private mount namespace (see
  * test/fixtures/reset-host/harness.sh: overlays over /etc, /var/lib, /var/log, /usr/local/bin and /opt, stand-ins for
  * systemctl/dpkg/apt-get). Root is used when available; otherwise a user namespace maps the caller to root.
  */
-const HARNESS = join(__dirname, '..', '..', 'fixtures', 'reset-host', 'harness.sh');
+const HARNESS = join(__dirname, '..', 'fixtures', 'reset-host', 'harness.sh');
 const SECRET = '/var/lib/edged/pods/p1/volumes/kubernetes.io~secret';
 const CFG = '/var/lib/edged/pods/p2/volumes/kubernetes.io~configmap/cfg';
 const BUSY = '/var/lib/edged/pods/p3/volumes/kubernetes.io~empty-dir/busy';
+const HOST = 'mi-0123456789abcdef0';
 
 describe('reset-edge-node.sh on a real (namespaced) host', () => {
   let work: string;
@@ -22,9 +28,12 @@ describe('reset-edge-node.sh on a real (namespaced) host', () => {
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'edgekeeper-reset-'));
     const script = join(work, 'reset.sh');
-    writeFileSync(script, renderResetScript(RESET_SCRIPT_TEMPLATE, { profile: 'fork', version: 'v1.6.1' }));
+    const forced = join(work, 'reset-forced.sh');
+    const options = { nodeName: 'edge-1', instanceId: HOST, profile: 'fork', version: 'v1.6.1' } as const;
+    writeFileSync(script, renderResetScript(RESET_SCRIPT_TEMPLATE, options));
+    writeFileSync(forced, renderResetScript(RESET_SCRIPT_TEMPLATE, { ...options, forceHost: HOST }));
     const userns = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];
-    execFileSync('unshare', [...userns, '--mount', '--fork', 'bash', HARNESS, work, script], { stdio: 'pipe' });
+    execFileSync('unshare', [...userns, '--mount', '--fork', 'bash', HARNESS, work, script, forced], { stdio: 'pipe' });
   });
 
   afterAll(() => {
@@ -111,5 +120,32 @@ describe('reset-edge-node.sh on a real (namespaced) host', () => {
       leftovers: ['package:mosquitto'],
     });
     expect(read('run3.out')).toContain('edgekeeper: keadm: not found, cleaning up without it');
+  });
+
+  it(`refuses a host whose edgecore serves another node with exit ${RESET_EXIT_OTHER_NODE}, changing nothing`, () => {
+    expect(read('run4.rc').trim()).toBe(String(RESET_EXIT_OTHER_NODE));
+    const refusal = `edgekeeper: owner: refused: edgecore on host ${HOST} is configured for node edge-9, not edge-1; nothing was changed`;
+    expect(read('run4.out')).toBe(`${refusal}\n`);
+    expect(read('run4.err')).toBe(`${refusal}\n`);
+    // the other node's edgecore, config and database are all still there, and no service or package was touched
+    expect(read('after4.txt')).toBe(
+      'exists /var/lib/kubeedge\nexists /etc/kubeedge\nexists /usr/local/bin/edgecore\n0\n',
+    );
+    expect(read('after4-calls.log')).toBe(read('before4-calls.log'));
+  });
+
+  it('resets that host when forced for it by name, saying so', () => {
+    expect(read('run5.rc').trim()).toBe('0');
+    expect(read('run5.out')).toContain(
+      `edgekeeper: owner: edgecore on this host is configured for node edge-9, not edge-1: resetting anyway, forced for host ${HOST}`,
+    );
+    expect(parseResetReport(read('run5.out'))).toMatchObject({ clean: true, leftovers: [] });
+    expect(read('after5.txt')).toBe('0\n');
+  });
+
+  it('checks the owner first on a host of its own node', () => {
+    expect(read('run1.out').split('\n')[0]).toBe(
+      'edgekeeper: owner: edgecore on this host is configured for node edge-1',
+    );
   });
 });

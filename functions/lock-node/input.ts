@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { INSTANCE_ID_PATTERN, ipv4Rule } from '../shared/domain';
+import { parseExecutionArn } from '../shared/node-lock';
+
+/**
+ * The lock steps' input. The holder is `executionId`, which the workflow fills from its context object
+ * (`$$.Execution.Id`): it is never taken from the request, so a holder id copied from an error message gives
+ * nothing. `purpose` is written in the workflow definition, never by a caller.
+ */
+const Common = {
+  operationId: z.string().min(1),
+  executionId: z
+    .string({ error: 'must be a string' })
+    .refine((arn) => parseExecutionArn(arn) !== null, { error: 'must be the execution ARN ($$.Execution.Id)' }),
+};
+
+export const NodeLockInput = z.object({
+  ...Common,
+  /** onboarding also refuses while an uninstall runs and re-checks uniqueness under the lock */
+  purpose: z.enum(['onboard', 'remove'], { error: 'must be "onboard", "remove" or "uninstall"' }),
+  nodeName: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(253),
+  instanceId: z
+    .string({ error: 'must be a string' })
+    .regex(INSTANCE_ID_PATTERN, { error: 'must be an SSM managed instance id' })
+    .nullish(),
+  nodeIp: z
+    .string({ error: 'must be a string' })
+    .refine((ip) => ipv4Rule(ip) === undefined, { error: 'must be an IPv4 address' })
+    .nullish(),
+});
+
+export const UninstallLockInput = z.object({ ...Common, purpose: z.literal('uninstall') });
+
+export const LockStepInput = z.union([UninstallLockInput, NodeLockInput]);
+export type LockStepInput = z.output<typeof LockStepInput>;

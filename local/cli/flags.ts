@@ -1,0 +1,59 @@
+import type { z } from 'zod';
+import type { Problem } from '../../functions/shared/errors';
+import { RemoveNodeInput } from '../../functions/shared/remove-input';
+import { OnboardRequest, problemsFromIssues } from '../../functions/shared/schemas';
+import { EXECUTION_NAME_PATTERN } from '../executions';
+import { shown, UsageError } from './io';
+
+/**
+ * The flag each workflow input field comes from. The CLI checks what it can without the cluster (formats and
+ * ranges) with the workflows' own schemas, and names the flag the user typed, not the field it became.
+ */
+const FLAG_OF_FIELD: Record<string, string> = {
+  nodeName: '--name',
+  nodeIp: '--ip',
+  instanceId: '--instance',
+  taint: '--no-taint',
+  kubeedgeVersion: '--kubeedge-version',
+  region: '--region',
+  labels: '--label',
+  dryRun: '--dry-run',
+  drain: '--drain',
+  force: '--force',
+  forceHost: '--force-host',
+  release: '--release',
+};
+
+function flagProblem(problem: Problem): string {
+  const [field, ...rest] = problem.field.split('.');
+  const flag = FLAG_OF_FIELD[field] ?? field;
+  // a label problem names the key it is about (`labels.<key>`): show it as the user wrote it, key=value
+  const value =
+    field === 'labels' && rest.length > 0 ? `${rest.join('.')}=${String(problem.value ?? '')}` : problem.value;
+  return value === undefined ? `${flag} ${problem.reason}` : `${flag} ${shown(value)} ${problem.reason}`;
+}
+
+function check(schema: z.ZodType, input: unknown): void {
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return;
+  const problems = problemsFromIssues(parsed.error.issues, input).map(flagProblem);
+  throw new UsageError(problems.join('; '));
+}
+
+/** @throws UsageError naming each flag whose value the onboarding workflow would refuse */
+export function checkOnboardFlags(input: Record<string, unknown>): void {
+  check(OnboardRequest, input);
+}
+
+/** @throws UsageError naming each flag whose value the remove-node workflow would refuse */
+export function checkRemoveFlags(input: Record<string, unknown>): void {
+  check(RemoveNodeInput, input);
+}
+
+/** @throws UsageError unless the name follows Step Functions' rules for execution names */
+export function checkExecutionNameFlag(name: string | undefined): void {
+  if (name === undefined || EXECUTION_NAME_PATTERN.test(name)) return;
+  throw new UsageError(
+    `--execution-name ${shown(name)} must be 1 to 80 characters of letters, digits, - and _ (Step Functions' rule)`,
+  );
+}
