@@ -50,10 +50,19 @@ export function checkRemoveFlags(input: Record<string, unknown>): void {
   check(RemoveNodeInput, input);
 }
 
+/** An onboarding's rollback runs as `<name>-rollback`, which must itself fit Step Functions' 80 characters. */
+const ROLLBACK_SUFFIX = '-rollback';
+
 /** @throws UsageError unless the name follows Step Functions' rules for execution names */
-export function checkExecutionNameFlag(name: string | undefined): void {
-  if (name === undefined || EXECUTION_NAME_PATTERN.test(name)) return;
+export function checkExecutionNameFlag(name: string | undefined, workflow: string): void {
+  if (name === undefined) return;
+  const max = workflow === 'onboard-node' ? 80 - ROLLBACK_SUFFIX.length : 80;
+  if (EXECUTION_NAME_PATTERN.test(name) && name.length <= max) return;
+  const why =
+    max < 80
+      ? ` (its rollback runs as <name>${ROLLBACK_SUFFIX}, within Step Functions' 80)`
+      : " (Step Functions' rule)";
   throw new UsageError(
-    `--execution-name ${shown(name)} must be 1 to 80 characters of letters, digits, - and _ (Step Functions' rule)`,
+    `--execution-name ${shown(name)} must be 1 to ${max} characters of letters, digits, - and _${why}`,
   );
 }

@@ -249,7 +249,7 @@ export async function runWorkflowCommand(
   flags: TargetFlags,
   io: Io,
 ): Promise<number> {
-  checkExecutionNameFlag(flags.executionName);
+  checkExecutionNameFlag(flags.executionName, workflow);
   const target = localTarget(flags, io);
   if (!listAslFiles().some((asl) => asl.name === workflow)) {
     throw new UsageError(`the ${workflow} workflow is not built yet in this version of edgekeeper`);

@@ -8,6 +8,7 @@ import {
   HOST_OFFLINE_RETRIER,
   isString,
   isTrue,
+  LOCK_REFUSED,
   lambda,
   lockFor,
   onAnyError,
@@ -22,6 +23,18 @@ import {
 
 /** The join script's setup and preflight checks change nothing on the host; the step names them with this error. */
 export const PREFLIGHT_FAILED = 'JoinPreflightFailedError';
+
+/**
+ * The send step refuses with these before anything reaches the host (host not reachable, KubeEdge gone, token or
+ * settings invalid, keadm flag unsupported), so the rollback must not reset a host this execution never touched.
+ */
+const NOTHING_SENT = [
+  'HostUnreachableError',
+  'KubeEdgeNotInstalledError',
+  'InvalidJoinTokenError',
+  'InvalidJoinSettingsError',
+  'UnsupportedKeadmFlagError',
+];
 
 /** Before the lock is held: nothing to release, nothing to undo. */
 const beforeLock = [onAnyError('Nothing to undo')];
@@ -63,7 +76,9 @@ export const onboardNode = workflow('onboard-node', {
       comment:
         'One Lease each for the node name, the instance and the IP, all or none, held by this execution: a concurrent operation on any of them fails fast.',
       payload: lockTarget,
-      catch: beforeLock,
+      // refused: the step took none of the three Leases (all or none); any other failure may have left some of
+      // them, and releasing deletes only this execution's
+      catch: [onError(LOCK_REFUSED, 'Nothing to undo'), ...beforeJoin],
       next: 'Resolve join settings',
     }),
     'Resolve join settings': lambda('ResolveJoinSettings', {
@@ -132,7 +147,7 @@ export const onboardNode = workflow('onboard-node', {
       },
       keep: ['commandId', 'instanceId', 'startedAt', 'attempt', 'waitSeconds'],
       resultPath: '$.command',
-      catch: afterJoin,
+      catch: [onError(NOTHING_SENT, 'Note that the preflight changed nothing'), ...afterJoin],
       next: 'Wait for the host script',
     }),
     'Wait for the host script': waitFor('$.command.waitSeconds', 'Check the host script'),

@@ -3,15 +3,18 @@
  * back a failed join (onboard-node starts it as `<its execution name>-rollback`), or uninstall KubeEdge. State
  * names are a contract: the docs, the CLI's progress lines and the tests name them.
  */
+
 import {
   choice,
   failWith,
   isPresentString,
   isString,
   isTrue,
+  LOCK_REFUSED,
   lambda,
   lockFor,
   onAnyError,
+  onError,
   pass,
   publish,
   ROUTING_TURN,
@@ -73,7 +76,9 @@ export const removeNode = workflow('remove-node', {
       comment:
         'The node name, instance and IP, all or none. A rollback adopts the lock of the onboarding that started it, and no other.',
       payload: lockTarget,
-      catch: beforeLock,
+      // refused: the step took none of the Leases; any other failure may have left some, and releasing deletes
+      // only this execution's
+      catch: [onError(LOCK_REFUSED, 'Nothing to release'), ...underLock],
       next: 'Start draining',
     }),
     'Start draining': pass({
@@ -118,6 +123,7 @@ export const removeNode = workflow('remove-node', {
         'nodeName.$': '$.request.nodeName',
         'instanceId.$': '$.instanceId',
         'keadm.$': '$.keadm',
+        'forceHost.$': '$.request.forceHost',
       },
       keep: ['commandId', 'instanceId', 'startedAt', 'attempt', 'waitSeconds'],
       resultPath: '$.command',
@@ -209,7 +215,7 @@ export const removeNode = workflow('remove-node', {
       comment:
         'One cluster-wide Lease held by this execution: onboarding refuses while it is held, so no node joins a KubeEdge being removed.',
       payload: lockFor('uninstall'),
-      catch: beforeLock,
+      catch: [onError(LOCK_REFUSED, 'Nothing to release'), ...underClusterLock],
       next: 'Plan the uninstall',
     }),
     'Plan the uninstall': lambda('PlanUninstall', {

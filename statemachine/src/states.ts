@@ -302,3 +302,6 @@ function ending(spec: { next?: string; end?: true }): State {
 function withoutUndefined(state: State): State {
   return Object.fromEntries(Object.entries(state).filter(([, value]) => value !== undefined));
 }
+
+/** The lock step refuses with these after giving back whatever it took (all or none): nothing is held. */
+export const LOCK_REFUSED = ['NodeLockedError', 'ClusterLockedError'];

@@ -106,16 +106,24 @@ describe('edgekeeper CLI', () => {
     expect(io.err().length).toBeLessThan(1000);
   });
 
-  it.each(['a'.repeat(81), 'has space', 'arn:aws:states:local:000000000000:execution:x:y'])(
-    'refuses the execution name %j with exit code 2, before running anything',
+  it.each(['a'.repeat(72), 'has space', 'arn:aws:states:local:000000000000:execution:x:y'])(
+    'refuses the onboarding execution name %j with exit code 2, before running anything',
     async (name) => {
       const io = capture();
       const argv = onboard('--name', 'edge-1', '--ip', '10.0.0.1', '--instance', INSTANCE, '--execution-name', name);
       await expect(main(argv, io)).resolves.toBe(EXIT.usage);
       expect(io.err()).toContain('--execution-name');
-      expect(io.err()).toContain('1 to 80 characters');
+      // its rollback child runs as <name>-rollback, which must fit Step Functions' 80 characters too
+      expect(io.err()).toContain('1 to 71 characters');
     },
   );
+
+  it('refuses a removal execution name over 80 characters', async () => {
+    const io = capture();
+    const argv = ['remove', '--local', '--name', 'edge-1', '--execution-name', 'a'.repeat(81)];
+    await expect(main(argv, io)).resolves.toBe(EXIT.usage);
+    expect(io.err()).toContain('1 to 80 characters');
+  });
 
   it('checks the removal flags with the removal rules', async () => {
     const io = capture();

@@ -434,6 +434,30 @@ describe('onboard-node workflow', () => {
     });
   });
 
+  it.each(['HostUnreachableError', 'InvalidJoinTokenError'])(
+    'rolls back a send refused with %s without resetting the host, which nothing reached',
+    async (name) => {
+      const { result, called } = await onboard(request, {
+        SendJoinScript: failWith(name, 'refused before sending'),
+      });
+      expect(result.error?.name).toBe(name);
+      expect(called('InspectNode')).toEqual([
+        { operationId: 'op-1-rollback', request: { mode: 'rollback', ...request, force: true, hostChanged: false } },
+      ]);
+      expect(called('SendResetScript')).toEqual([]);
+    },
+  );
+
+  it('releases what a lock step that failed midway may have taken', async () => {
+    const { result, entered, called } = await onboard(request, {
+      LockNode: failWith('States.Timeout', 'the lock step timed out'),
+    });
+    expect(result.error?.name).toBe('States.Timeout');
+    expect(entered).toContain('Release the lock after failure');
+    expect(called('ReleaseNodeLock')).toHaveLength(1);
+    expect(called('SendJoinScript')).toEqual([]);
+  });
+
   it('still fails with the original error when the rollback fails too, and the event carries the rollback’s error', async () => {
     const { result, entered, published } = await onboard(request, {
       CheckNodeReady: failWith('NodeNotReadyError', 'node edge-1 is not ready'),

@@ -255,7 +255,13 @@ describe('remove-node workflow: remove and rollback', () => {
     expect(called('LockNode')).toEqual([LOCK]);
     expect(called('ReleaseNodeLock')).toEqual([LOCK]);
     expect(called('SendResetScript')).toEqual([
-      { operationId: 'op-1', nodeName: 'edge-1', instanceId: INSTANCE, keadm: { profile: 'fork', version: 'v1.6.1' } },
+      {
+        operationId: 'op-1',
+        nodeName: 'edge-1',
+        instanceId: INSTANCE,
+        keadm: { profile: 'fork', version: 'v1.6.1' },
+        forceHost: null,
+      },
     ]);
     expect(called('CheckHostCommand')[0]).toMatchObject({ script: 'reset', nodeName: 'edge-1', commandId: 'reset-1' });
     expect(called('DrainNode')[0]).toEqual({
