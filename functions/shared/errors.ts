@@ -24,12 +24,34 @@ export interface Problem {
   readonly reason: string;
 }
 
+/** `<field> <value> <reason>`, the value cut when long (see {@link shownValue}). */
 export function formatProblem({ field, value, reason }: Problem): string {
-  return value === undefined ? `${field} ${reason}` : `${field} ${formatValue(value)} ${reason}`;
+  return value === undefined ? `${field} ${reason}` : `${field} ${shownValue(value)} ${reason}`;
 }
 
-function formatValue(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value);
+/** At most this many characters of a value go into a message. */
+export const SHOWN_CHARACTERS = 80;
+
+/**
+ * A value as a message shows it: a string as it is (JSON-quoted with `quoted`, as the CLI shows flag values),
+ * anything else as JSON. A longer one is cut and its length given: a request field or a flag may carry a
+ * megabyte, and an error message travels into execution histories, events and logs. The one implementation for
+ * the steps and the CLI.
+ */
+export function shownValue(value: unknown, { quoted = false }: { readonly quoted?: boolean } = {}): string {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  if (text === undefined) return String(value);
+  const quote = (part: string) => (quoted ? JSON.stringify(part) : part);
+  if (text.length <= SHOWN_CHARACTERS) return quote(text);
+  return `${quote(text.slice(0, SHOWN_CHARACTERS))}… (${text.length} characters)`;
+}
+
+/**
+ * The cluster identity lacks a permission (HTTP 403). Permanent: a retry cannot grant it; deploy/rbac.yaml holds
+ * exactly what the steps need.
+ */
+export class ClusterAccessDeniedError extends EdgekeeperError {
+  override readonly name = 'ClusterAccessDeniedError';
 }
 
 /** The Kubernetes API or SSM answered with something worth retrying (throttling, 5xx, network). */

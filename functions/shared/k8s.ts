@@ -11,7 +11,7 @@ import {
   ServerConfiguration,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { TransientServiceError } from './errors';
+import { ClusterAccessDeniedError, TransientServiceError } from './errors';
 import { type Settings, SettingsError } from './settings';
 import { readSecureParameter } from './ssm';
 import { requestTimeoutSeconds, retryAfterSeconds, retryHint, transportFailure } from './transport';
@@ -137,6 +137,11 @@ export function translateKubeError(error: unknown, doing: string): Error {
     const headers = (error as ApiException<unknown>).headers ?? {};
     const hint = retryHint(retryAfterSeconds(headers['retry-after'] ?? headers['Retry-After']));
     return new TransientServiceError(`${doing}: ${statusMessage(error)}${hint}`);
+  }
+  if (status === 403) {
+    return new ClusterAccessDeniedError(
+      `${doing}: ${statusMessage(error)}; the cluster identity needs the permissions in deploy/rbac.yaml`,
+    );
   }
   const transport = status === undefined ? transportFailure(error) : undefined;
   if (transport === 'timeout') {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { TransientServiceError } from '../../../functions/shared/errors';
+import { ClusterAccessDeniedError, TransientServiceError } from '../../../functions/shared/errors';
 import {
   isConflict,
   isNotFound,
@@ -47,10 +47,19 @@ describe('translateKubeError', () => {
     expect(translated.message).toBe(`reading node edge-1: HTTP ${code}: ${message}`);
   });
 
+  it('makes HTTP 403 a permanent ClusterAccessDeniedError that quotes the API and points to the manifest', () => {
+    const message = 'nodes "edge-1" is forbidden: User "system:serviceaccount:kube-system:edgekeeper" cannot get';
+    const translated = translateKubeError(apiException(403, status(403, message, 'Forbidden')), 'reading node edge-1');
+    expect(translated).toBeInstanceOf(ClusterAccessDeniedError);
+    expect((translated as ClusterAccessDeniedError).transient).toBe(false);
+    expect(translated.message).toBe(
+      `reading node edge-1: HTTP 403: ${message}; the cluster identity needs the permissions in deploy/rbac.yaml`,
+    );
+  });
+
   it.each([
     [404, 'NotFound'],
     [409, 'Conflict'],
-    [403, 'Forbidden'],
     [422, 'Invalid'],
   ])('returns HTTP %i (%s) as it is, for the caller to decide', (code, reason) => {
     // Prepare
