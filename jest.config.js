@@ -32,7 +32,11 @@ module.exports = {
       globalTeardown: '<rootDir>/test/infra/global-teardown.ts',
     }),
     project('workflows'),
-    project('e2e'),
+    // the sandboxes record the edgekeeper identity's requests; the teardown holds deploy/rbac.yaml to them
+    project('e2e', {
+      globalSetup: '<rootDir>/test/e2e/global-setup.ts',
+      globalTeardown: '<rootDir>/test/e2e/global-teardown.ts',
+    }),
   ],
   // Fails the run when any test changed this machine (files a host script edits, paths it creates, mounts).
   globalSetup: '<rootDir>/test/guard/setup.js',

@@ -1,17 +1,17 @@
 /**
  * The onboarding process of `npm run bench`: what `edgekeeper onboard --sandbox DIR` does, N times in a row, in a
  * process of its own so that its peak RSS is the onboarding's alone. The parent (bench/onboarding.ts) owns the
- * sandbox and answers request-log reads over IPC. Started by the parent with the handler environment applied.
+ * sandbox and answers request-log reads over IPC. Started by the parent with the handler environment as its own
+ * environment; like the CLI, it sends the steps' logs to a file through the runs' environment (EDGEKEEPER_LOCAL_LOG).
  */
 import '../local/polyfills';
-import { Console } from 'node:console';
-import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { STEPS } from '../functions/registry';
+import { kubeClients } from '../functions/shared/k8s';
+import { LOCAL_LOG_ENV } from '../functions/shared/powertools';
 import { script as RESET_SCRIPT_TEMPLATE } from '../functions/shared/scripts/generated/reset-edge-node';
-import { SETTINGS_ENV } from '../functions/shared/settings';
+import { readSettings } from '../functions/shared/settings';
+import { readInvocation, sendShellCommand } from '../functions/shared/ssm';
 import { runWorkflow, type StepHandler } from '../local/runtime';
 import type {
   CountsReply,
@@ -86,7 +86,7 @@ function countingDaemonSetHandler(window: { current: DaemonSetWindow | null }): 
   };
 }
 
-async function onboard(round: number, spec: Round, node: PlannedNode, compressedWaitMs: number) {
+async function onboard(round: number, spec: Round, node: PlannedNode, plan: WorkerPlan) {
   const window: { current: DaemonSetWindow | null } = { current: null };
   await requestCounts(true);
   const started = performance.now();
@@ -101,7 +101,9 @@ async function onboard(round: number, spec: Round, node: PlannedNode, compressed
       dryRun: false,
     },
     waits: spec.waits,
-    compressedWaitMs,
+    compressedWaitMs: plan.compressedWaitMs,
+    // the steps' Powertools logs go to a file, not to the report
+    environment: { [LOCAL_LOG_ENV]: plan.logFile },
     handlers: { KeepDaemonSetsOffEdge: countingDaemonSetHandler(window) },
   });
   const wallMs = performance.now() - started;
@@ -124,32 +126,29 @@ async function onboard(round: number, spec: Round, node: PlannedNode, compressed
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Puts hosts back to "never joined": the project's reset script over SSM, then the Node objects deleted. */
+/**
+ * Puts hosts back to "never joined": the project's reset script over SSM, then the Node objects deleted. Through
+ * the project's own adapters, with the settings of this process's environment (the sandbox's, from the parent).
+ */
 async function resetHosts(nodes: readonly PlannedNode[]): Promise<void> {
-  const ssm = new SSMClient({ endpoint: process.env[SETTINGS_ENV.ssmEndpoint] });
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(process.env[SETTINGS_ENV.kubeconfigPath] ?? '');
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const settings = readSettings();
+  const { core } = await kubeClients(settings);
   await Promise.all(
     nodes.map(async (node) => {
-      const sent = await ssm.send(
-        new SendCommandCommand({
-          DocumentName: 'AWS-RunShellScript',
-          InstanceIds: [node.instanceId],
-          Parameters: { commands: [RESET_SCRIPT_TEMPLATE] },
-        }),
-      );
+      const commandId = await sendShellCommand(settings, {
+        instanceId: node.instanceId,
+        commands: [RESET_SCRIPT_TEMPLATE],
+        comment: `bench: reset ${node.nodeName}`,
+      });
       const deadline = Date.now() + 60_000;
       for (;;) {
         await sleep(100);
-        const invocation = await ssm
-          .send(new GetCommandInvocationCommand({ CommandId: sent.Command?.CommandId, InstanceId: node.instanceId }))
-          .catch(() => ({ Status: 'Pending', StandardErrorContent: '' }));
-        if (invocation.Status === 'Success') break;
-        if (!['Pending', 'InProgress', 'Delayed'].includes(invocation.Status ?? '') || Date.now() > deadline) {
-          throw new Error(
-            `resetting ${node.instanceId}: ${invocation.Status}: ${invocation.StandardErrorContent?.slice(-300)}`,
-          );
+        // not created yet, or a blip of the sandbox's endpoint: look again until the deadline
+        const invocation = await readInvocation(settings, commandId, node.instanceId).catch(() => null);
+        const status = invocation?.status ?? 'Pending';
+        if (status === 'Success') break;
+        if (!['Pending', 'InProgress', 'Delayed'].includes(status) || Date.now() > deadline) {
+          throw new Error(`resetting ${node.instanceId}: ${status}: ${invocation?.stderr.slice(-300) ?? ''}`);
         }
       }
       await core.deleteNode({ name: node.nodeName }).catch((error: { code?: number }) => {
@@ -157,13 +156,9 @@ async function resetHosts(nodes: readonly PlannedNode[]): Promise<void> {
       });
     }),
   );
-  ssm.destroy();
 }
 
 async function main(plan: WorkerPlan): Promise<WorkerDone> {
-  // Like the CLI: the steps' Powertools logs go to a file, not to the report.
-  const log = createWriteStream(plan.logFile, { flags: 'a' });
-  globalThis.console = new Console({ stdout: log, stderr: log });
   const onboardings: OnboardingResult[] = [];
   const resets: ResetResult[] = [];
   try {
@@ -173,14 +168,12 @@ async function main(plan: WorkerPlan): Promise<WorkerDone> {
         await resetHosts(plan.rounds[index - 1].nodes);
         resets.push({ beforeRound: index, ms: performance.now() - started });
       }
-      for (const node of round.nodes) onboardings.push(await onboard(index, round, node, plan.compressedWaitMs));
+      for (const node of round.nodes) onboardings.push(await onboard(index, round, node, plan));
     }
     return { kind: 'done', onboardings, resets, maxRssKiB: process.resourceUsage().maxRSS, error: null };
   } catch (error) {
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     return { kind: 'done', onboardings, resets, maxRssKiB: process.resourceUsage().maxRSS, error: message };
-  } finally {
-    log.end();
   }
 }
 

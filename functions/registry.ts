@@ -3,15 +3,59 @@
  * handlers and the local runtime serves exactly these handlers, so the two can never disagree about which code
  * runs a step.
  */
+/**
+ * What a step reaches outside itself. Each kind is one grant in lib/constructs/step-lambda.ts (docs/iam.md lists
+ * them, role by role), so a step holds exactly the access of the kinds it lists, and test/infra/iam.test.ts holds
+ * each step's kinds to the calls its code makes.
+ */
+export type StepUse =
+  /** the cluster's API, with the kubeconfig read from its SecureString parameter (ssm:GetParameter on that one) */
+  | 'kubernetes'
+  /** whether a lock's holder execution still runs: states:DescribeExecution on this stack's executions */
+  | 'stepfunctions'
+  /** ssm:SendCommand of AWS-RunShellScript to one edge host, which must carry the edge-host tag */
+  | 'ssm:send-edge'
+  /** ssm:SendCommand of AWS-RunShellScript to the hosts carrying the cloud-host tag (routing) */
+  | 'ssm:send-cloud'
+  /** ssm:GetCommandInvocation: one host's status and output of a command */
+  | 'ssm:read-command'
+  /** ssm:CancelCommand: stops a host command that ran past its deadline */
+  | 'ssm:cancel-command'
+  /** ssm:ListCommands and ssm:ListCommandInvocations: the hosts a tag-targeted command reached, and their results */
+  | 'ssm:list-commands'
+  /** ssm:DescribeInstanceInformation: whether a managed instance is registered, online and Linux, and its address */
+  | 'ssm:inventory'
+  /** ssm:PutParameter of an execution's join-token SecureString (under /edgekeeper/join-token/ only) */
+  | 'ssm:token-write'
+  /** ssm:DeleteParameter of an execution's join-token parameter (under /edgekeeper/join-token/ only) */
+  | 'ssm:token-delete';
+
+/**
+ * The kind each function of functions/shared/ssm.ts (the one module that calls SSM) needs. A step whose code
+ * imports one of them must list its kind; test/infra/iam.test.ts checks both directions, and fails on an exported
+ * function missing here.
+ */
+export const SSM_CALL_USES = {
+  readSecureParameter: 'kubernetes',
+  putSecureParameter: 'ssm:token-write',
+  deleteParameter: 'ssm:token-delete',
+  describeInstance: 'ssm:inventory',
+  sendShellCommand: 'ssm:send-edge',
+  sendShellCommandToTagged: 'ssm:send-cloud',
+  describeCommand: 'ssm:list-commands',
+  listInvocations: 'ssm:list-commands',
+  readInvocation: 'ssm:read-command',
+  cancelCommand: 'ssm:cancel-command',
+  // classifies an error; calls nothing
+  translateSsmError: null,
+} as const satisfies Record<string, StepUse | null>;
+
 export interface StepSpec {
   /** handler module, relative to the repository root; it exports `handler` */
   readonly entry: string;
   readonly description: string;
-  /**
-   * outside systems the step talks to: drives its IAM grants, environment and VPC placement. `stepfunctions`: it
-   * reads whether a lock's holder execution still runs (DescribeExecution on this stack's workflows).
-   */
-  readonly uses: readonly ('kubernetes' | 'ssm' | 'stepfunctions')[];
+  /** outside systems the step talks to, and how: drives its IAM grants (see {@link StepUse}) */
+  readonly uses: readonly StepUse[];
   /** seconds; the ASL's polling loops keep each invocation short */
   readonly timeoutSeconds?: number;
 }
@@ -20,7 +64,7 @@ export const STEPS = {
   ValidateOnboardRequest: {
     entry: 'functions/validate-onboard-request/handler.ts',
     description: 'Validates an onboarding request against the cluster and the SSM inventory',
-    uses: ['kubernetes', 'ssm', 'stepfunctions'],
+    uses: ['kubernetes', 'ssm:inventory', 'stepfunctions'],
   },
   LockNode: {
     entry: 'functions/lock-node/handler.ts',
@@ -45,12 +89,12 @@ export const STEPS = {
   SendJoinScript: {
     entry: 'functions/send-join-script/handler.ts',
     description: 'Renders the join script and sends it to the edge host with SSM Run Command, adding the token',
-    uses: ['kubernetes', 'ssm'],
+    uses: ['kubernetes', 'ssm:send-edge', 'ssm:token-write', 'ssm:token-delete'],
   },
   CheckHostCommand: {
     entry: 'functions/check-host-command/handler.ts',
     description: 'Reads the status of an SSM command on a host and decides how long to wait before asking again',
-    uses: ['ssm'],
+    uses: ['ssm:read-command', 'ssm:cancel-command', 'ssm:token-delete'],
   },
   CheckNodeReady: {
     entry: 'functions/check-node-ready/handler.ts',
@@ -70,13 +114,13 @@ export const STEPS = {
   RouteNodeStreams: {
     entry: 'functions/route-node-streams/handler.ts',
     description: 'Adds or removes the logs/exec DNAT rules for an edge node on every cloud host (off by default)',
-    uses: ['ssm'],
+    uses: ['ssm:send-cloud', 'ssm:list-commands'],
     timeoutSeconds: 90,
   },
   InspectNode: {
     entry: 'functions/inspect-node/handler.ts',
     description: 'Checks a removal or rollback before anything changes: the node, its host, and whether SSM reaches it',
-    uses: ['kubernetes', 'ssm', 'stepfunctions'],
+    uses: ['kubernetes', 'ssm:inventory', 'ssm:token-delete', 'stepfunctions'],
   },
   DrainNode: {
     entry: 'functions/drain-node/handler.ts',
@@ -87,7 +131,7 @@ export const STEPS = {
   SendResetScript: {
     entry: 'functions/send-reset-script/handler.ts',
     description: 'Sends the reset script (keadm reset, mosquitto, unmounts, files, verification) to the edge host',
-    uses: ['ssm'],
+    uses: ['ssm:send-edge'],
   },
   DeleteNode: {
     entry: 'functions/delete-node/handler.ts',

@@ -21,6 +21,7 @@ export class EdgekeeperStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const environment = stepEnvironment(config);
+    const settings = readSettings(environment);
 
     const functions = Object.fromEntries(
       STEP_NAMES.map((name) => [
@@ -31,6 +32,7 @@ export class EdgekeeperStack extends Stack {
           architecture: config.lambda.architecture,
           logRetentionDays: config.lambda.logRetentionDays,
           kubeconfigParameterName: config.cluster.kubeconfigParameterName,
+          hostTags: { edge: settings.edgeHostTag, cloud: settings.cloudHostTag },
         }).function,
       ]),
     );
@@ -42,7 +44,7 @@ export class EdgekeeperStack extends Stack {
       functions,
       eventBus: this.eventBus,
       // the steps' own settings, read back as they read them, so the workflows' limits follow the steps' timeouts
-      timeouts: readSettings(environment),
+      timeouts: settings,
       logRetentionDays: config.lambda.logRetentionDays as logs.RetentionDays,
     });
 

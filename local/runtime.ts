@@ -441,8 +441,13 @@ function serveTask(
         startChildExecution(input as unknown as ChildExecutionInput, options, scope.name, !stoppable, control, record);
       break;
     case 'arn:aws:states:::events:putEvents':
-      // publishing only reports what happened: never a point to stop at
-      return async (input) => publish(input as unknown as { Entries: PutEventsEntry[] }, options.onPublish);
+      // publishing only reports what happened: never a point to stop at, but a crash can still hit it
+      return async (input) => {
+        await options.hooks?.beforeTask?.(context);
+        const output = await publish(input as unknown as { Entries: PutEventsEntry[] }, options.onPublish);
+        await options.hooks?.afterTask?.(context);
+        return output;
+      };
     default:
       throw new Error(`state "${task.name}": the local runtime does not serve ${task.resource}`);
   }

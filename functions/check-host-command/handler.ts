@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { TransientServiceError } from '../shared/errors';
+import { joinTokenParameterName } from '../shared/join-script';
 import { readSettings } from '../shared/settings';
-import { cancelCommand, readInvocation } from '../shared/ssm';
+import { cancelCommand, deleteParameter, readInvocation } from '../shared/ssm';
 import { defineStep } from '../shared/step';
 import { checkHostCommand } from './core';
 
@@ -16,11 +18,26 @@ const Input = z.object({
 });
 
 /** Polls a host script (join or reset) and tells the workflow whether to wait, go on, or fail. */
-export const handler = defineStep('CheckHostCommand', Input, async ({ operationId: _, ...poll }) => {
+export const handler = defineStep('CheckHostCommand', Input, async ({ operationId, ...poll }) => {
   const settings = readSettings();
   const port = {
     readInvocation: (commandId: string, instanceId: string) => readInvocation(settings, commandId, instanceId),
     cancelCommand: (commandId: string, instanceId: string) => cancelCommand(settings, commandId, instanceId),
   };
-  return checkHostCommand(port, poll, { nowMs: Date.now(), timeoutSeconds: settings.hostCommandTimeoutSeconds });
+  // A join command that ended (any way but a transient SSM failure, which the workflow retries) no longer needs
+  // this execution's token parameter (ADR 0004); deleting one already gone is not an error.
+  const tokenParameter = poll.script === 'join' ? joinTokenParameterName(operationId) : undefined;
+  try {
+    const check = await checkHostCommand(port, poll, {
+      nowMs: Date.now(),
+      timeoutSeconds: settings.hostCommandTimeoutSeconds,
+    });
+    if (tokenParameter && check.status === 'Success') await deleteParameter(settings, tokenParameter);
+    return check;
+  } catch (error) {
+    if (tokenParameter && !(error instanceof TransientServiceError)) {
+      await deleteParameter(settings, tokenParameter).catch(() => undefined);
+    }
+    throw error;
+  }
 });

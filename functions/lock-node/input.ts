@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { INSTANCE_ID_PATTERN, ipv4Rule } from '../shared/domain';
+import { existingNodeNameRule, INSTANCE_ID_PATTERN, ipv4Rule } from '../shared/domain';
 import { parseExecutionArn } from '../shared/node-lock';
 
 /**
@@ -11,14 +11,21 @@ const Common = {
   operationId: z.string().min(1),
   executionId: z
     .string({ error: 'must be a string' })
-    .refine((arn) => parseExecutionArn(arn) !== null, { error: 'must be the execution ARN ($$.Execution.Id)' }),
+    // Step Functions' ARNs hold no whitespace or control characters (its naming rules), whatever the name's alphabet
+    .refine((arn) => !/[\s\p{Cc}]/u.test(arn) && parseExecutionArn(arn) !== null, {
+      error: 'must be the execution ARN ($$.Execution.Id)',
+    }),
 };
 
 export const NodeLockInput = z.object({
   ...Common,
   /** onboarding also refuses while an uninstall runs and re-checks uniqueness under the lock */
   purpose: z.enum(['onboard', 'remove'], { error: 'must be "onboard", "remove" or "uninstall"' }),
-  nodeName: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).max(253),
+  // any name the API server accepts (removal locks nodes joined by hand too), and nothing it would refuse
+  nodeName: z.string({ error: 'must be a string' }).superRefine((name, ctx) => {
+    const reason = existingNodeNameRule(name);
+    if (reason) ctx.addIssue({ code: 'custom', message: reason });
+  }),
   instanceId: z
     .string({ error: 'must be a string' })
     .regex(INSTANCE_ID_PATTERN, { error: 'must be an SSM managed instance id' })
@@ -31,5 +38,8 @@ export const NodeLockInput = z.object({
 
 export const UninstallLockInput = z.object({ ...Common, purpose: z.literal('uninstall') });
 
-export const LockStepInput = z.union([UninstallLockInput, NodeLockInput]);
+// told apart by `purpose`, so a wrong purpose is reported on that field rather than on the input as a whole
+export const LockStepInput = z.discriminatedUnion('purpose', [UninstallLockInput, NodeLockInput], {
+  error: 'must be "onboard", "remove" or "uninstall"',
+});
 export type LockStepInput = z.output<typeof LockStepInput>;

@@ -3,7 +3,7 @@ import { readJoinToken } from '../shared/cluster-reads';
 import { kubeClients } from '../shared/k8s';
 import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
-import { sendShellCommand } from '../shared/ssm';
+import { deleteParameter, putSecureParameter, sendShellCommand } from '../shared/ssm';
 import { defineStep } from '../shared/step';
 import { sendJoinScript } from './core';
 
@@ -15,8 +15,15 @@ const Input = z.object({
 });
 
 /**
+ * How long the token parameter outlives the host command's timeout at most, when no step deleted it (the Lambda
+ * died between storing it and the check): by then the workflow has given up on the command.
+ */
+const EXPIRY_MARGIN_SECONDS = 15 * 60;
+
+/**
  * Renders the join script and sends it to the host. The script is rendered here, not carried through the
- * workflow, so the execution history stays small (a dry run shows it); the token is added at send time.
+ * workflow, so the execution history stays small (a dry run shows it); the token goes to a SecureString
+ * parameter that the script names.
  */
 export const handler = defineStep('SendJoinScript', Input, async (request) => {
   const settings = readSettings();
@@ -24,6 +31,14 @@ export const handler = defineStep('SendJoinScript', Input, async (request) => {
   return sendJoinScript(
     {
       readJoinToken: () => readJoinToken(kube),
+      storeToken: (name, value) =>
+        putSecureParameter(settings, {
+          name,
+          value,
+          expiresAt: new Date(Date.now() + (settings.hostCommandTimeoutSeconds + EXPIRY_MARGIN_SECONDS) * 1000),
+          description: `edgekeeper join token of ${request.operationId} (deleted when its join command ends)`,
+        }),
+      deleteToken: (name) => deleteParameter(settings, name),
       sendCommand: (instanceId, commands, comment) => sendShellCommand(settings, { instanceId, commands, comment }),
     },
     request,

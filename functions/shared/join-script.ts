@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { nodeIpRule, nodeNameRule, type Rule } from './domain';
 import { EdgekeeperError } from './errors';
 import { joinPlanFor } from './keadm/profiles';
@@ -18,7 +19,7 @@ export class InvalidJoinTokenError extends EdgekeeperError {
 /** Exit codes of the join script, as documented in its header; keys are the step the code belongs to. */
 export const JOIN_SCRIPT_EXIT_CODES: Readonly<Record<number, { step: string; meaning: string }>> = Object.freeze({
   1: { step: 'script', meaning: 'unexpected failure' },
-  2: { step: 'setup', meaning: 'no join token given' },
+  2: { step: 'setup', meaning: 'no join token given, or its parameter could not be read' },
   10: { step: 'preflight', meaning: 'CPU architecture not supported' },
   11: { step: 'preflight', meaning: 'no container runtime' },
   12: { step: 'preflight', meaning: 'docker older than 19.3.0' },
@@ -33,7 +34,7 @@ export const JOIN_SCRIPT_EXIT_CODES: Readonly<Record<number, { step: string; mea
 
 /**
  * Renders the host script: the template's values block replaced with these settings, each validated and quoted.
- * Pure: the same settings give the same script. The token is not in it (see `withToken`). Taint and labels this
+ * Pure: the same settings give the same script. The token is not in it (see `joinCommands`). Taint and labels this
  * keadm cannot set are returned by `joinPlanFor(settings).applyViaApi` for the finish step.
  * @throws InvalidJoinSettingsError naming the bad value
  * @throws UnsupportedKeadmFlagError when the keadm version cannot express the settings
@@ -64,7 +65,8 @@ export function renderHostScript(settings: JoinSettings): string {
 }
 
 const HOST = /^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*$/;
-const URL_TEXT = /^https?:\/\/[^\s'"`\\]+$/;
+// no whitespace, quotes, backslash or control characters (NUL cannot reach a shell at all)
+const URL_TEXT = /^https?:\/\/[^\s'"`\\\p{Cc}]+$/u;
 
 function checkSettings(settings: JoinSettings): void {
   const checks: [string, string, Rule<string>][] = [
@@ -94,37 +96,83 @@ function checkSettings(settings: JoinSettings): void {
   }
 }
 
-/** What the script reads the token from at run time; the send step sets it and nothing else does. */
-export const TOKEN_ENV = 'EDGEKEEPER_TOKEN';
+/**
+ * Where the send step keeps the join token for one execution: a SecureString parameter under this path, which the
+ * host reads with its own AWS credentials. IAM scopes both sides to the path (the send and check steps may put and
+ * delete under it; the edge hosts' role may only read it). See docs/adr/0004-join-token-handling.md.
+ */
+export const JOIN_TOKEN_PARAMETER_PATH = '/edgekeeper/join-token/';
 
-const HEREDOC_END = 'EDGEKEEPER_JOIN_SCRIPT_END';
-const TOKEN_SHAPE = /^[A-Za-z0-9._-]+$/;
+/** What the script reads the parameter's name from; the value is never in its environment. */
+export const TOKEN_PARAMETER_ENV = 'EDGEKEEPER_TOKEN_PARAMETER';
+
+/** Parameter names take `[A-Za-z0-9_.-/]`; an execution name outside that alphabet is named by its hash. */
+const PARAMETER_SAFE_NAME = /^[A-Za-z0-9_.-]{1,80}$/;
 
 /**
- * The token contract. Returns the `commands` lines for SSM `AWS-RunShellScript`: they write the rendered script
- * to a private temporary file (quoted heredoc: nothing in it is expanded), run it with bash and the token in its
- * environment only, remove the file and exit with the script's status. Written for the agent's POSIX `sh`.
- *
- * This is the only function that ever sees the token next to the script. The send step must call it inside the
- * Lambda right before SendCommand and must not return, log or store its result: SSM keeps command parameters, so
- * `ssm:ListCommands` on that document must be restricted; the execution history gets only the command id.
- * @throws InvalidJoinTokenError when the token is not `<hex>.<JWT>`-shaped (the message does not contain it)
+ * The token parameter of an execution (its name, `$$.Execution.Name`): the send step writes it, the check step and
+ * the rollback delete it, each deriving the same name from the execution, so nothing carries it in between.
  */
-export function withToken(script: string, token: string): string[] {
+export function joinTokenParameterName(operationId: string): string {
+  const leaf = PARAMETER_SAFE_NAME.test(operationId)
+    ? operationId
+    : `sha256-${createHash('sha256').update(operationId).digest('hex').slice(0, 40)}`;
+  return `${JOIN_TOKEN_PARAMETER_PATH}${leaf}`;
+}
+
+/** The execution whose token a rollback child cleans up: the ASL names the child `<parent name>-rollback`. */
+export function parentOfRollback(operationId: string): string | undefined {
+  return operationId.endsWith(ROLLBACK_SUFFIX) ? operationId.slice(0, -ROLLBACK_SUFFIX.length) : undefined;
+}
+
+const ROLLBACK_SUFFIX = '-rollback';
+const HEREDOC_END = 'EDGEKEEPER_JOIN_SCRIPT_END';
+const TOKEN_SHAPE = /^[A-Za-z0-9._-]+$/;
+const PARAMETER_NAME = /^\/[A-Za-z0-9_./-]{1,1010}$/;
+
+/**
+ * Refuses a token that does not look like cloudcore's `<sha256 hex>.<JWT>` before it is stored anywhere.
+ * @throws InvalidJoinTokenError (the message does not contain the token)
+ */
+export function assertJoinTokenShape(token: string): void {
   if (!TOKEN_SHAPE.test(token)) {
     throw new InvalidJoinTokenError('join token has an unexpected shape (expected <sha256 hex>.<JWT>)');
+  }
+}
+
+/**
+ * The `commands` lines for SSM `AWS-RunShellScript`. They hold the rendered script and the *name* of the token
+ * parameter, never the token: the script reads the value on the host with the host's own AWS credentials
+ * (Run Command does not resolve SecureString references in a shell script's commands, see ADR 0004).
+ *
+ * Written for the agent's POSIX `sh`. First they remove the agent's own copy of these lines (`_script.sh` in the
+ * command's orchestration folder; the shell keeps reading it through its open descriptor), so no copy outlives the
+ * run even when it is killed; then they write the script to a private temporary file (quoted heredoc: nothing in
+ * it is expanded), run it with bash, remove the file on every exit (a TERM, HUP or INT exits through the trap too)
+ * and exit with the script's status.
+ * @throws InvalidJoinSettingsError when the script contains the heredoc's end line or the name is not a parameter
+ */
+export function joinCommands(script: string, tokenParameter: string): string[] {
+  if (!PARAMETER_NAME.test(tokenParameter)) {
+    throw new InvalidJoinSettingsError(`token parameter ${JSON.stringify(tokenParameter)} is not a parameter name`);
   }
   const lines = script.split('\n');
   if (lines.includes(HEREDOC_END)) throw new InvalidJoinSettingsError(`script contains the line ${HEREDOC_END}`);
   return [
     'umask 077',
+    // The agent runs `sh -c <orchestration dir>/_script.sh` (the sandbox: `bash _script.sh` from that folder).
+    'case $0 in /*) edgekeeper_copy=$0 ;; *) edgekeeper_copy=$PWD/$0 ;; esac',
+    'case $edgekeeper_copy in */amazon/ssm/*/document/orchestration/*/_script.sh) rm -f -- "$edgekeeper_copy" ;; esac',
     'edgekeeper_script=$(mktemp /tmp/edgekeeper-join.XXXXXX)',
+    `trap 'rm -f -- "$edgekeeper_script"' EXIT`,
+    "trap 'exit 129' HUP",
+    "trap 'exit 130' INT",
+    "trap 'exit 143' TERM",
     `cat >"$edgekeeper_script" <<'${HEREDOC_END}'`,
     ...lines,
     HEREDOC_END,
     'edgekeeper_status=0',
-    `${TOKEN_ENV}=${shellQuote(token)} bash "$edgekeeper_script" || edgekeeper_status=$?`,
-    'rm -f "$edgekeeper_script"',
+    `${TOKEN_PARAMETER_ENV}=${shellQuote(tokenParameter)} bash "$edgekeeper_script" || edgekeeper_status=$?`,
     'exit "$edgekeeper_status"',
   ];
 }

@@ -268,6 +268,13 @@ export const SETTING_SPECS = {
     schema: TAG.default('edgekeeper-role=cloud'),
     codec: text,
   }),
+  edgeHostTag: setting({
+    env: 'EDGEKEEPER_EDGE_HOST_TAG',
+    context: ['edgeHostTag'],
+    // the steps may send commands only to hosts with this tag (an IAM condition): never to every managed machine
+    schema: TAG.default('edgekeeper:role=edge'),
+    codec: text,
+  }),
   streamEndpoint: setting({
     env: 'EDGEKEEPER_STREAM_ENDPOINT',
     context: ['routing', 'streamEndpoint'],

@@ -1,5 +1,6 @@
 import {
   CancelCommandCommand,
+  DeleteParameterCommand,
   DescribeInstanceInformationCommand,
   GetCommandInvocationCommand,
   GetParameterCommand,
@@ -7,6 +8,8 @@ import {
   InvocationDoesNotExist,
   ListCommandInvocationsCommand,
   ListCommandsCommand,
+  ParameterNotFound,
+  PutParameterCommand,
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
@@ -121,6 +124,45 @@ export async function readSecureParameter(settings: Settings, name: string): Pro
   );
   if (!Parameter?.Value) throw new SettingsError(`SSM parameter ${name} holds no value`);
   return Parameter.Value;
+}
+
+/**
+ * Stores a secret for one execution as a SecureString parameter (AWS-managed key unless `kmsKeyId`), overwriting an
+ * earlier attempt's. It expires by itself at `expiresAt` (an Advanced-tier Expiration policy), a backstop for a run
+ * that dies before it deletes it. The value never appears in what this returns, throws or logs.
+ */
+export async function putSecureParameter(
+  settings: Settings,
+  parameter: { readonly name: string; readonly value: string; readonly expiresAt: Date; readonly description: string },
+): Promise<void> {
+  await call(settings, `parameter ${parameter.name}`, (client, abortSignal) =>
+    client.send(
+      new PutParameterCommand({
+        Name: parameter.name,
+        Value: parameter.value,
+        Type: 'SecureString',
+        Overwrite: true,
+        Tier: 'Advanced',
+        Description: parameter.description.slice(0, 1024),
+        Policies: JSON.stringify([
+          { Type: 'Expiration', Version: '1.0', Attributes: { Timestamp: parameter.expiresAt.toISOString() } },
+        ]),
+      }),
+      { abortSignal },
+    ),
+  );
+}
+
+/** Deletes a parameter; one that is already gone is not an error (every cleanup path may run it). */
+export async function deleteParameter(settings: Settings, name: string): Promise<void> {
+  try {
+    await call(settings, `parameter ${name}`, (client, abortSignal) =>
+      client.send(new DeleteParameterCommand({ Name: name }), { abortSignal }),
+    );
+  } catch (error) {
+    if (error instanceof ParameterNotFound) return;
+    throw error;
+  }
 }
 
 /** How SSM sees a managed instance, or null when it is not registered. */

@@ -5,7 +5,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { StepSpec } from '../../functions/registry';
+import type { StepSpec, StepUse } from '../../functions/registry';
+import { JOIN_TOKEN_PARAMETER_PATH } from '../../functions/shared/join-script';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -19,6 +20,8 @@ export interface StepLambdaProps {
   readonly logRetentionDays?: number;
   /** SSM parameter holding the kubeconfig, read by steps that use Kubernetes */
   readonly kubeconfigParameterName: string;
+  /** `key=value` tags of the hosts the steps may send commands to (settings edgeHostTag and cloudHostTag) */
+  readonly hostTags: { readonly edge: string; readonly cloud: string };
 }
 
 /**
@@ -70,60 +73,75 @@ export class StepLambda extends Construct {
     const stack = Stack.of(this);
     const role = this.function.role;
     if (!role) return;
-    if (props.spec.uses.includes('kubernetes')) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['ssm:GetParameter'],
-          resources: [
-            stack.formatArn({
-              service: 'ssm',
-              resource: 'parameter',
-              resourceName: props.kubeconfigParameterName.replace(/^\//, ''),
-            }),
-          ],
-        }),
-      );
+    const uses = new Set<StepUse>(props.spec.uses);
+    const grant = (statement: iam.PolicyStatementProps) =>
+      role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
+    if (uses.has('kubernetes')) {
+      grant({
+        actions: ['ssm:GetParameter'],
+        resources: [
+          stack.formatArn({
+            service: 'ssm',
+            resource: 'parameter',
+            resourceName: props.kubeconfigParameterName.replace(/^\//, ''),
+          }),
+        ],
+      });
     }
-    if (props.spec.uses.includes('ssm')) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['ssm:SendCommand'],
-          resources: [
-            stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: 'AWS-RunShellScript' }),
-            stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
-            stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
-          ],
-        }),
-      );
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: [
-            'ssm:GetCommandInvocation',
-            'ssm:ListCommands',
-            'ssm:ListCommandInvocations',
-            'ssm:CancelCommand',
-            'ssm:DescribeInstanceInformation',
-          ],
-          resources: ['*'],
-        }),
-      );
+    const tokenActions = [
+      ...(uses.has('ssm:token-write') ? ['ssm:PutParameter'] : []),
+      ...(uses.has('ssm:token-delete') ? ['ssm:DeleteParameter'] : []),
+    ];
+    if (tokenActions.length > 0) {
+      // one SecureString per execution, named after it: the path bounds the grant to join tokens
+      const tokens = `${JOIN_TOKEN_PARAMETER_PATH.replace(/^\//, '')}*`;
+      grant({
+        actions: tokenActions,
+        resources: [stack.formatArn({ service: 'ssm', resource: 'parameter', resourceName: tokens })],
+      });
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/${tokens}]`,
+        reason: 'each execution writes and deletes the join-token parameter named after it, under one path',
+      });
     }
-    if (props.spec.uses.includes('stepfunctions')) {
+    const sendTags = [
+      ...(uses.has('ssm:send-edge') ? [props.hostTags.edge] : []),
+      ...(uses.has('ssm:send-cloud') ? [props.hostTags.cloud] : []),
+    ];
+    if (sendTags.length > 0) {
+      // SendCommand authorizes the document and each target host: the one document, unconditioned (a document
+      // carries no host tag), and the hosts only when they carry the tag of the hosts this step may reach
+      grant({
+        actions: ['ssm:SendCommand'],
+        resources: [
+          stack.formatArn({ service: 'ssm', account: '', resource: 'document', resourceName: 'AWS-RunShellScript' }),
+        ],
+      });
+      for (const tag of sendTags) grant({ ...sendToTagged(stack, tag) });
+    }
+    // These reads and CancelCommand define no resource type in the Service Authorization Reference for Systems
+    // Manager (docs/iam.md cites it), so IAM accepts only "*" for them; each is granted only to the steps that call it.
+    const anyResource = [
+      ...(uses.has('ssm:read-command') ? ['ssm:GetCommandInvocation'] : []),
+      ...(uses.has('ssm:cancel-command') ? ['ssm:CancelCommand'] : []),
+      ...(uses.has('ssm:list-commands') ? ['ssm:ListCommands', 'ssm:ListCommandInvocations'] : []),
+      ...(uses.has('ssm:inventory') ? ['ssm:DescribeInstanceInformation'] : []),
+    ];
+    if (anyResource.length > 0) grant({ actions: anyResource, resources: ['*'] });
+    if (uses.has('stepfunctions')) {
       // A lock is free once its holder execution has ended: read-only access to this stack's own executions.
       const executions = `${stack.stackName}-*:*`;
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          actions: ['states:DescribeExecution'],
-          resources: [
-            stack.formatArn({
-              service: 'states',
-              resource: 'execution',
-              resourceName: executions,
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          ],
-        }),
-      );
+      grant({
+        actions: ['states:DescribeExecution'],
+        resources: [
+          stack.formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: executions,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      });
       Validations.of(role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${executions}]`,
         reason: 'a lock holder can be any execution of this stack’s workflows; the grant only reads their status',
@@ -131,6 +149,29 @@ export class StepLambda extends Construct {
     }
     acknowledgeStepFindings(role);
   }
+}
+
+/**
+ * SendCommand on the hosts (EC2 instances and hybrid-activated managed instances) that carry `tag` (`key=value`).
+ * The host's id comes from a request, so the resource is every host and the tag condition is what narrows it.
+ */
+function sendToTagged(stack: Stack, tag: string): iam.PolicyStatementProps {
+  const [key, value] = splitTag(tag);
+  return {
+    actions: ['ssm:SendCommand'],
+    resources: [
+      stack.formatArn({ service: 'ssm', resource: 'managed-instance', resourceName: '*' }),
+      stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' }),
+    ],
+    conditions: { StringEquals: { [`ssm:resourceTag/${key}`]: value } },
+  };
+}
+
+/** `key=value` as the settings validated it; the key itself may hold ':' (`edgekeeper:role=edge`). */
+function splitTag(tag: string): [string, string] {
+  const at = tag.indexOf('=');
+  if (at <= 0 || at === tag.length - 1) throw new Error(`expected a host tag as key=value, got ${JSON.stringify(tag)}`);
+  return [tag.slice(0, at), tag.slice(at + 1)];
 }
 
 function retentionDays(days: number): logs.RetentionDays {
@@ -153,11 +194,12 @@ function acknowledgeStepFindings(role: iam.IRole): void {
   ]) {
     Validations.of(role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:${resource}]`,
-      reason: 'SendCommand must reach whichever managed edge host a request names; the document is pinned',
+      reason:
+        'SendCommand reaches only hosts carrying the edge-host or cloud-host tag (a condition); the document is pinned',
     });
   }
   Validations.of(role).acknowledge({
     id: 'AwsSolutions-IAM5[Resource::*]',
-    reason: 'X-Ray segments and SSM command-invocation reads and instance inventory have no resource-level permissions',
+    reason: 'X-Ray writes and the SSM command reads, CancelCommand and instance inventory define no resource type',
   });
 }

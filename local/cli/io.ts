@@ -1,3 +1,5 @@
+import { shownValue } from '../../functions/shared/errors';
+
 /** Exit codes of every command: the contract scripts rely on (128 + the signal number when stopped by one). */
 export const EXIT = { ok: 0, workflowFailed: 1, usage: 2, interrupted: 130, terminated: 143 } as const;
 
@@ -59,13 +61,7 @@ export const processIo: Io = {
   onStop: processStops(),
 };
 
-/** At most this many characters of a value go into a message. */
-const SHOWN_CHARACTERS = 64;
-
 /** A value for a message: quoted, and cut with its length given when long (a flag may carry a megabyte). */
 export function shown(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
-  if (text === undefined) return String(value);
-  if (text.length <= SHOWN_CHARACTERS) return JSON.stringify(text);
-  return `${JSON.stringify(text.slice(0, SHOWN_CHARACTERS))}… (${text.length} characters)`;
+  return shownValue(value, { quoted: true });
 }

@@ -24,7 +24,8 @@ export async function handlerEnvironment(target: Target, logs?: string): Promise
   const info = await readSandboxInfo(target.dir);
   const env: Record<string, string> = {
     ...common,
-    [SETTINGS_ENV.kubeconfigPath]: info.kubeconfig,
+    // the steps' own identity, bound by deploy/rbac.yaml as in a deployment, not the sandbox's admin
+    [SETTINGS_ENV.kubeconfigPath]: info.edgekeeperKubeconfig,
     [SETTINGS_ENV.ssmEndpoint]: info.ssm.endpoint,
     [SETTINGS_ENV.cloudcorePublicAddress]: info.cloudcore.publicAddress,
     [SETTINGS_ENV.cloudcorePorts]: formatPorts(info.cloudcore.ports),

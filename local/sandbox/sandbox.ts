@@ -25,7 +25,10 @@ export const SandboxInfoSchema = z.object({
   dir: z.string(),
   pid: z.number().int().positive(),
   mode: z.enum(['namespaces', 'rootless', 'portable']),
+  /** the admin's kubeconfig: test setup, kubectl, cloudcore */
   kubeconfig: z.string(),
+  /** ServiceAccount kube-system/edgekeeper's, held to deploy/rbac.yaml: what the workflows' steps use */
+  edgekeeperKubeconfig: z.string(),
   ssm: z.object({ endpoint: z.url(), region: z.string() }),
   cloudcore: z.object({
     publicAddress: z.string(),
@@ -107,6 +110,8 @@ export async function startSandbox(options: {
   offlineDeliveryTimeoutMs?: number;
   /** fault hooks to start with; tests can also add rules later through `Sandbox.faults` @default none */
   faults?: FaultPlan;
+  /** the RBAC manifest the steps' identity is held to @default deploy/rbac.yaml */
+  rbacManifest?: string;
 }): Promise<Sandbox> {
   const dir = path.resolve(options.dir);
   const faults = options.faults ?? new FaultPlan();
@@ -117,7 +122,11 @@ export async function startSandbox(options: {
     stops.length = 0;
   };
   try {
-    const cluster: SandboxCluster = await startCluster({ dir, faults });
+    const cluster: SandboxCluster = await startCluster({
+      dir,
+      faults,
+      ...(options.rbacManifest === undefined ? {} : { rbacManifest: options.rbacManifest }),
+    });
     stops.push(() => cluster.stop());
     const edge: EdgeServices = await startEdgeServices({
       dir,
@@ -149,6 +158,7 @@ export async function startSandbox(options: {
       pid: process.pid,
       mode: hosts.mode,
       kubeconfig: cluster.kubeconfigPath,
+      edgekeeperKubeconfig: cluster.edgekeeperKubeconfigPath,
       ssm: { endpoint: hosts.ssm.url, region: SANDBOX_REGION },
       cloudcore: {
         publicAddress: '127.0.0.1',

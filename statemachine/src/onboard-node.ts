@@ -139,7 +139,7 @@ export const onboardNode = workflow('onboard-node', {
     // The join.
     'Send the join script to the host': lambda('SendJoinScript', {
       comment:
-        'Renders the script from the join settings and sends it with SSM Run Command; the join token is read from the cluster now and added at send time, never returned.',
+        "Renders the script from the join settings and sends it with SSM Run Command; the join token goes to this execution's SecureString parameter, which the command only names; never returned.",
       payload: {
         'instanceId.$': '$.request.instanceId',
         'nodeName.$': '$.request.nodeName',
@@ -153,7 +153,7 @@ export const onboardNode = workflow('onboard-node', {
     'Wait for the host script': waitFor('$.command.waitSeconds', 'Check the host script'),
     'Check the host script': lambda('CheckHostCommand', {
       comment:
-        'Backoff between checks; a failed script fails with its failing step and stderr tail; a timeout cancels it.',
+        'Backoff between checks; a failed script fails with its failing step and stderr tail; a timeout cancels it. The join token parameter is deleted once the command ends.',
       payload: {
         'commandId.$': '$.command.commandId',
         'instanceId.$': '$.command.instanceId',

@@ -72,10 +72,10 @@ export interface HostResult {
 const TERMINAL = new Set(['Success', 'Failed', 'TimedOut', 'Cancelled', 'Undeliverable', 'DeliveryTimedOut']);
 
 /**
- * One sandbox in a temp dir. Runs started through the harness get the handlers' environment (the CLI's for
- * `--sandbox DIR`) and the execution registry `<dir>/executions` explicitly. Test files that call `runWorkflow`
- * themselves rely on the same values in `process.env`, which `start` also sets: test code only, the CLI never does.
- * The steps log to `<dir>/logs/edgekeeper.log`, where the CLI sends them.
+ * One sandbox in a temp dir. Every run is given the handlers' environment (the CLI's for `--sandbox DIR`,
+ * {@link E2E.environment}) and the execution registry `<dir>/executions` ({@link E2E.executionsDir}) explicitly,
+ * as the CLI gives them: process.env is left alone. The steps log to `<dir>/logs/edgekeeper.log`, where the CLI
+ * sends them.
  */
 export class E2E {
   readonly core: CoreV1Api;
@@ -89,7 +89,6 @@ export class E2E {
     private readonly sandbox: Sandbox,
     /** what the handlers read: the sandbox's endpoints, the log file and the registry */
     readonly environment: Record<string, string>,
-    private readonly previousEnv: Record<string, string | undefined>,
   ) {
     const kc = new KubeConfig();
     kc.loadFromFile(sandbox.info.kubeconfig);
@@ -127,9 +126,7 @@ export class E2E {
       [EXECUTIONS_DIR_ENV]: executionsDirFor(target, {}),
       ...(options.env ?? {}),
     };
-    const previous = Object.fromEntries(Object.keys(environment).map((key) => [key, process.env[key]]));
-    Object.assign(process.env, environment);
-    return new E2E(dir, sandbox, environment, previous);
+    return new E2E(dir, sandbox, environment);
   }
 
   /** The execution registry of this sandbox's runs. */
@@ -146,8 +143,14 @@ export class E2E {
     return this.sandbox.info;
   }
 
+  /** The admin's kubeconfig: test setup and kubectl. */
   get kubeconfig(): string {
     return this.sandbox.info.kubeconfig;
+  }
+
+  /** ServiceAccount kube-system/edgekeeper's kubeconfig, held to deploy/rbac.yaml: what the steps use. */
+  get stepsKubeconfig(): string {
+    return this.sandbox.info.edgekeeperKubeconfig;
   }
 
   /** The instance of the sandbox fixture with this id. */
@@ -157,8 +160,14 @@ export class E2E {
     return found;
   }
 
-  /** Runs the onboarding workflow in-process with the real handlers, pauses compressed to 50 ms. */
-  async onboard(input: OnboardInput, options: { executionName?: string } = {}): Promise<OnboardRun> {
+  /**
+   * Runs the onboarding workflow in-process with the real handlers, pauses compressed to 50 ms. `env` overrides
+   * settings for this run only (e.g. a short ready timeout).
+   */
+  async onboard(
+    input: OnboardInput,
+    options: { executionName?: string; env?: Record<string, string> } = {},
+  ): Promise<OnboardRun> {
     const published: PublishedEvent[] = [];
     const result = await runWorkflow({
       workflow: 'onboard-node',
@@ -166,7 +175,7 @@ export class E2E {
       waits: 'compressed',
       compressedWaitMs: 50,
       onPublish: (event) => published.push(event),
-      environment: this.environment,
+      environment: { ...this.environment, ...(options.env ?? {}) },
       executionsDir: this.executionsDir,
       ...(options.executionName === undefined ? {} : { executionName: options.executionName }),
     });
@@ -259,10 +268,6 @@ export class E2E {
 
   async stop(): Promise<void> {
     this.ssm.destroy();
-    for (const [key, value] of Object.entries(this.previousEnv)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
     await this.sandbox.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -58,7 +58,7 @@ describe('onboarding failures on the sandbox', () => {
   it('fails the preflight on Docker 18.09, naming the check, and leaves the host as it was', async () => {
     const run = await onboardFailing(
       { nodeName: 'edge-old-docker', nodeIp: '10.20.0.14', instanceId: HOSTS.oldDocker },
-      'HostScriptFailedError',
+      'JoinPreflightFailedError',
     );
     expect(await e2e.node('edge-old-docker')).toBeUndefined();
     expect(run.result.error?.message).toMatch(/^preflight failed: docker 18\.09\.9 is older than 19\.3\.0\n/);
@@ -68,7 +68,7 @@ describe('onboarding failures on the sandbox', () => {
   it('fails the preflight when cloudcore ports are unreachable, naming the ports', async () => {
     const run = await onboardFailing(
       { nodeName: 'edge-firewalled', nodeIp: '10.20.0.16', instanceId: HOSTS.firewalled },
-      'HostScriptFailedError',
+      'JoinPreflightFailedError',
     );
     expect(await e2e.node('edge-firewalled')).toBeUndefined();
     expect(run.result.error?.message).toMatch(

@@ -22,10 +22,14 @@ export interface RemovalRun {
   readonly published: PublishedEvent[];
 }
 
-/** Runs the remove-node workflow in-process with the real handlers against the sandbox, pauses compressed. */
+/**
+ * Runs the remove-node workflow in-process with the real handlers against the sandbox of `e2e`, with its
+ * environment and execution registry, pauses compressed. `env` overrides settings for this run only.
+ */
 export async function removeNode(
+  e2e: E2E,
   input: object,
-  options: { onEvent?: (event: WorkflowEvent) => void; executionName?: string } = {},
+  options: { onEvent?: (event: WorkflowEvent) => void; executionName?: string; env?: Record<string, string> } = {},
 ): Promise<RemovalRun> {
   const published: PublishedEvent[] = [];
   const result = await runWorkflow({
@@ -33,6 +37,8 @@ export async function removeNode(
     input,
     waits: 'compressed',
     compressedWaitMs: 50,
+    environment: { ...e2e.environment, ...(options.env ?? {}) },
+    executionsDir: e2e.executionsDir,
     onPublish: (event) => published.push(event),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.executionName ? { executionName: options.executionName } : {}),

@@ -73,7 +73,7 @@ describe('edgekeeper remove on the sandbox', () => {
   });
 
   it('a rerun of the removal succeeds, says the node was already gone, and touches no host', async () => {
-    const { result, published } = await removeNode({ nodeName: 'edge-1' });
+    const { result, published } = await removeNode(e2e, { nodeName: 'edge-1' });
     expect(result).toMatchObject({
       status: 'SUCCEEDED',
       error: null,
@@ -125,7 +125,7 @@ describe('edgekeeper remove on the sandbox', () => {
     expect(await e2e.lease('edge-h')).toBeDefined();
     expect((await hostState(e2e, HOSTS.ubuntuAmd64)).edgecore).toBe('active');
 
-    const { result } = await removeNode({ nodeName: 'edge-h' });
+    const { result } = await removeNode(e2e, { nodeName: 'edge-h' });
     expect(result.error).toBeNull();
     expect(result.output).toMatchObject({
       nodeName: 'edge-h',
@@ -148,7 +148,7 @@ describe('edgekeeper remove on the sandbox', () => {
     await runningPod(e2e, { name: 'debug', nodeName: 'edge-2' });
     const nodeBefore = await e2e.node('edge-2');
 
-    const { result } = await removeNode({ nodeName: 'edge-2' });
+    const { result } = await removeNode(e2e, { nodeName: 'edge-2' });
     expect(result.status).toBe('FAILED');
     expect(result.error).toEqual({
       name: 'WorkloadPodsPresentError',
@@ -173,6 +173,7 @@ describe('edgekeeper remove on the sandbox', () => {
     // ReplicaSet controller would start once the first is evicted. Here the test starts it when the drain waits.
     let replacement: Promise<unknown> | undefined;
     const { result } = await removeNode(
+      e2e,
       { nodeName: 'edge-2', drain: true },
       {
         onEvent: (event) => {
@@ -206,7 +207,7 @@ describe('edgekeeper uninstall on the sandbox, once no edge node is left', () =>
   it('an uninstall killed between the release Secrets and the namespace leaves its plan recorded', async () => {
     expect(await kubeedgeInstallation(e2e)).toEqual(WHOLE_INSTALLATION);
     // the real steps' adapters, with the run dying where the namespace delete would have been sent
-    const kube = await kubeClients(readSettings({ KUBECONFIG: e2e.kubeconfig }));
+    const kube = await kubeClients(readSettings({ KUBECONFIG: e2e.stepsKubeconfig }));
     const { plan } = await planOrResumeUninstall(uninstallPlanPorts(kube), { force: false, releaseName: 'kubeedge' });
     if (!plan) throw new Error('expected KubeEdge to be installed');
     const crash = new Error('killed between the release Secrets and the namespace');

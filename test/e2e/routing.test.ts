@@ -37,7 +37,7 @@ describe('logs/exec routing on the cloud hosts (EDGEKEEPER_ROUTING=on)', () => {
       CLOUD_HOSTS.master,
       'iptables -w -t nat -A OUTPUT -p tcp --dport 10350 -d 10.99.0.1 -j DNAT --to-destination 192.0.2.1:1',
     );
-    const { result } = await removeNode({ nodeName: 'edge-1' });
+    const { result } = await removeNode(e2e, { nodeName: 'edge-1' });
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toMatchObject({ routing: { step: 'routing', result: 'done' } });
     for (const host of Object.values(CLOUD_HOSTS)) {
@@ -47,18 +47,16 @@ describe('logs/exec routing on the cloud hosts (EDGEKEEPER_ROUTING=on)', () => {
   });
 
   it('rolls the join back when no cloud host carries the tag, naming the tag', async () => {
-    process.env.EDGEKEEPER_CLOUD_HOST_TAG = 'edgekeeper-role=nobody';
-    try {
-      const { result } = await e2e.onboard({ nodeName: 'edge-3', nodeIp: '10.20.0.13', instanceId: HOSTS.ubuntuAmd64 });
-      expect(result.error).toEqual({
-        name: 'RoutingFailedError',
-        message:
-          'no cloud host carries the SSM tag edgekeeper-role=nobody: tag the control-plane hosts or turn routing off',
-      });
-      expect(await e2e.node('edge-3')).toBeUndefined();
-      expect(await e2e.lease('edge-3')).toBeUndefined();
-    } finally {
-      process.env.EDGEKEEPER_CLOUD_HOST_TAG = 'edgekeeper-role=cloud';
-    }
+    const { result } = await e2e.onboard(
+      { nodeName: 'edge-3', nodeIp: '10.20.0.13', instanceId: HOSTS.ubuntuAmd64 },
+      { env: { EDGEKEEPER_CLOUD_HOST_TAG: 'edgekeeper-role=nobody' } },
+    );
+    expect(result.error).toEqual({
+      name: 'RoutingFailedError',
+      message:
+        'no cloud host carries the SSM tag edgekeeper-role=nobody: tag the control-plane hosts or turn routing off',
+    });
+    expect(await e2e.node('edge-3')).toBeUndefined();
+    expect(await e2e.lease('edge-3')).toBeUndefined();
   });
 });

@@ -43,7 +43,7 @@ async function offlineNode(name: string): Promise<V1Node> {
 describe('removing a node whose host is offline', () => {
   it('refuses without force, naming what would stay on the host, and changes nothing', async () => {
     const before = await offlineNode('edge-off');
-    const { result, published } = await removeNode({ nodeName: 'edge-off' });
+    const { result, published } = await removeNode(e2e, { nodeName: 'edge-off' });
     expect(result.status).toBe('FAILED');
     expect(result.error?.name).toBe('HostCannotBeResetError');
     expect(result.error?.message).toContain(
@@ -61,7 +61,7 @@ describe('removing a node whose host is offline', () => {
   });
 
   it('with force, deletes the node and says the host was not cleaned', async () => {
-    const { result, published } = await removeNode({ nodeName: 'edge-off', force: true });
+    const { result, published } = await removeNode(e2e, { nodeName: 'edge-off', force: true });
     expect(result.error).toBeNull();
     expect(result.output).toMatchObject({
       nodeName: 'edge-off',
@@ -85,16 +85,10 @@ describe('removing a node whose host is offline', () => {
 
 describe('rollback of a failed join', () => {
   it('undoes a join that failed after the host joined: no node, no lock, host clean', async () => {
-    const previous = process.env.EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS;
-    process.env.EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS = '1';
-    let run: Awaited<ReturnType<E2E['onboard']>>;
-    try {
-      run = await e2e.onboard({ nodeName: 'edge-late', nodeIp: '10.20.0.21', instanceId: HOSTS.ubuntuAmd64 });
-    } finally {
-      if (previous === undefined) delete process.env.EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS;
-      else process.env.EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS = previous;
-    }
-    const { result, published } = run;
+    const { result, published } = await e2e.onboard(
+      { nodeName: 'edge-late', nodeIp: '10.20.0.21', instanceId: HOSTS.ubuntuAmd64 },
+      { env: { EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS: '1' } },
+    );
     expect(result.error?.name).toBe('NodeNotReadyError');
     expect(published.map((event) => event.detailType)).toEqual(['Edge Node Removed', 'Edge Node Join Failed']);
     expect(published[0].detail).toMatchObject({ nodeName: 'edge-late', mode: 'rollback' });
@@ -140,7 +134,7 @@ describe('uninstalling KubeEdge', () => {
     const joined = await e2e.onboard({ nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: HOSTS.ubuntuAmd64 });
     expect(joined.result.error).toBeNull();
     await offlineNode('edge-off');
-    const { result, published } = await removeNode({ mode: 'uninstall' });
+    const { result, published } = await removeNode(e2e, { mode: 'uninstall' });
     expect(result.status).toBe('FAILED');
     expect(result.error).toEqual({
       name: 'EdgeNodesExistError',
@@ -156,6 +150,7 @@ describe('uninstalling KubeEdge', () => {
 
   it('with force, removes every edge node with nested removals, then the whole release', async () => {
     const { result, published } = await removeNode(
+      e2e,
       { mode: 'uninstall', force: true },
       { executionName: 'uninstall-1' },
     );
@@ -204,7 +199,7 @@ describe('uninstalling KubeEdge', () => {
   });
 
   it('a rerun has nothing to do and says so', async () => {
-    const { result, published } = await removeNode({ mode: 'uninstall', force: true });
+    const { result, published } = await removeNode(e2e, { mode: 'uninstall', force: true });
     expect(result).toMatchObject({
       status: 'SUCCEEDED',
       output: { uninstalled: false, reason: 'KubeEdge is not installed in this cluster' },

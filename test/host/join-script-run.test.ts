@@ -156,7 +156,26 @@ describe('the rendered script on a host (preflight and EdgeMesh, in a private mo
     });
     expect(result.status).toBe(2);
     expect(result.stderr).toBe(
-      'edgekeeper: setup: error: no join token: set EDGEKEEPER_TOKEN or EDGEKEEPER_TOKEN_FILE\n',
+      'edgekeeper: setup: error: no join token: set EDGEKEEPER_TOKEN_PARAMETER, EDGEKEEPER_TOKEN_FILE or EDGEKEEPER_TOKEN\n',
+    );
+  });
+
+  it('refuses in setup, changing nothing, when the token parameter cannot be read with the host credentials', () => {
+    stub('docker', "echo '24.0.5'");
+    stub(
+      'aws',
+      'echo "An error occurred (AccessDeniedException) when calling the GetParameter operation: denied" >&2; exit 254',
+    );
+    writeFileSync(join(root, 'join.sh'), renderHostScript(settings('v1.6.1')));
+    const result = spawnSync('bash', [join(root, 'join.sh')], {
+      encoding: 'utf8',
+      env: { PATH: `${root}/bin:${process.env.PATH ?? ''}`, EDGEKEEPER_TOKEN_PARAMETER: '/edgekeeper/join-token/op-1' },
+    });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('(AccessDeniedException) when calling the GetParameter operation');
+    expect(result.stderr).toContain(
+      "edgekeeper: setup: error: cannot read the join token parameter /edgekeeper/join-token/op-1 with this host's AWS credentials\n",
     );
   });
 });

@@ -10,7 +10,6 @@ type Resource = { Properties: Record<string, unknown> };
 
 /** A definition as deployed: its time limit filled from the timeout settings (cdk.json keeps their defaults). */
 const deployed = (file: AslFile): AslFile => ({ ...file, text: fillSettings(file.text, readSettings({})) });
-type Statement = { Action: string | string[]; Resource: unknown };
 
 function stateMachines(): Resource[] {
   return Object.values(template.findResources('AWS::StepFunctions::StateMachine')) as Resource[];
@@ -18,22 +17,6 @@ function stateMachines(): Resource[] {
 
 function functions(): Record<string, Resource> {
   return template.findResources('AWS::Lambda::Function') as Record<string, Resource>;
-}
-
-/** The logical id of the execution role of a registered step's function (found by its description). */
-function roleOfStep(name: StepName): string {
-  const fn = Object.values(functions()).find((f) => f.Properties.Description === STEPS[name].description);
-  const roleId = (fn?.Properties.Role as { 'Fn::GetAtt': string[] } | undefined)?.['Fn::GetAtt'][0];
-  if (!roleId) throw new Error(`no function with the description of step ${name}`);
-  return roleId;
-}
-
-/** Every policy statement attached to one role of the stack. */
-function statementsOfRole(roleId: string): Statement[] {
-  const policies = Object.values(template.findResources('AWS::IAM::Policy')) as Resource[];
-  return policies
-    .filter((policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 
 describe('EdgekeeperStack', () => {
@@ -99,27 +82,6 @@ describe('EdgekeeperStack', () => {
     // every function and machine names a group of this stack, no two share one, and no group is left unused
     expect(used.sort()).toEqual(Object.keys(groups).sort());
     expect(used).toHaveLength(STEP_NAMES.length + listAslFiles().length);
-  });
-
-  it('grants SSM Run Command, of AWS-RunShellScript on instances only, to exactly the steps that use SSM', () => {
-    for (const name of STEP_NAMES) {
-      const sendCommand = statementsOfRole(roleOfStep(name)).filter((st) =>
-        ([] as unknown[]).concat(st.Action).includes('ssm:SendCommand'),
-      );
-      const usesSsm = (STEPS[name].uses as readonly string[]).includes('ssm');
-      expect([name, sendCommand.length]).toEqual([name, usesSsm ? 1 : 0]);
-      for (const statement of sendCommand) {
-        // the one document, and instances (hybrid-activated edge hosts, EC2 cloud hosts): never "*"
-        const resources = ([] as unknown[]).concat(statement.Resource).map((r) => JSON.stringify(r));
-        expect(resources.filter((r) => r.endsWith(':document/AWS-RunShellScript"]]}'))).toHaveLength(1);
-        for (const resource of resources)
-          expect(resource).toMatch(/:(document\/AWS-RunShellScript|(managed-)?instance\/\*)"\]\]\}$/);
-      }
-    }
-    for (const machine of stateMachines()) {
-      const roleId = (machine.Properties.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0] ?? '';
-      expect(JSON.stringify(statementsOfRole(roleId))).not.toContain('ssm:SendCommand');
-    }
   });
 
   it('lets each state machine invoke exactly the functions its definition names', () => {

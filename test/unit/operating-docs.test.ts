@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { completeSettings, SETTING_SPECS, TIMEOUT_BOUNDS } from '../../functions/shared/settings';
 
 /**
  * docs/operating.md tells operators, per named error, whether the workflow retries it and what to do. The error
@@ -34,12 +35,20 @@ function errorClasses(): Map<string, boolean> {
   return classes;
 }
 
+/** The text of the section whose heading contains `title`, up to the next section. */
+function section(title: string): string {
+  const doc = readFileSync(join(ROOT, 'docs', 'operating.md'), 'utf8');
+  const start = doc.search(new RegExp(`^## .*${title}`, 'm'));
+  if (start < 0) throw new Error(`docs/operating.md has no section "${title}"`);
+  const end = doc.indexOf('\n## ', start + 1);
+  return doc.slice(start, end < 0 ? undefined : end);
+}
+
 /** The catalogue's rows: error name → its "retried" cell. */
 function catalogue(): Map<string, string> {
-  const doc = readFileSync(join(ROOT, 'docs', 'operating.md'), 'utf8');
-  const section = doc.slice(doc.indexOf('## 4. Error catalogue'));
   const rows = new Map<string, string>();
-  for (const [, name, retried] of section.matchAll(/^\| `(\w+)`\s*\| (\w+)\s*\|/gm)) rows.set(name, retried);
+  for (const [, name, retried] of section('Error catalogue').matchAll(/^\| `(\w+)`\s*\| (\w+)\s*\|/gm))
+    rows.set(name, retried);
   return rows;
 }
 
@@ -53,5 +62,29 @@ describe('the error catalogue of docs/operating.md', () => {
     for (const [name, transient] of errorClasses()) {
       expect([name, rows.get(name)]).toEqual([name, transient ? 'yes' : 'no']);
     }
+  });
+});
+
+describe('the timeout settings of docs/operating.md', () => {
+  /** Timeout rows: CDK context key → [environment variable, default, bounds] as the table states them. */
+  function timeoutRows(): Map<string, string[]> {
+    const rows = new Map<string, string[]>();
+    for (const [, key, env, fallback, bounds] of section('Settings').matchAll(
+      /^\| `(timeouts\.\w+)`\s*\| `(\w+)`\s*\| (\d+)\s*\| (\d+–\d+)\s*\|/gm,
+    )) {
+      rows.set(key, [env, fallback, bounds]);
+    }
+    return rows;
+  }
+
+  it('states each timeout with its variable, its default and its bounds as the settings table declares them', () => {
+    const defaults = completeSettings({}) as Record<string, unknown>;
+    const declared = new Map(
+      Object.entries(TIMEOUT_BOUNDS).map(([name, { min, max }]) => {
+        const spec = SETTING_SPECS[name as keyof typeof TIMEOUT_BOUNDS];
+        return [spec.context.join('.'), [spec.env, String(defaults[name]), `${min}–${max}`]] as const;
+      }),
+    );
+    expect(Object.fromEntries(timeoutRows())).toEqual(Object.fromEntries(declared));
   });
 });

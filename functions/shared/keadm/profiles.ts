@@ -243,7 +243,7 @@ export function joinPlanFor(settings: JoinSettings): JoinPlan {
   }
   values['edgenode-name'] = settings.nodeName;
   if (hasJoinFlag(profile, version, 'edgenode-ip')) values['edgenode-ip'] = settings.nodeIp;
-  // The token is deliberately absent: the script appends --token at run time (see render-host-script withToken).
+  // The token is deliberately absent: the script appends --token at run time (see joinCommands in join-script.ts).
   const taintAtJoin = settings.taint && taintAppliedAtJoin(profile, version);
   if (taintAtJoin) values['with-edge-taint'] = true;
   const labelEntries = Object.entries(labels);

@@ -2,14 +2,17 @@
 # edgekeeper: join this host to a KubeEdge cluster as an edge node (KubeSphere "Add Edge Nodes", automated).
 #
 # Rendered by functions/shared/join-script.ts: only the values block below changes, every value validated and
-# shell-quoted. The join token is never in this file: it comes at run time from EDGEKEEPER_TOKEN (or from the file
-# named by EDGEKEEPER_TOKEN_FILE), which edgekeeper's send step sets (see withToken in shared/join-script.ts).
+# shell-quoted. The join token is never in this file, nor in the command SSM keeps: edgekeeper's send step stores it
+# in a SecureString parameter and names it in EDGEKEEPER_TOKEN_PARAMETER; this script reads it with the host's own
+# AWS credentials (`aws ssm get-parameter`) into an unexported variable that only keadm's --token receives (see
+# joinCommands in shared/join-script.ts and docs/adr/0004-join-token-handling.md). For a run by hand,
+# EDGEKEEPER_TOKEN_FILE names a file that holds it, or EDGEKEEPER_TOKEN holds it (taken out of the environment at once).
 #
 # Steps: preflight -> edgemesh -> download -> join. Every line this script prints starts with
 # "edgekeeper: <step>: "; a failure prints "edgekeeper: <step>: error: <reason>" on stderr and exits with:
 #    0  joined, or edgecore already runs for this very node ("edgekeeper: done: already-joined": a rerun)
 #    1  unexpected failure (the error line names the step and the failing line)
-#    2  usage: no join token given
+#    2  usage: no join token given, or its parameter could not be read (no aws CLI, no access, no parameter)
 #   10  CPU architecture not supported (uname -m is not x86_64, aarch64 or armv7l)
 #   11  no container runtime (Docker, containerd or CRI-O)
 #   12  Docker older than 19.3.0 (KubeSphere needs >= 19.3.0 for pod metrics)
@@ -249,21 +252,36 @@ download() {
   say "keadm installed at ${keadm_bin}"
 }
 
-# Sets join_token from EDGEKEEPER_TOKEN or EDGEKEEPER_TOKEN_FILE (no subshell: fail must end the script).
+# Sets join_token once: from EDGEKEEPER_TOKEN (which leaves the environment at once, so no child inherits it), the
+# file EDGEKEEPER_TOKEN_FILE, or the SecureString parameter EDGEKEEPER_TOKEN_PARAMETER. join_token is never exported:
+# keadm's --token argument is the only place it goes. No subshell around this: fail must end the script.
 read_token() {
+  [[ -z $join_token ]] || return 0
   join_token=${EDGEKEEPER_TOKEN:-}
+  unset EDGEKEEPER_TOKEN
   if [[ -z $join_token && -n ${EDGEKEEPER_TOKEN_FILE:-} ]]; then
     [[ -r $EDGEKEEPER_TOKEN_FILE ]] || fail 2 "cannot read the join token file ${EDGEKEEPER_TOKEN_FILE}"
     join_token=$(<"$EDGEKEEPER_TOKEN_FILE")
   fi
-  [[ -n $join_token ]] || fail 2 'no join token: set EDGEKEEPER_TOKEN or EDGEKEEPER_TOKEN_FILE'
+  if [[ -z $join_token && -n ${EDGEKEEPER_TOKEN_PARAMETER:-} ]]; then
+    command -v aws >/dev/null 2>&1 ||
+      fail 2 "cannot read the join token parameter ${EDGEKEEPER_TOKEN_PARAMETER}: the AWS CLI (aws) is not installed"
+    # A network blip must not fail a join that nothing has started yet: a few tries, 1 + 2 + 4 s apart.
+    local attempt
+    for attempt in 1 2 3 4; do
+      join_token=$(aws ssm get-parameter --name "$EDGEKEEPER_TOKEN_PARAMETER" --with-decryption \
+        --query Parameter.Value --output text </dev/null) && break
+      join_token=''
+      ((attempt < 4)) || fail 2 "cannot read the join token parameter ${EDGEKEEPER_TOKEN_PARAMETER} with this host's AWS credentials"
+      sleep $((1 << (attempt - 1)))
+    done
+  fi
+  [[ -n $join_token ]] || fail 2 'no join token: set EDGEKEEPER_TOKEN_PARAMETER, EDGEKEEPER_TOKEN_FILE or EDGEKEEPER_TOKEN'
 }
 
 join_cluster() {
   step='join'
   read_token
-  # Children (curl, keadm's helpers) need not inherit it; keadm gets it as its --token argument.
-  unset EDGEKEEPER_TOKEN
   local -a runtime_args=()
   case "$runtime" in
     docker) runtime_args=(${runtime_args_docker[@]+"${runtime_args_docker[@]}"}) ;;

@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import type { FaultPlan } from '../faults';
 import { ControllerManager } from './controllers';
 import { writeKubeconfig } from './kubeconfig';
-import type { RequestLog } from './request-log';
+import { EDGEKEEPER_USER, loadGrants } from './rbac';
+import { ACCESS_LOG_DIR_ENV, AccessLog, type RequestLog } from './request-log';
 import { ResourceApi } from './routes/resources';
 import { seed } from './seed';
 import { ApiServer } from './server';
 import { Store } from './store';
 import { makeTlsMaterial } from './tls';
 
+export { EDGEKEEPER_USER } from './rbac';
 export type { RequestLog } from './request-log';
 
 /** The default fixture: a KubeSphere 3.2 cluster with KubeEdge enabled. */
@@ -20,8 +22,15 @@ export const DEFAULT_FIXTURE = join(__dirname, '..', 'fixtures', 'cluster.yaml')
 export interface SandboxCluster {
   /** `https://127.0.0.1:<random port>`. */
   readonly url: string;
-  /** `<dir>/kubeconfig`: server, certificate-authority-data, bearer token; context "sandbox". */
+  /** `<dir>/kubeconfig`: server, certificate-authority-data, the admin's bearer token; context "sandbox". */
   readonly kubeconfigPath: string;
+  /**
+   * `<dir>/edgekeeper.kubeconfig`: the token of ServiceAccount kube-system/edgekeeper, held to deploy/rbac.yaml
+   * (403 Forbidden for anything it does not grant); context "edgekeeper". What the workflows' steps use.
+   */
+  readonly edgekeeperKubeconfigPath: string;
+  /** The requests the edgekeeper identity was allowed, in order. */
+  readonly accessLog: AccessLog;
   /** Request counters per verb and resource, e.g. `{ 'list pods': 3, 'patch daemonsets': 2 }`. */
   readonly requestLog: RequestLog;
   /** Closes the server and every open connection. */
@@ -29,30 +38,53 @@ export interface SandboxCluster {
 }
 
 /**
- * Starts the simulated cluster: a fresh CA and token, the fixture seeded (controllers already run, so DaemonSet
- * and Deployment pods exist), the API server listening on 127.0.0.1, and a kubeconfig written into `dir`.
+ * Starts the simulated cluster: a fresh CA and two tokens (the admin's, and edgekeeper's ServiceAccount bound by
+ * `rbacManifest`), the fixture seeded (controllers already run, so DaemonSet and Deployment pods exist), the API
+ * server listening on 127.0.0.1, and a kubeconfig per identity written into `dir`. When the environment names an
+ * access log directory (ACCESS_LOG_DIR_ENV), the requests allowed to edgekeeper are appended to a file there.
  */
 export async function startCluster(options: {
   dir: string;
   fixture?: string;
   faults?: FaultPlan;
+  /** @default deploy/rbac.yaml */
+  rbacManifest?: string;
 }): Promise<SandboxCluster> {
   mkdirSync(options.dir, { recursive: true });
   const tls = makeTlsMaterial();
   const token = randomBytes(24).toString('hex');
+  const edgekeeperToken = randomBytes(24).toString('hex');
+  const grants = loadGrants(options.rbacManifest);
+  const logDir = process.env[ACCESS_LOG_DIR_ENV];
+  const accessLog = new AccessLog(logDir ? AccessLog.fileIn(logDir) : undefined);
   const store = new Store();
   const controllers = new ControllerManager(store);
   seed(store, options.fixture ?? DEFAULT_FIXTURE);
   controllers.reconcile();
   const api = new ResourceApi(store, controllers);
-  const server = new ApiServer({ key: tls.serverKey, cert: tls.serverCert, token, store, api, faults: options.faults });
+  const server = new ApiServer({
+    key: tls.serverKey,
+    cert: tls.serverCert,
+    identities: new Map([
+      [token, { user: 'admin' }],
+      [edgekeeperToken, { user: EDGEKEEPER_USER, grants }],
+    ]),
+    accessLog,
+    store,
+    api,
+    faults: options.faults,
+  });
   const url = await server.listen();
   options.faults?.attachRefuser('kube', (ms) => server.refuseConnections(ms));
   const kubeconfigPath = join(options.dir, 'kubeconfig');
   writeKubeconfig(kubeconfigPath, url, tls.caCert, token);
+  const edgekeeperKubeconfigPath = join(options.dir, 'edgekeeper.kubeconfig');
+  writeKubeconfig(edgekeeperKubeconfigPath, url, tls.caCert, edgekeeperToken, 'edgekeeper');
   return {
     url,
     kubeconfigPath,
+    edgekeeperKubeconfigPath,
+    accessLog,
     requestLog: server.requestLog,
     async stop() {
       api.stop();

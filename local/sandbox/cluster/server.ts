@@ -3,20 +3,24 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyFault, type FaultPlan } from '../faults';
 import { ApiError, badRequest } from './errors';
-import { CountingRequestLog } from './request-log';
+import { authorize, type Identity, type RequestAttributes } from './rbac';
+import { type AccessLog, CountingRequestLog } from './request-log';
 import { apiVersionOf, findResource, type ResourceType } from './resources';
 import { coreVersions, groupInfo, groupList, resourceList, SERVER_VERSION } from './routes/discovery';
 import type { ListQuery, ResourceApi } from './routes/resources';
 import { serveWatch } from './routes/watch';
 import type { Store } from './store';
 import { type IncludeObject, toTable } from './tables';
-import type { Json } from './types';
+import { isJsonObject, type Json } from './types';
 
-/** What the HTTPS server needs: TLS material, the token it accepts, and the layers below it. */
+/** What the HTTPS server needs: TLS material, the tokens it accepts, and the layers below it. */
 export interface ApiServerOptions {
   readonly key: string;
   readonly cert: string;
-  readonly token: string;
+  /** bearer token → who it is; the admin may do anything, any other identity only what its grants allow */
+  readonly identities: ReadonlyMap<string, Identity>;
+  /** where the requests allowed to a non-admin identity are recorded */
+  readonly accessLog?: AccessLog;
   readonly store: Store;
   readonly api: ResourceApi;
   /** faults to inject into requests (fault-injection tests) */
@@ -33,7 +37,8 @@ interface ResourcePath {
 
 /**
  * The Kubernetes REST front end over HTTPS on 127.0.0.1: bearer-token auth (only `/version` is open, as kubectl's
- * version dispatcher asks it before it has credentials), discovery, resource verbs, Tables, `kind: Status` errors.
+ * version dispatcher asks it before it has credentials), RBAC for non-admin tokens (discovery is open to every
+ * authenticated identity, as `system:discovery` makes it), resource verbs, Tables, `kind: Status` errors.
  */
 export class ApiServer {
   readonly requestLog = new CountingRequestLog();
@@ -98,9 +103,9 @@ export class ApiServer {
       this.requestLog.record('get', 'version');
       return send(res, 200, SERVER_VERSION);
     }
-    if (req.headers.authorization !== `Bearer ${this.options.token}`) {
-      throw new ApiError(401, 'Unauthorized', 'Unauthorized');
-    }
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const identity = bearer === undefined ? undefined : this.options.identities.get(bearer);
+    if (!identity) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     const discovery = this.discovery(url.pathname, `${req.socket.localAddress}:${req.socket.localPort}`);
     if (discovery) {
       this.requestLog.record('get', 'discovery');
@@ -109,7 +114,18 @@ export class ApiServer {
     }
     const path = parseResourcePath(url.pathname);
     if (!path) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-    const body = method === 'POST' || method === 'PUT' || method === 'PATCH' ? await readJson(req) : undefined;
+    // DELETE carries DeleteOptions (preconditions); the other bodyless verbs send none.
+    const body = method === 'GET' ? undefined : await readJson(req);
+    const verb = verbOf(method, path, url.searchParams);
+    const request: RequestAttributes = {
+      verb,
+      apiGroup: path.type.group,
+      resource: path.subresource ? `${path.type.name}/${path.subresource}` : path.type.name,
+      ...(path.namespace === undefined ? {} : { namespace: path.namespace }),
+      ...(path.name === undefined ? {} : { name: path.name }),
+    };
+    authorize(identity, request);
+    if ('grants' in identity) this.options.accessLog?.record(request);
     await this.dispatch(method, path, url.searchParams, req, res, body);
   }
 
@@ -199,7 +215,7 @@ export class ApiServer {
       case 'DELETE':
         if (subresource) throw methodNotAllowed();
         log('delete');
-        return send(res, 200, api.delete(type, namespace, name));
+        return send(res, 200, api.delete(type, namespace, name, preconditionsOf(body)));
       default:
         throw methodNotAllowed();
     }
@@ -259,6 +275,48 @@ export function parseResourcePath(pathname: string): ResourcePath | undefined {
   // A namespaced resource without `namespaces/<ns>/` can only be listed across namespaces, not addressed by name.
   if (type.namespaced && rest.length > 1) return undefined;
   return { type, name: rest[1], subresource: rest[2] };
+}
+
+const COLLECTION_VERBS = new Map([
+  ['POST', 'create'],
+  ['DELETE', 'deletecollection'],
+]);
+const OBJECT_VERBS = new Map([
+  ['GET', 'get'],
+  ['PUT', 'update'],
+  ['PATCH', 'patch'],
+  ['DELETE', 'delete'],
+]);
+
+/**
+ * The RBAC verb of a request (`get` one, `list` many, `watch`, `create`, `update`, `patch`, `delete`,
+ * `deletecollection`); `pods/eviction` is a create.
+ * @throws ApiError 405 for a method the path does not serve
+ */
+function verbOf(method: string, path: ResourcePath, query: URLSearchParams): string {
+  if (path.name === undefined) {
+    if (method === 'GET') return query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list';
+    const verb = COLLECTION_VERBS.get(method);
+    if (verb) return verb;
+    throw methodNotAllowed();
+  }
+  if (path.subresource === 'eviction') {
+    if (method === 'POST' && path.namespace !== undefined) return 'create';
+    throw methodNotAllowed();
+  }
+  const verb = OBJECT_VERBS.get(method);
+  if (verb) return verb;
+  throw methodNotAllowed();
+}
+
+/** `DeleteOptions.preconditions` of a DELETE body, when it names any. */
+function preconditionsOf(body: Json | undefined): { resourceVersion?: string; uid?: string } | undefined {
+  if (!isJsonObject(body) || !isJsonObject(body.preconditions)) return undefined;
+  const { resourceVersion, uid } = body.preconditions;
+  return {
+    ...(typeof resourceVersion === 'string' ? { resourceVersion } : {}),
+    ...(typeof uid === 'string' ? { uid } : {}),
+  };
 }
 
 function wantsTable(req: IncomingMessage): boolean {

@@ -199,3 +199,73 @@ function isPresent(p: string): boolean {
     return false;
   }
 }
+
+/**
+ * `aws` as a host's AWS CLI answers the one call edgekeeper's host scripts make, `aws ssm get-parameter --name N
+ * [--with-decryption] [--query Parameter.Value --output text]`, from the sandbox's SSM endpoint at
+ * `AWS_ENDPOINT_URL_SSM` (what the sandbox's agent gives a script, standing in for the host's own AWS
+ * configuration and credentials). Pure bash (no curl: some hosts lack it on purpose, and no here-strings: older
+ * bash writes them to /tmp); errors are worded and numbered as the real CLI's.
+ */
+export const AWS_STAND_IN = `#!/bin/bash
+# aws stand-in of the edgekeeper sandbox: only 'aws ssm get-parameter', answered by the sandbox's SSM endpoint.
+set -euo pipefail
+usage() {
+  printf 'aws: error: %s\\n' "$*" >&2
+  exit 252
+}
+[[ \${1:-} == ssm && \${2:-} == get-parameter ]] || usage "the sandbox's aws answers only 'aws ssm get-parameter'"
+shift 2
+name='' decrypt=false query='' output=json
+while (($# > 0)); do
+  case $1 in
+    --name) name=\${2:-} ;;
+    --query) query=\${2:-} ;;
+    --output) output=\${2:-} ;;
+    --with-decryption) decrypt=true ;;
+    --no-with-decryption) decrypt=false ;;
+    *) usage "unknown option $1" ;;
+  esac
+  case $1 in --name | --query | --output) shift 2 || usage "$1 needs a value" ;; *) shift ;; esac
+done
+[[ $name =~ ^[A-Za-z0-9_./-]+$ ]] || usage 'argument --name: expected a parameter name'
+[[ -z $query || $query == Parameter.Value ]] || usage "the sandbox's aws answers only --query Parameter.Value"
+if [[ ! \${AWS_ENDPOINT_URL_SSM:-} =~ ^http://([0-9.]+):([0-9]+)/?$ ]]; then
+  echo 'Unable to locate credentials. You can configure credentials by running "aws configure".' >&2
+  exit 253
+fi
+host=\${BASH_REMATCH[1]} port=\${BASH_REMATCH[2]}
+body="{\\"Name\\":\\"\${name}\\",\\"WithDecryption\\":\${decrypt}}"
+if ! exec 3<>"/dev/tcp/\${host}/\${port}"; then
+  printf '\\nCould not connect to the endpoint URL: "%s"\\n' "$AWS_ENDPOINT_URL_SSM" >&2
+  exit 255
+fi
+printf 'POST / HTTP/1.0\\r\\nHost: %s:%s\\r\\nContent-Type: application/x-amz-json-1.1\\r\\nX-Amz-Target: AmazonSSM.GetParameter\\r\\nContent-Length: %s\\r\\n\\r\\n%s' \\
+  "$host" "$port" "\${#body}" "$body" >&3
+response=''
+IFS= read -r -d '' response <&3 || true
+exec 3>&-
+status_line=\${response%%$'\\r'*}
+status=\${status_line#* }
+status=\${status%% *}
+payload=\${response#*$'\\r\\n\\r\\n'}
+if [[ $status != 200 ]]; then
+  type=Unknown message=''
+  [[ $payload =~ \\"__type\\":\\"([^\\"]*)\\" ]] && type=\${BASH_REMATCH[1]}
+  [[ $payload =~ \\"message\\":\\"([^\\"]*)\\" ]] && message=\${BASH_REMATCH[1]}
+  printf '\\nAn error occurred (%s) when calling the GetParameter operation: %s\\n' "$type" "$message" >&2
+  exit 254
+fi
+if [[ $query == Parameter.Value && $output == text ]]; then
+  [[ $payload =~ \\"Value\\":\\"([^\\"\\\\]*)\\" ]] || usage 'the parameter value is not plain text'
+  printf '%s\\n' "\${BASH_REMATCH[1]}"
+else
+  printf '%s\\n' "$payload"
+fi
+`;
+
+/** Installs the sandbox's `aws` (see {@link AWS_STAND_IN}) where the edge stand-ins go: first on a root PATH. */
+export async function installAwsStandIn(root: string): Promise<void> {
+  await mkdir(path.join(root, 'usr/local/sbin'), { recursive: true });
+  await writeFile(path.join(root, 'usr/local/sbin/aws'), AWS_STAND_IN, { mode: 0o755 });
+}

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { PRIVATE_MOUNTS_MARKER } from '../edge';
 import { HostStartError, HostStoppedError } from './errors';
 import { type Forwarders, openForwarders } from './forwarder';
-import { ensureUnameStandIn, seedHostRoot } from './host-root';
+import { ensureUnameStandIn, installAwsStandIn, seedHostRoot } from './host-root';
 import { type IsolationMode, PORTABLE_GID, PORTABLE_UID } from './isolation-mode';
 import { type HostNamespace, startHostNamespace } from './namespace';
 import { type HostProvisioner, type HostSpec, portInsideHost, traitsOf } from './traits';
@@ -36,6 +36,11 @@ export interface EdgeHost {
   readonly mode: IsolationMode;
   /** runs `script` with bash, as SSM's agent does, from the command's orchestration directory */
   runScript(commandId: string, script: string): Promise<ScriptRun>;
+  /**
+   * Gives the host's scripts the sandbox's SSM endpoint (`http://127.0.0.1:<port>` on the real loopback) as their
+   * AWS configuration: a relay inside the host's network and `AWS_ENDPOINT_URL_SSM`, which the `aws` stand-in reads.
+   */
+  connectSsm(endpointUrl: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -86,6 +91,7 @@ export async function startEdgeHost(options: {
   await seedHostRoot(root, spec);
   await provisioner.provisionHost(root, traitsOf(spec));
   await ensureUnameStandIn(root, spec.arch);
+  await installAwsStandIn(root);
   if (mode !== 'portable') {
     // Tells the stand-ins that mounts made inside this host stay inside it (its own mount namespace).
     const marker = path.join(root, PRIVATE_MOUNTS_MARKER);
@@ -119,6 +125,9 @@ export async function startEdgeHost(options: {
 
   let stopped = false;
   const running = new Set<ScriptRun>();
+  /** the host's AWS configuration for SSM, once connectSsm gave it */
+  let awsEnvironment: Record<string, string> = {};
+  let ssmRelay: Forwarders | undefined;
   return {
     spec,
     dir,
@@ -145,6 +154,7 @@ export async function startEdgeHost(options: {
                 LOGNAME: 'root',
                 SHELL: '/bin/bash',
                 LANG: 'C.UTF-8',
+                ...awsEnvironment,
               },
             },
           )
@@ -160,6 +170,7 @@ export async function startEdgeHost(options: {
               HOME: path.join(root, 'root'),
               LANG: 'C.UTF-8',
               SANDBOX_HOST_ROOT: root,
+              ...awsEnvironment,
             },
           });
       const exit = new Promise<ScriptExit>((resolve) => {
@@ -188,11 +199,20 @@ export async function startEdgeHost(options: {
       void exit.then(() => running.delete(run));
       return run;
     },
+    async connectSsm(endpointUrl) {
+      const port = Number(new URL(endpointUrl).port);
+      if (namespace && !ssmRelay) {
+        // The same port inside: the real one is ephemeral, so it meets none of the host's fixed service ports.
+        ssmRelay = await openForwarders(namespace.nsenterArgs(['net']), [{ insidePort: port, targetPort: port }]);
+      }
+      awsEnvironment = { AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${port}` };
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       for (const run of running) run.kill();
       await Promise.all([...running].map((r) => r.exit));
+      await ssmRelay?.close();
       await forwarders?.close();
       await namespace?.stop();
     },

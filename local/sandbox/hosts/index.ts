@@ -5,12 +5,14 @@ import { CommandRunner } from './commands';
 import { loadHostFixture } from './fixture';
 import { type EdgeHost, startEdgeHost } from './host';
 import { detectIsolationMode, type IsolationMode } from './isolation-mode';
+import { ParameterStore } from './parameters';
 import { type SsmEndpoint, startSsmEndpoint } from './ssm-endpoint';
 import type { HostProvisioner, HostSpec } from './traits';
 
 export { DEFAULT_HOST_FIXTURE, loadHostFixture, parseHostFixture } from './fixture';
 export type { EdgeHost } from './host';
 export type { IsolationMode } from './isolation-mode';
+export { ParameterStore } from './parameters';
 export { SsmServiceError } from './ssm-errors';
 export type { HostProvisioner, HostRole, HostSpec, HostTraits, ServiceName } from './traits';
 export { portInsideHost } from './traits';
@@ -20,6 +22,8 @@ export interface EdgeHosts {
   readonly mode: IsolationMode;
   readonly hosts: readonly EdgeHost[];
   readonly ssm: SsmEndpoint;
+  /** the Parameter Store behind the endpoint (the hosts' `aws ssm get-parameter` reads it too) */
+  readonly parameters: ParameterStore;
   /** stops the endpoint, kills every script and removes every host namespace */
   stop(): Promise<void>;
 }
@@ -61,20 +65,31 @@ export async function startEdgeHosts(options: {
       ? {}
       : { offlineDeliveryTimeoutMs: options.offlineDeliveryTimeoutMs },
   );
-  let ssm: SsmEndpoint;
+  let ssm: SsmEndpoint | undefined;
+  const parameters = new ParameterStore();
   try {
-    ssm = await startSsmEndpoint({ runner, instances: specs, ...(options.faults && { faults: options.faults }) });
+    ssm = await startSsmEndpoint({
+      runner,
+      instances: specs,
+      parameters,
+      ...(options.faults && { faults: options.faults }),
+    });
     options.faults?.attachHosts(runner);
+    const url = ssm.url;
+    await Promise.all(hosts.filter((h) => h.spec.online).map((h) => h.connectSsm(url)));
   } catch (err) {
+    await ssm?.stop();
     await Promise.all(hosts.map((h) => h.stop()));
     throw err;
   }
+  const endpoint = ssm;
   return {
     mode,
     hosts,
-    ssm,
+    ssm: endpoint,
+    parameters,
     async stop() {
-      await ssm.stop();
+      await endpoint.stop();
       await runner.stop();
       await Promise.all(hosts.map((h) => h.stop()));
     },

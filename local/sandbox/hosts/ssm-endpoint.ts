@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { applyFault, type FaultPlan } from '../faults';
 import { type CommandRunner, type Invocation, pluginOutput, type SentCommand } from './commands';
+import { ParameterStore, resolveAgentReferences, type StoredParameter, visibleValue } from './parameters';
 import { SsmServiceError } from './ssm-errors';
 import { resolveTargets } from './targets';
 import type { HostSpec } from './traits';
@@ -44,6 +45,22 @@ const ListCommandInvocationsInput = z.object({
   InstanceId: z.string().optional(),
   Details: z.boolean().optional(),
 });
+const PutParameterInput = z.object({
+  Name: z.string(),
+  Value: z.string(),
+  Type: z.enum(['String', 'StringList', 'SecureString']).optional(),
+  Overwrite: z.boolean().optional(),
+  Tier: z.enum(['Standard', 'Advanced', 'Intelligent-Tiering']).optional(),
+  Policies: z.string().optional(),
+  Description: z.string().max(1024).optional(),
+  KeyId: z.string().optional(),
+});
+const GetParameterInput = z.object({ Name: z.string(), WithDecryption: z.boolean().optional() });
+const GetParametersInput = z.object({
+  Names: z.array(z.string()).min(1).max(10),
+  WithDecryption: z.boolean().optional(),
+});
+const DeleteParameterInput = z.object({ Name: z.string() });
 const CancelCommandInput = z.object({ CommandId: z.string(), InstanceIds: z.array(z.string()).optional() });
 const DescribeInstanceInformationInput = z.object({
   Filters: z.array(z.object({ Key: z.string(), Values: z.array(z.string()) })).optional(),
@@ -159,6 +176,18 @@ function invocationShape(invocation: Invocation, details: boolean) {
   };
 }
 
+/** A parameter as GetParameter(s) answers it: a SecureString's value only when decryption was asked for. */
+function parameterShape(parameter: StoredParameter, withDecryption: boolean) {
+  return {
+    Name: parameter.name,
+    Type: parameter.type,
+    Value: visibleValue(parameter, withDecryption),
+    Version: parameter.version,
+    LastModifiedDate: epochSeconds(parameter.lastModified),
+    DataType: 'text',
+  };
+}
+
 /** DescribeInstanceInformation's entry for a host. */
 export function instanceInformation(spec: HostSpec, startedAt: Date) {
   return {
@@ -192,8 +221,11 @@ export async function startSsmEndpoint(options: {
   instances: readonly HostSpec[];
   /** faults to inject into requests (fault-injection tests) */
   faults?: FaultPlan;
+  /** Parameter Store (shared with whatever reads it besides the endpoint); default: an empty one */
+  parameters?: ParameterStore;
 }): Promise<SsmEndpoint> {
   const { runner } = options;
+  const parameters = options.parameters ?? new ParameterStore();
   const startedAt = new Date();
   const specs = new Map(options.instances.map((s) => [s.instanceId, s]));
 
@@ -224,7 +256,8 @@ export async function startSsmEndpoint(options: {
       const targets = idsTarget ? undefined : input.Targets;
       const command = runner.send({
         documentName: input.DocumentName,
-        commands,
+        // what the agent runs; the command keeps the references as sent (ListCommands shows those)
+        commands: resolveAgentReferences(commands, parameters),
         ...(instanceIds === undefined ? {} : { instanceIds }),
         ...(targets === undefined ? {} : { targets }),
         parameters: input.Parameters,
@@ -290,6 +323,37 @@ export async function startSsmEndpoint(options: {
         throw new SsmServiceError('InvalidResourceId', `${input.ResourceType} ${input.ResourceId} was not found`);
       }
       return { TagList: Object.entries(spec.tags).map(([Key, Value]) => ({ Key, Value })) };
+    },
+    PutParameter(body) {
+      const input = parse(PutParameterInput, body);
+      const stored = parameters.put({
+        name: input.Name,
+        value: input.Value,
+        ...(input.Type ? { type: input.Type } : {}),
+        ...(input.Overwrite === undefined ? {} : { overwrite: input.Overwrite }),
+        // Intelligent-Tiering picks Advanced when policies ask for it, as SSM does
+        ...(input.Tier ? { tier: input.Tier === 'Standard' && !input.Policies ? 'Standard' : 'Advanced' } : {}),
+        ...(input.Policies === undefined ? {} : { policies: input.Policies }),
+      });
+      return { Version: stored.version, Tier: stored.tier };
+    },
+    GetParameter(body) {
+      const input = parse(GetParameterInput, body);
+      const parameter = parameters.get(input.Name);
+      if (!parameter) throw new SsmServiceError('ParameterNotFound', `Parameter ${input.Name} not found.`);
+      return { Parameter: parameterShape(parameter, input.WithDecryption ?? false) };
+    },
+    GetParameters(body) {
+      const input = parse(GetParametersInput, body);
+      const found = input.Names.flatMap((name) => parameters.get(name) ?? []);
+      return {
+        Parameters: found.map((p) => parameterShape(p, input.WithDecryption ?? false)),
+        InvalidParameters: input.Names.filter((name) => !parameters.get(name)),
+      };
+    },
+    DeleteParameter(body) {
+      parameters.delete(parse(DeleteParameterInput, body).Name);
+      return {};
     },
     CancelCommand(body) {
       const input = parse(CancelCommandInput, body);

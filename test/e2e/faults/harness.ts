@@ -111,20 +111,27 @@ export async function runInChild(
 }
 
 /**
- * Kills a run of `workflow` at `killAt`, then runs the same input again to its end: under a new execution name,
- * as an operator rerunning the command would (`sameName: false`), or under the killed one, which the local
- * runtime continues as the same execution (`sameName: true`).
+ * Where a crash hurts most, and what `npm test` kills at: right after the onboarding's locks are taken (a dead
+ * holder must free them), right after the join script is sent (the host joins while nothing records it: a
+ * half-joined node the rerun must adopt), and right after the removal's "Delete the node" (the rerun finds no node
+ * and must still clean up and succeed). The uninstall's risky point, between the release Secrets and the
+ * namespace, has its own test in test/e2e/remove-node.test.ts; the failure path's, a rollback killed under its
+ * parent's lock, is in kill-at-state.test.ts.
  */
-export async function killAndRerun(
-  e2e: E2E,
-  options: { workflow: string; input: unknown; killAt: KillPoint; sameName?: boolean },
-): Promise<{ killed: ChildRun; rerun: ChildRun & { result: WorkflowResult } }> {
-  const killed = await runInChild(e2e, { workflow: options.workflow, input: options.input, killAt: options.killAt });
-  const rerun = await runInChild(e2e, {
-    workflow: options.workflow,
-    input: options.input,
-    ...(options.sameName && { executionName: killed.executionName }),
-  });
-  if (!rerun.result) throw new Error(`the rerun did not finish:\n${rerun.stderr}`);
-  return { killed, rerun: { ...rerun, result: rerun.result } };
+export const RISKY_KILL_POINTS: readonly KillPoint[] = [
+  { workflow: 'onboard-node', state: 'Lock the node', phase: 'exit' },
+  { workflow: 'onboard-node', state: 'Send the join script to the host', phase: 'exit' },
+  { workflow: 'remove-node', state: 'Delete the node', phase: 'exit' },
+];
+
+/**
+ * The kill points a sweep of `workflow` visits: all of them (`full`), or only the risky ones. Every kill point costs
+ * a workflow run and a rerun (15 to 25 s on a busy two-core machine), so `npm test` keeps to the few where a crash
+ * has done harm before; the full list is `npm run test:faults:full`.
+ */
+export function sweepPoints(workflow: string, full: boolean): KillPoint[] {
+  const all = killPoints(workflow);
+  if (full) return all;
+  const same = (a: KillPoint, b: KillPoint) => a.workflow === b.workflow && a.state === b.state && a.phase === b.phase;
+  return all.filter((point) => RISKY_KILL_POINTS.some((risky) => same(risky, point)));
 }

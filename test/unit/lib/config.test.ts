@@ -25,6 +25,7 @@ describe('parseConfig', () => {
       },
       daemonSetAllowlist: [],
       routing: { enabled: false, cloudHostTag: 'edgekeeper-role=cloud' },
+      edgeHostTag: 'edgekeeper:role=edge',
       helmRelease: 'kubeedge',
     });
   });

@@ -233,7 +233,10 @@ describe('checkHostCommand of a join', () => {
   });
 
   it.each([
-    [2, 'edgekeeper: setup: error: no join token: set EDGEKEEPER_TOKEN or EDGEKEEPER_TOKEN_FILE'],
+    [
+      2,
+      "edgekeeper: setup: error: cannot read the join token parameter /edgekeeper/join-token/op-1 with this host's AWS credentials",
+    ],
     [12, 'edgekeeper: preflight: error: docker 18.09.9 is older than 19.3.0'],
     [15, 'edgekeeper: preflight: error: edgecore already runs on this host for another node: remove that node first'],
     [1, 'edgekeeper: preflight: error: unexpected failure (exit 2) at line 90: docker version'],

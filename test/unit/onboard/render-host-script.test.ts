@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/resolve-join-settings/core';
 import {
+  assertJoinTokenShape,
   InvalidJoinSettingsError,
   InvalidJoinTokenError,
+  joinCommands,
+  joinTokenParameterName,
   parseScriptFailure,
   renderHostScript,
-  withToken,
 } from '../../../functions/shared/join-script';
 import type { JoinSettings } from '../../../functions/shared/schemas';
 import { script as embedded } from '../../../functions/shared/scripts/generated/join-edge-node';
@@ -110,23 +112,40 @@ describe('renderHostScript', () => {
     );
   });
 
-  it('never contains a token, and only withToken adds it', () => {
+  it('never contains a token: the commands only name the parameter the host reads it from', () => {
     const script = renderHostScript(settings('v1.6.1'));
     expect(script).not.toMatch(/--token=[^$<]/);
-    expect(script).not.toContain(TOKEN);
-    const commands = withToken(script, TOKEN);
-    expect(commands.filter((line) => line.includes(TOKEN))).toEqual([
-      `EDGEKEEPER_TOKEN=${TOKEN} bash "$edgekeeper_script" || edgekeeper_status=$?`,
+    const commands = joinCommands(script, '/edgekeeper/join-token/onboard-edge-1');
+    expect(commands.join('\n')).not.toContain(TOKEN);
+    const wrapper = commands.filter((line) => !script.split('\n').includes(line));
+    expect(wrapper.filter((line) => line.includes('EDGEKEEPER_TOKEN'))).toEqual([
+      `EDGEKEEPER_TOKEN_PARAMETER=/edgekeeper/join-token/onboard-edge-1 bash "$edgekeeper_script" || edgekeeper_status=$?`,
     ]);
   });
 
+  it('refuses a parameter name that is not one, before anything reaches a host', () => {
+    expect(() => joinCommands('echo', "/edgekeeper/x'; reboot; '")).toThrow(InvalidJoinSettingsError);
+    expect(() => joinCommands('echo', 'edgekeeper/relative')).toThrow(InvalidJoinSettingsError);
+  });
+
+  it('names the token parameter after the execution, hashing a name SSM would refuse', () => {
+    expect(joinTokenParameterName('onboard-edge-1_2026.12.02')).toBe(
+      '/edgekeeper/join-token/onboard-edge-1_2026.12.02',
+    );
+    const odd = joinTokenParameterName('übernahme-edge-1');
+    expect(odd).toMatch(/^\/edgekeeper\/join-token\/sha256-[0-9a-f]{40}$/);
+    expect(joinTokenParameterName('übernahme-edge-1')).toBe(odd);
+    expect(joinTokenParameterName('übernahme-edge-2')).not.toBe(odd);
+  });
+
   it('refuses a token of the wrong shape without echoing it', () => {
-    expect(() => withToken('echo', "x'; reboot; '")).toThrow(InvalidJoinTokenError);
+    expect(() => assertJoinTokenShape("x'; reboot; '")).toThrow(InvalidJoinTokenError);
     try {
-      withToken('echo', 'secret value');
+      assertJoinTokenShape('secret value');
     } catch (error) {
       expect((error as Error).message).not.toContain('secret value');
     }
+    expect(() => assertJoinTokenShape(TOKEN)).not.toThrow();
   });
 
   it.each([
@@ -138,7 +157,9 @@ describe('renderHostScript', () => {
   ])('renders a shellcheck-clean script for %s', (_name, make) => {
     const script = renderHostScript(make());
     expect(shellcheck(script)).toBe('');
-    expect(shellcheck(withToken(script, TOKEN).join('\n').replace(/^/, '#!/bin/sh\n'))).toBe('');
+    expect(
+      shellcheck(joinCommands(script, joinTokenParameterName('op-1')).join('\n').replace(/^/, '#!/bin/sh\n')),
+    ).toBe('');
   });
 
   it('keeps the template itself shellcheck-clean', () => {

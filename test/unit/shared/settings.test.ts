@@ -24,6 +24,7 @@ const DEFAULTS = {
   helmRelease: 'kubeedge',
   routingEnabled: false,
   cloudHostTag: 'edgekeeper-role=cloud',
+  edgeHostTag: 'edgekeeper:role=edge',
 };
 
 describe('readSettings', () => {
@@ -67,6 +68,7 @@ describe('readSettings', () => {
       EDGEKEEPER_HELM_RELEASE: 'cloudcore',
       EDGEKEEPER_ROUTING: 'on',
       EDGEKEEPER_CLOUD_HOST_TAG: 'role=control-plane',
+      EDGEKEEPER_EDGE_HOST_TAG: 'fleet=edge',
       EDGEKEEPER_STREAM_ENDPOINT: 'cloudcore.internal:30003',
       EDGEKEEPER_LOCAL_EXECUTIONS_DIR: '/var/lib/edgekeeper/executions',
     };
@@ -96,6 +98,7 @@ describe('readSettings', () => {
       helmRelease: 'cloudcore',
       routingEnabled: true,
       cloudHostTag: 'role=control-plane',
+      edgeHostTag: 'fleet=edge',
       streamEndpoint: 'cloudcore.internal:30003',
       localExecutionsDir: '/var/lib/edgekeeper/executions',
     });
@@ -106,6 +109,7 @@ describe('readSettings', () => {
     ['EDGEKEEPER_SSM_ENDPOINT', 'ssm endpoint', 'Invalid URL'],
     ['EDGEKEEPER_ROUTING', 'yes', 'must be on or off'],
     ['EDGEKEEPER_CLOUD_HOST_TAG', 'cloud', 'must be key=value'],
+    ['EDGEKEEPER_EDGE_HOST_TAG', 'edge', 'must be key=value'],
     ['EDGEKEEPER_STREAM_ENDPOINT', 'cloudcore', 'must be host:port'],
     ['EDGEKEEPER_DAEMONSET_ALLOWLIST', 'monitoring/ok,Not A Name', '1: must be namespace/name'],
   ])('fails with SettingsError naming %s, the value %s and the reason', (variable, value, reason) => {

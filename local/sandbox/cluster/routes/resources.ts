@@ -1,7 +1,7 @@
 import type { ControllerManager } from '../controllers';
 import { finalizeNamespace } from '../controllers/garbage';
 import { randomSuffix } from '../controllers/pods';
-import { ApiError, badRequest, invalid, notFound } from '../errors';
+import { ApiError, badRequest, invalid, notFound, qualifiedName } from '../errors';
 import { applyPatch, PATCH_TYPES, type PatchType } from '../patch';
 import { apiVersionOf, R, type ResourceType } from '../resources';
 import {
@@ -132,8 +132,31 @@ export class ResourceApi {
     return this.write(type, namespace, name, object, subresource);
   }
 
-  /** `DELETE` one object; a namespace goes Terminating first and vanishes with its contents shortly after. */
-  delete(type: ResourceType, namespace: string | undefined, name: string): KubeObject {
+  /**
+   * `DELETE` one object; a namespace goes Terminating first and vanishes with its contents shortly after.
+   * Preconditions (DeleteOptions) must match the stored object, else 409 Conflict and nothing is deleted: a lock
+   * released with the resourceVersion it last wrote must not delete a Lease someone else has since taken over.
+   */
+  delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    preconditions?: { readonly resourceVersion?: string; readonly uid?: string },
+  ): KubeObject {
+    const current = this.store.get(type, namespace, name);
+    for (const field of ['resourceVersion', 'uid'] as const) {
+      const wanted = preconditions?.[field];
+      const actual = current.metadata[field];
+      if (wanted !== undefined && wanted !== actual) {
+        const label = field === 'uid' ? 'UID' : 'ResourceVersion';
+        throw new ApiError(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${qualifiedName(type)} "${name}": Precondition failed: ${label} in precondition: ${wanted}, ${label} in object meta: ${actual ?? ''}`,
+          { name, group: type.group, kind: type.name },
+        );
+      }
+    }
     if (type === R.namespaces) return this.deleteNamespace(name);
     const deleted = this.store.delete(type, namespace, name);
     this.controllers.reconcile();
