@@ -75,8 +75,10 @@ describe('a manifest without a verb the workflows use', () => {
 
     // Assess
     expect(run.result.status).toBe('FAILED');
-    // The step passes the API server's Status on (quoted inside the client's message): who, which verb, where.
-    expect(run.result.error?.message).toContain('HTTP-Code: 403');
+    // A permanent, named error that quotes the API server's Status (who, which verb, where) and the manifest.
+    expect(run.result.error?.name).toBe('ClusterAccessDeniedError');
+    expect(run.result.error?.message).toContain('HTTP 403');
+    expect(run.result.error?.message).toContain('deploy/rbac.yaml');
     expect(run.result.error?.message).toMatch(
       /tokensecret.{0,12} is forbidden: User .{0,12}system:serviceaccount:kube-system:edgekeeper.{0,12} cannot get resource .{0,12}secrets.{0,12} in API group .{0,24} in the namespace .{0,12}kubeedge/,
     );
