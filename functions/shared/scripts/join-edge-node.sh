@@ -289,13 +289,24 @@ join_cluster() {
     crio) runtime_args=(${runtime_args_crio[@]+"${runtime_args_crio[@]}"}) ;;
   esac
   say "keadm ${keadm_join_args[*]} ${runtime_args[*]+${runtime_args[*]}} --token=<redacted>"
-  if ! (cd "$work_dir" && "$keadm_bin" "${keadm_join_args[@]}" ${runtime_args[@]+"${runtime_args[@]}"} "--token=${join_token}" </dev/null); then
+  if ! (cd "$work_dir" && "$keadm_bin" "${keadm_join_args[@]}" ${runtime_args[@]+"${runtime_args[@]}"} "--token=${join_token}" </dev/null 9<&-); then
     fail 21 "keadm join failed for node ${node_name}"
   fi
   say "node ${node_name} joined"
 }
 
+# One join at a time on a host: a rerun sent while an earlier join still runs (its workflow was killed, its script
+# was not) waits for it, then finds edgecore running for this node and answers already-joined. The lock is taken
+# on a directory every host has, so taking it creates nothing; keadm gets the descriptor closed, so a daemon it
+# starts cannot hold the lock after this script ends.
+hold_join_lock() {
+  command -v flock >/dev/null 2>&1 || return 0
+  exec 9</var/lib
+  flock -w 900 9 || fail 2 'another edgekeeper join has been running on this host for 15 minutes'
+}
+
 main() {
+  hold_join_lock
   # Fail before touching the host when the join could not happen anyway.
   [[ -n ${EDGEKEEPER_STOP_AFTER:-} ]] || read_token
   preflight
