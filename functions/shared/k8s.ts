@@ -14,7 +14,7 @@ import {
 import { ClusterAccessDeniedError, TransientServiceError } from './errors';
 import { type Settings, SettingsError } from './settings';
 import { readSecureParameter } from './ssm';
-import { requestTimeoutSeconds, retryAfterSeconds, retryHint, transportFailure } from './transport';
+import { retryAfterSeconds, retryHint, transportFailure } from './transport';
 
 /** The Kubernetes APIs the steps use, built once per cluster source and reused while the Lambda is warm. */
 export interface KubeClients {
@@ -32,7 +32,7 @@ const cache = new Map<string, Promise<KubeClients>>();
  * (local runs and the sandbox). The kubeconfig holds credentials: it is never logged or returned.
  */
 export function kubeClients(settings: Settings): Promise<KubeClients> {
-  const timeoutSeconds = requestTimeoutSeconds(settings);
+  const timeoutSeconds = settings.requestTimeoutSeconds;
   const source = settings.kubeconfigParameter
     ? `ssm:${settings.kubeconfigParameter}`
     : `file:${settings.kubeconfigPath ?? ''}`;

@@ -18,7 +18,7 @@ import { HostUnreachableError, type Invocation, type ShellCommand } from './host
 import { tracer } from './powertools';
 import { redactSecrets } from './redact';
 import { currentEnvironment, type Settings, SettingsError } from './settings';
-import { requestTimeoutSeconds, retryAfterSeconds, retryHint, transportFailure } from './transport';
+import { retryAfterSeconds, retryHint, transportFailure } from './transport';
 
 /**
  * The one SSM adapter: every call edgekeeper makes to SSM (Run Command, the managed-instance inventory, Parameter
@@ -34,7 +34,7 @@ const clients = new Map<string, SSMClient>();
  * request timeout, and each call as a whole (SDK retries included) by the abort signal of {@link call}.
  */
 function ssmClient(settings: Settings): SSMClient {
-  const timeoutMs = requestTimeoutSeconds(settings) * 1000;
+  const timeoutMs = settings.requestTimeoutSeconds * 1000;
   const key = `${settings.ssmEndpoint ?? 'aws'} ${timeoutMs}`;
   let client = clients.get(key);
   if (!client) {
@@ -69,7 +69,7 @@ async function call<Output>(
   target: string,
   send: (client: SSMClient, abortSignal: AbortSignal) => Promise<Output>,
 ): Promise<Output> {
-  const seconds = requestTimeoutSeconds(settings);
+  const seconds = settings.requestTimeoutSeconds;
   try {
     return await send(ssmClient(settings), AbortSignal.timeout(seconds * 1000));
   } catch (error) {

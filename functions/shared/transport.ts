@@ -1,22 +1,9 @@
 /**
- * What the Kubernetes and SSM adapters share about calls that leave the Lambda: how long one may take, and which
- * failures are the network's or the server's (worth a retry) rather than the request's.
+ * What the Kubernetes and SSM adapters share about calls that leave the Lambda: which failures are the network's
+ * or the server's (worth a retry) rather than the request's. How long one call may take is the
+ * `requestTimeoutSeconds` setting: well inside the Lambda timeout, so a frozen server gives a named error the
+ * workflow retries instead of a step that hangs until Lambda kills it.
  */
-
-/** The client-side bound on one Kubernetes or SSM call when the settings give none. */
-export const DEFAULT_REQUEST_TIMEOUT_SECONDS = 10;
-
-/**
- * Seconds one call to the Kubernetes API or SSM may take before it fails as transient: well inside the Lambda
- * timeout, so a frozen server gives a named error the workflow retries instead of a step that hangs until Lambda
- * kills it. Read from the `requestTimeoutSeconds` setting when the deployment has one.
- */
-export function requestTimeoutSeconds(settings: object): number {
-  const configured = (settings as { readonly requestTimeoutSeconds?: unknown }).requestTimeoutSeconds;
-  return typeof configured === 'number' && Number.isFinite(configured) && configured > 0
-    ? configured
-    : DEFAULT_REQUEST_TIMEOUT_SECONDS;
-}
 
 /** Socket and DNS failures: the request may never have reached the server, and the next try may. */
 const NETWORK_CODES =

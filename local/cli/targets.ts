@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_LOG_ENV } from '../../functions/shared/powertools';
-import { formatPorts, SETTINGS_ENV } from '../../functions/shared/settings';
+import { settingsEnvironment } from '../../functions/shared/settings';
 import { readSandboxInfo } from '../sandbox/sandbox';
 
 /** Where a workflow command runs. */
@@ -25,11 +25,13 @@ export async function handlerEnvironment(target: Target, logs?: string): Promise
   const env: Record<string, string> = {
     ...common,
     // the steps' own identity, bound by deploy/rbac.yaml as in a deployment, not the sandbox's admin
-    [SETTINGS_ENV.kubeconfigPath]: info.edgekeeperKubeconfig,
-    [SETTINGS_ENV.ssmEndpoint]: info.ssm.endpoint,
-    [SETTINGS_ENV.cloudcorePublicAddress]: info.cloudcore.publicAddress,
-    [SETTINGS_ENV.cloudcorePorts]: formatPorts(info.cloudcore.ports),
-    [SETTINGS_ENV.downloadMirror]: info.downloadMirror,
+    ...settingsEnvironment({
+      kubeconfigPath: info.edgekeeperKubeconfig,
+      ssmEndpoint: info.ssm.endpoint,
+      cloudcorePublicAddress: info.cloudcore.publicAddress,
+      cloudcorePorts: info.cloudcore.ports,
+      downloadMirror: info.downloadMirror,
+    }),
     AWS_REGION: info.ssm.region,
     AWS_ACCESS_KEY_ID: 'sandbox',
     AWS_SECRET_ACCESS_KEY: 'sandbox',

@@ -1,9 +1,4 @@
-import {
-  DEFAULT_REQUEST_TIMEOUT_SECONDS,
-  requestTimeoutSeconds,
-  retryAfterSeconds,
-  transportFailure,
-} from '../../../functions/shared/transport';
+import { retryAfterSeconds, transportFailure } from '../../../functions/shared/transport';
 
 describe('transportFailure', () => {
   it.each([
@@ -52,13 +47,5 @@ describe('retryAfterSeconds', () => {
     expect(retryAfterSeconds('Wed, 31 Dec 2025 23:59:00 GMT', now)).toBe(0);
     expect(retryAfterSeconds('soon', now)).toBeUndefined();
     expect(retryAfterSeconds(undefined, now)).toBeUndefined();
-  });
-});
-
-describe('requestTimeoutSeconds', () => {
-  it('takes the setting, or 10 s when there is none', () => {
-    expect(requestTimeoutSeconds({ requestTimeoutSeconds: 3 })).toBe(3);
-    expect(requestTimeoutSeconds({})).toBe(DEFAULT_REQUEST_TIMEOUT_SECONDS);
-    expect(DEFAULT_REQUEST_TIMEOUT_SECONDS).toBe(10);
   });
 });
