@@ -7,10 +7,11 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type BundleBench, benchBundles } from './bundles';
+import { benchDrift, type DriftBench, formatDriftBench } from './drift';
 import { benchOnboarding, type OnboardingBench } from './onboarding';
 import { formatReport, summaries } from './report';
 
-const USAGE = `usage: npm run bench -- [--json] [--nodes 1-3] [--runs N] [--skip-onboarding] [--skip-bundles] [--source-maps]`;
+const USAGE = `usage: npm run bench -- [--json] [--nodes 1-3] [--runs N] [--skip-onboarding] [--skip-bundles] [--source-maps] [--drift-nodes N] [--skip-drift]`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -21,6 +22,8 @@ async function main(): Promise<number> {
       'skip-onboarding': { type: 'boolean', default: false },
       'skip-bundles': { type: 'boolean', default: false },
       'source-maps': { type: 'boolean', default: false },
+      'drift-nodes': { type: 'string', default: '5000' },
+      'skip-drift': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -34,6 +37,9 @@ async function main(): Promise<number> {
     throw new UsageError(`--nodes: expected 1-3, got ${values.nodes}`);
   if (!Number.isInteger(runs) || runs < 1 || runs > 20)
     throw new UsageError(`--runs: expected 1-20, got ${values.runs}`);
+  const driftNodes = Number(values['drift-nodes']);
+  if (!Number.isInteger(driftNodes) || driftNodes < 500 || driftNodes > 20000)
+    throw new UsageError(`--drift-nodes: expected 500-20000, got ${values['drift-nodes']}`);
   const progress = (text: string) => {
     if (!values.json) process.stderr.write(`${text}\n`);
   };
@@ -41,6 +47,7 @@ async function main(): Promise<number> {
   const started = performance.now();
   let onboarding: OnboardingBench | null = null;
   let bundles: BundleBench | null = null;
+  let drift: DriftBench | null = null;
   if (!values['skip-onboarding']) {
     progress(`bench: starting the sandbox and onboarding ${nodes} node(s) with compressed, then real waits …`);
     onboarding = await benchOnboarding({ nodes, compressedWaitMs: 250, timeoutMs: 90_000 });
@@ -48,6 +55,10 @@ async function main(): Promise<number> {
   if (!values['skip-bundles']) {
     progress(`bench: bundling the Lambda handlers and timing ${runs} cold loads of each …`);
     bundles = await benchBundles({ runs, mapRuns: values['source-maps'] ? Math.min(3, runs) : 0 });
+  }
+  if (!values['skip-drift']) {
+    progress(`bench: a drift check over 500, then ${driftNodes} seeded edge nodes …`);
+    drift = await benchDrift({ sizes: [500, driftNodes] });
   }
   const meta = {
     date: new Date().toISOString(),
@@ -60,16 +71,19 @@ async function main(): Promise<number> {
       ...meta,
       onboarding: onboarding && { ...onboarding, summary: summaries(onboarding) },
       bundles,
+      drift,
     };
     process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   } else {
     process.stdout.write(formatReport(meta, onboarding, bundles));
+    if (drift) process.stdout.write(formatDriftBench(drift));
   }
   const failed =
     onboarding !== null &&
     (onboarding.worker.error !== null || onboarding.worker.onboardings.some((o) => o.status !== 'SUCCEEDED'));
   const loadFailed = bundles?.bundles.some((b) => b.loadError !== null) ?? false;
-  return failed || loadFailed ? 1 : 0;
+  const driftFailed = drift !== null && drift.error !== null;
+  return failed || loadFailed || driftFailed ? 1 : 0;
 }
 
 class UsageError extends Error {

@@ -28,7 +28,12 @@ export type StepUse =
   /** ssm:PutParameter of an execution's join-token SecureString (under /edgekeeper/join-token/ only) */
   | 'ssm:token-write'
   /** ssm:DeleteParameter of an execution's join-token parameter (under /edgekeeper/join-token/ only) */
-  | 'ssm:token-delete';
+  | 'ssm:token-delete'
+  /**
+   * the drift-report bucket, under drift-reports/ only: s3:PutObject and s3:GetObject on its objects, s3:ListBucket
+   * of that prefix (a run's parts are listed; a missing object is then a 404, not a 403)
+   */
+  | 's3:drift-reports';
 
 /**
  * The kind each function of functions/shared/ssm.ts (the one module that calls SSM) needs. A step whose code
@@ -40,6 +45,8 @@ export const SSM_CALL_USES = {
   putSecureParameter: 'ssm:token-write',
   deleteParameter: 'ssm:token-delete',
   describeInstance: 'ssm:inventory',
+  describeInstances: 'ssm:inventory',
+  listTaggedInstances: 'ssm:inventory',
   sendShellCommand: 'ssm:send-edge',
   sendShellCommandToTagged: 'ssm:send-cloud',
   describeCommand: 'ssm:list-commands',
@@ -48,6 +55,8 @@ export const SSM_CALL_USES = {
   cancelCommand: 'ssm:cancel-command',
   // classifies an error; calls nothing
   translateSsmError: null,
+  // `edgekeeper credentials create`, with the operator's credentials: no step may write the kubeconfig
+  writeSecureParameter: null,
 } as const satisfies Record<string, StepUse | null>;
 
 export interface StepSpec {
@@ -152,6 +161,46 @@ export const STEPS = {
     entry: 'functions/check-namespace-gone/handler.ts',
     description: 'Checks whether a deleted namespace is gone',
     uses: ['kubernetes'],
+  },
+  DriftCheckCluster: {
+    entry: 'functions/drift-check-cluster/handler.ts',
+    description:
+      'Drift check of the cluster: unfenced DaemonSets, edge nodes not Ready or off version, stuck pods, stale locks',
+    uses: ['kubernetes', 'stepfunctions', 's3:drift-reports'],
+    timeoutSeconds: 300,
+  },
+  DriftCheckHosts: {
+    entry: 'functions/drift-check-hosts/handler.ts',
+    description: 'Drift check of the hosts: managed nodes whose SSM host is gone or offline, edge hosts with no node',
+    uses: ['kubernetes', 'ssm:inventory', 's3:drift-reports'],
+    timeoutSeconds: 300,
+  },
+  DriftRemediate: {
+    entry: 'functions/drift-remediate/handler.ts',
+    description: 'Fixes safe drift only: fences DaemonSets as onboarding does, expires locks of ended executions',
+    uses: ['kubernetes', 'stepfunctions', 's3:drift-reports'],
+    timeoutSeconds: 300,
+  },
+  DriftReport: {
+    entry: 'functions/drift-report/handler.ts',
+    description: 'Stores the drift report, emits a metric per finding type and returns its bounded summary',
+    uses: ['s3:drift-reports'],
+    timeoutSeconds: 120,
+  },
+  CheckBatch: {
+    entry: 'functions/check-batch/handler.ts',
+    description: 'Checks a batch of requests before any starts (no two share a node, IP, instance or id)',
+    uses: [],
+  },
+  PlanBatchWave: {
+    entry: 'functions/plan-batch-wave/handler.ts',
+    description: "Records a batch wave's results and picks the next wave within the failure budget",
+    uses: [],
+  },
+  ReadChildFailure: {
+    entry: 'functions/read-child-failure/handler.ts',
+    description: "Reads a batch child's failure into the short error its result carries",
+    uses: [],
   },
 } as const satisfies Record<string, StepSpec>;
 

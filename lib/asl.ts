@@ -69,7 +69,11 @@ function lookup(values: Readonly<Record<string, string>>, name: string): string 
 /** The timeout settings a workflow's own time limit is derived from, as `readSettings` names them. */
 export type WorkflowTimeoutSettings = Pick<
   Settings,
-  'hostCommandTimeoutSeconds' | 'nodeReadyTimeoutSeconds' | 'drainTimeoutSeconds' | 'namespaceDeletionTimeoutSeconds'
+  | 'hostCommandTimeoutSeconds'
+  | 'nodeReadyTimeoutSeconds'
+  | 'drainTimeoutSeconds'
+  | 'namespaceDeletionTimeoutSeconds'
+  | 'manualJoinTimeoutSeconds'
 >;
 
 /**
@@ -84,14 +88,17 @@ export const STEPS_ALLOWANCE_SECONDS = 900;
  * free as soon as its holder's execution has ended (a timed-out one included), and no step waits for a lock.
  * - remove-node: an uninstall, the longest of its modes: one round of nested removals (each a drain, then a
  *   reset script; four at a time), then the namespace's deletion.
- * - onboard-node: the join script and the readiness wait, then possibly a whole rollback (a removal).
+ * - onboard-node: the join script and the readiness wait, then possibly a whole rollback (a removal); or, for a
+ *   manual join, the wait for the person's command to register the node (its failure only deletes the node).
  */
 export function workflowTimeouts(settings: WorkflowTimeoutSettings): Record<string, number> {
   const removal = settings.drainTimeoutSeconds + settings.hostCommandTimeoutSeconds + STEPS_ALLOWANCE_SECONDS;
   const uninstall = removal + settings.namespaceDeletionTimeoutSeconds + STEPS_ALLOWANCE_SECONDS;
-  const onboarding =
-    settings.hostCommandTimeoutSeconds + settings.nodeReadyTimeoutSeconds + STEPS_ALLOWANCE_SECONDS + removal;
-  return { 'onboard-node': onboarding, 'remove-node': uninstall };
+  const ssmJoin = settings.hostCommandTimeoutSeconds + settings.nodeReadyTimeoutSeconds + removal;
+  const onboarding = Math.max(ssmJoin, settings.manualJoinTimeoutSeconds) + STEPS_ALLOWANCE_SECONDS;
+  // drift-check: four steps of at most five minutes each (docs/operating.md, "Drift checks"), and their retries
+  const driftCheck = 2 * STEPS_ALLOWANCE_SECONDS;
+  return { 'onboard-node': onboarding, 'remove-node': uninstall, 'drift-check': driftCheck };
 }
 
 /**

@@ -11,6 +11,15 @@ import {
   settingsEnvironment,
   settingsFromContext,
 } from '../functions/shared/settings';
+import { SecurityGroupId, SubnetId, VpcId } from './aws-ids';
+import {
+  type AlarmsConfig,
+  type CloudcoreExposureConfig,
+  type DriftConfig,
+  driftGroup,
+  OPERATIONS_SHAPE,
+  operationsProblems,
+} from './operations-settings';
 
 /**
  * Deployment settings, read from the `edgekeeper` key of the CDK context (`cdk.json` or `-c edgekeeper=…`).
@@ -25,17 +34,70 @@ const DeploymentOnly = {
       logRetentionDays: z.number().int().positive().default(30),
     })
     .prefault({}),
+  /** the REST API's stage throttling, and whether the stack creates the account's API Gateway logging role */
+  api: z
+    .strictObject({
+      throttlingRateLimit: z.number().positive().default(10),
+      throttlingBurstLimit: z.number().int().positive().default(20),
+      // API Gateway logs only through the account's CloudWatch role: false when the account already sets one
+      cloudWatchRole: z.boolean().default(true),
+    })
+    .prefault({}),
+  network: z
+    .strictObject({
+      vpcId: VpcId.optional(),
+      subnetIds: z.array(SubnetId).readonly().optional(),
+      securityGroupIds: z.array(SecurityGroupId).readonly().optional(),
+    })
+    .superRefine((network, context) => {
+      // Lambda takes its subnets from the ids alone (nothing is looked up in the account), so each must be named.
+      if (network.vpcId !== undefined && (network.subnetIds ?? []).length === 0) {
+        context.addIssue({
+          code: 'custom',
+          path: ['subnetIds'],
+          message: 'at least one subnet id is required when edgekeeper.network.vpcId is given',
+        });
+      }
+      for (const key of ['subnetIds', 'securityGroupIds'] as const) {
+        if (network.vpcId === undefined && network[key] !== undefined) {
+          context.addIssue({ code: 'custom', path: [key], message: 'needs edgekeeper.network.vpcId as well' });
+        }
+      }
+    })
+    .prefault({}),
 };
 
 const STEP_SHAPE = contextShape();
 
-export const EdgekeeperConfig = z.strictObject({ ...STEP_SHAPE, ...DeploymentOnly }) as unknown as z.ZodType<
-  EdgekeeperConfig,
-  unknown
->;
+export const EdgekeeperConfig = z
+  .strictObject({ ...STEP_SHAPE, ...DeploymentOnly, ...OPERATIONS_SHAPE, drift: driftGroup(STEP_SHAPE.drift) })
+  .superRefine((config, context) => {
+    for (const issue of operationsProblems(config)) context.addIssue({ code: 'custom', ...issue });
+  }) as unknown as z.ZodType<EdgekeeperConfig, unknown>;
 export type EdgekeeperConfig = ContextSettings & {
   readonly lambda: { readonly architecture: 'arm64' | 'x86_64'; readonly logRetentionDays: number };
+  readonly api: {
+    readonly throttlingRateLimit: number;
+    readonly throttlingBurstLimit: number;
+    readonly cloudWatchRole: boolean;
+  };
+  /** the VPC the steps run in; all absent: outside any VPC, as before */
+  readonly network: NetworkConfig;
+  /** the scheduled drift check, the alarms' topic, and the optional cloudcore load balancer (lib/operations-settings.ts) */
+  readonly drift: DriftConfig;
+  readonly alarms: AlarmsConfig;
+  readonly cloudcoreExposure: CloudcoreExposureConfig;
 };
+
+/**
+ * The subnets every step runs in, and its security groups. Without `securityGroupIds` the stack creates one that
+ * only lets HTTPS out (docs/operating.md says what the subnets need to reach).
+ */
+export interface NetworkConfig {
+  readonly vpcId?: string;
+  readonly subnetIds?: readonly string[];
+  readonly securityGroupIds?: readonly string[];
+}
 
 const PREFIX = 'invalid edgekeeper settings in the CDK context';
 

@@ -302,7 +302,7 @@ async function execute(
   const definition = localDefinition(options.workflow, { ...process.env, ...control.environment });
   const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
   const tasks = taskStates(definition);
-  const stoppable = stopPoints(definition);
+  const stoppable = stopPoints(definition, PERSON_WAITS[options.workflow]);
   const overrides: RunOptions['overrides'] = {
     taskResourceLocalHandlers: Object.fromEntries(
       tasks.map((task) => [task.name, serveTask(task, options, scope, control, record, stoppable.has(task.name))]),
@@ -364,12 +364,22 @@ function taskStates(definition: StateMachineDefinition): TaskSpec[] {
 }
 
 /**
+ * Polling-loop states that wait for a person, not for work in flight: the manual join waits for someone to paste
+ * the command, up to its 30-minute timeout. A stop lands there at once (the failure path then removes what the
+ * manual join registered and releases the lock) instead of being deferred until the loop ends.
+ */
+const PERSON_WAITS: Readonly<Record<string, readonly string[]>> = {
+  'onboard-node': ['Check the manual join'],
+};
+
+/**
  * The states where a stop may land: those reachable from StartAt without taking a Catch (the forward path; Catch
  * targets and what follows them are the failure path), minus the states of polling loops (Wait → Check → Choice),
  * which wait for work in flight, such as a script on a host: a stop there is deferred until the loop is done.
- * Nested Parallel branches and Map processors count on their own.
+ * `waitingForPeople` names loop states that are stop points anyway. Nested Parallel branches and Map processors
+ * count on their own.
  */
-export function stopPoints(definition: StateMachineDefinition): Set<string> {
+export function stopPoints(definition: StateMachineDefinition, waitingForPeople: readonly string[] = []): Set<string> {
   const points = new Set<string>();
   const visit = (machine: StateMachineDefinition) => {
     const states = machine.States as unknown as Record<string, Record<string, unknown>>;
@@ -408,7 +418,7 @@ export function stopPoints(definition: StateMachineDefinition): Set<string> {
       }
       return false;
     };
-    for (const name of forward) if (!reaches(name, name)) points.add(name);
+    for (const name of forward) if (!reaches(name, name) || waitingForPeople.includes(name)) points.add(name);
   };
   visit(definition);
   return points;

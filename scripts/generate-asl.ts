@@ -7,6 +7,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { STATEMACHINE_DIR } from '../lib/asl';
+import { batchOnboard } from '../statemachine/src/batch-onboard';
+import { batchRemove } from '../statemachine/src/batch-remove';
+import { driftCheck } from '../statemachine/src/drift-check';
 import { onboardNode } from '../statemachine/src/onboard-node';
 import { removeNode } from '../statemachine/src/remove-node';
 import type { Definition } from '../statemachine/src/states';
@@ -15,6 +18,9 @@ import type { Definition } from '../statemachine/src/states';
 export const WORKFLOW_SOURCES: Readonly<Record<string, Definition>> = {
   'onboard-node': onboardNode,
   'remove-node': removeNode,
+  'drift-check': driftCheck,
+  'batch-onboard': batchOnboard,
+  'batch-remove': batchRemove,
 };
 
 /** The text of one generated file: two-space JSON with a final newline. */

@@ -62,7 +62,8 @@ export function renderWorkflowDocs(): string {
       "(aws-cdk's `LambdaInvoke` default, plus throttling); validation also waits twice for a host that dropped off SSM.",
     "- Each workflow's time limit (`TimeoutSeconds`) is derived from the timeout settings when it is deployed or " +
       'run: remove-node allows a drain, a reset script and the namespace deletion of an uninstall; onboard-node ' +
-      `allows the join script, the readiness wait and a whole rollback; each adds ${STEPS_ALLOWANCE_SECONDS} s for ` +
+      "allows the join script, the readiness wait and a whole rollback, or a manual join's whole wait if that is " +
+      `longer; each adds ${STEPS_ALLOWANCE_SECONDS} s for ` +
       'its short steps and their retries.',
     '- A failure event carries the original `error` and `cause`, the `request` (the execution input) and what ' +
       "became of the lock (`lock`: `{ result }` or the release's `{ Error, Cause }`); onboarding's also carries the " +

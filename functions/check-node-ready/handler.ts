@@ -14,13 +14,21 @@ const Input = z.object({
   /** when waiting began; null on the first check */
   startedAt: z.iso.datetime().nullable(),
   attempt: z.number().int().min(0),
+  /**
+   * which setting bounds the wait: the ready timeout after an SSM join, or the manual join timeout while a person
+   * runs the join command on the device (the node does not even exist yet)
+   */
+  timeout: z.enum(['nodeReady', 'manualJoin']).default('nodeReady'),
 });
 
-/** One readiness check of the joined node, with the backoff before the next one; fails at the ready timeout. */
+/**
+ * One readiness check of the joined node, with the backoff before the next one; fails at the ready timeout (or, for a
+ * manual join, at the manual join timeout).
+ */
 export const handler = defineStep(
   'CheckNodeReady',
   Input,
-  async ({ nodeName, nodeIp, settings, startedAt, attempt }) => {
+  async ({ nodeName, nodeIp, settings, startedAt, attempt, timeout }) => {
     const config = readSettings();
     const node = await readNode(await kubeClients(config), nodeName);
     const now = Date.now();
@@ -30,7 +38,8 @@ export const handler = defineStep(
       { nodeName, nodeIp, taint: settings.taint, profile: settings.profile, version: settings.version },
       attempt,
       now,
-      Date.parse(since) + config.nodeReadyTimeoutSeconds * 1000,
+      Date.parse(since) +
+        (timeout === 'manualJoin' ? config.manualJoinTimeoutSeconds : config.nodeReadyTimeoutSeconds) * 1000,
     );
     return {
       ready: decision.done,

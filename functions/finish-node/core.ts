@@ -27,7 +27,8 @@ export interface NodePort {
 /** What the request wants the node to be. */
 export interface FinishRequest {
   readonly nodeName: string;
-  readonly instanceId: string;
+  /** null for a manual join: the node records no instance, so a removal resets no host */
+  readonly instanceId: string | null;
   readonly operationId: string;
   /** labels, taint, version and profile: the join settings the request resolved to */
   readonly settings: JoinSettings;
@@ -104,7 +105,9 @@ export function planFinish(node: V1Node, request: FinishRequest): { patch: Patch
 
   const wanted: Record<string, string> = {
     ...annotations,
-    [MANAGED_ANNOTATIONS.instanceId]: request.instanceId,
+    ...(request.instanceId === null
+      ? { [MANAGED_ANNOTATIONS.joinMode]: 'manual' }
+      : { [MANAGED_ANNOTATIONS.instanceId]: request.instanceId }),
     [MANAGED_ANNOTATIONS.kubeedgeVersion]: settings.version,
     [MANAGED_ANNOTATIONS.keadmProfile]: settings.profile,
     [MANAGED_ANNOTATIONS.operationId]: annotations[MANAGED_ANNOTATIONS.operationId] ?? request.operationId,

@@ -9,7 +9,8 @@ import { finishNode, type NodePort } from './core';
 const Input = z.object({
   operationId: z.string().min(1),
   nodeName: z.string().min(1),
-  instanceId: z.string().min(1),
+  /** null for a manual join: no SSM instance backs the node */
+  instanceId: z.string().min(1).nullable(),
   settings: JoinSettings,
 });
 

@@ -1,7 +1,7 @@
 import { MANAGED_ANNOTATIONS } from '../shared/domain';
 import type { RemoveRequest } from '../shared/remove-input';
 import { type NodeLike, resolveRemoveTarget } from '../shared/remove-target';
-import { decideHostReset, type HostResetDecision } from '../shared/reset-script';
+import { decideHostReset, HOST_STATE_NOT_CLEANED, type HostResetDecision } from '../shared/reset-script';
 
 /**
  * Core of "Inspect the node": decides, before anything changes, which node, host and IP a removal or rollback works
@@ -60,11 +60,11 @@ export async function inspectRemoval(
       ? `node ${request.nodeName} was already gone: cleaning only what edgekeeper left for it (locks, routing` +
         `${instanceId ? `, host ${instanceId}` : ''})`
       : null;
-  const skip = (reason: string, keepHost: boolean): Inspection => ({
+  const skip = (reason: string, keepHost: boolean, notCleaned: readonly string[] = []): Inspection => ({
     nodeExists: target.nodeExists,
     instanceId: keepHost ? (instanceId ?? null) : null,
     nodeIp,
-    hostReset: { action: 'skip', reason, notCleaned: [] },
+    hostReset: { action: 'skip', reason, notCleaned },
     notice: gone,
     keadm,
   });
@@ -73,6 +73,11 @@ export async function inspectRemoval(
     return skip(`the failed join changed nothing on host ${instanceId ?? 'unknown'}: not reset`, true);
   }
   if (!instanceId && !target.nodeExists) return skip(NOTHING_RECORDED, false);
+  if (!instanceId && annotations[MANAGED_ANNOTATIONS.joinMode] === 'manual') {
+    // joined by a person with the rendered command: edgekeeper never had a way onto that device
+    const reason = `node ${request.nodeName} was joined by hand: its device is not reset; run "keadm reset" on it`;
+    return skip(reason, false, HOST_STATE_NOT_CLEANED);
+  }
   if (instanceId && request.forceHost !== instanceId) {
     const others = await ports.otherClaimsOn(instanceId, request.nodeName);
     if (others.length > 0) {

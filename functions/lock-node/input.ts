@@ -38,6 +38,15 @@ export const NodeLockInput = z.object({
 
 export const UninstallLockInput = z.object({ ...Common, purpose: z.literal('uninstall') });
 
+/**
+ * The release step's input: the lock step's, plus `handOver`, written in the workflow definition where a failing
+ * onboarding hands its Leases to its rollback child instead of releasing them.
+ */
+export const ReleaseStepInput = z.discriminatedUnion('purpose', [
+  UninstallLockInput,
+  NodeLockInput.extend({ handOver: z.boolean({ error: 'must be a boolean' }).optional() }),
+]);
+
 // told apart by `purpose`, so a wrong purpose is reported on that field rather than on the input as a whole
 export const LockStepInput = z.discriminatedUnion('purpose', [UninstallLockInput, NodeLockInput], {
   error: 'must be "onboard", "remove" or "uninstall"',

@@ -185,6 +185,10 @@ export async function checkRouting(
 ): Promise<RoutingResult> {
   // SSM resolves the tag after answering: only a finished command knows how many hosts it reached
   const { status, targetCount } = await port.describeCommand(command.commandId);
+  if (FINISHED.has(status) && targetCount === 0 && command.action === 'remove') {
+    // no host carries the tag, so none can hold a route to remove: a rollback must not fail on it
+    return done('nothing-to-do', `no cloud host carries the SSM tag ${config.cloudHostTag}: no routing to remove`);
+  }
   const hosts = FINISHED.has(status)
     ? judgeRouting(await port.listInvocations(command.commandId), targetCount, config.cloudHostTag)
     : undefined;

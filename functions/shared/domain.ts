@@ -88,6 +88,8 @@ export const MANAGED_ANNOTATIONS = Object.freeze({
   appliedLabels: `${EDGEKEEPER_PREFIX}applied-labels`,
   /** the taints edgekeeper applied (`key:effect`, comma-separated): a rerun without the taint removes them */
   appliedTaints: `${EDGEKEEPER_PREFIX}applied-taints`,
+  /** `manual` on a node a person joined with the rendered command: no SSM instance, so a removal cannot reset it */
+  joinMode: `${EDGEKEEPER_PREFIX}join-mode`,
 } as const);
 
 /** On a DaemonSet: `true` lets its pods run on edge nodes (the DaemonSet guard skips it). */
@@ -101,6 +103,8 @@ export const LOCK_ANNOTATIONS = Object.freeze({
   nodeName: `${EDGEKEEPER_PREFIX}node-name`,
   instanceId: `${EDGEKEEPER_PREFIX}instance-id`,
   nodeIp: `${EDGEKEEPER_PREFIX}node-ip`,
+  /** the rollback child a failing holder hands its Leases to: only that execution may adopt them */
+  handedTo: `${EDGEKEEPER_PREFIX}handed-to`,
 } as const);
 
 /**

@@ -156,8 +156,6 @@ export function joinCommands(script: string, tokenParameter: string): string[] {
   if (!PARAMETER_NAME.test(tokenParameter)) {
     throw new InvalidJoinSettingsError(`token parameter ${JSON.stringify(tokenParameter)} is not a parameter name`);
   }
-  const lines = script.split('\n');
-  if (lines.includes(HEREDOC_END)) throw new InvalidJoinSettingsError(`script contains the line ${HEREDOC_END}`);
   return [
     'umask 077',
     // The agent runs `sh -c <orchestration dir>/_script.sh` (the sandbox: `bash _script.sh` from that folder).
@@ -168,13 +166,23 @@ export function joinCommands(script: string, tokenParameter: string): string[] {
     "trap 'exit 129' HUP",
     "trap 'exit 130' INT",
     "trap 'exit 143' TERM",
-    `cat >"$edgekeeper_script" <<'${HEREDOC_END}'`,
-    ...lines,
-    HEREDOC_END,
+    ...scriptToFile(script, '"$edgekeeper_script"'),
     'edgekeeper_status=0',
     `${TOKEN_PARAMETER_ENV}=${shellQuote(tokenParameter)} bash "$edgekeeper_script" || edgekeeper_status=$?`,
     'exit "$edgekeeper_status"',
   ];
+}
+
+/**
+ * Shell lines that write `script` to `file` (a shell word, e.g. `"$edgekeeper_script"`) through a quoted heredoc:
+ * nothing in the script is expanded, so it arrives byte for byte. The SSM commands and the manual join command
+ * (functions/shared/manual-join.ts) both carry the script this way.
+ * @throws InvalidJoinSettingsError when the script contains the heredoc's end line
+ */
+export function scriptToFile(script: string, file: string): string[] {
+  const lines = script.split('\n');
+  if (lines.includes(HEREDOC_END)) throw new InvalidJoinSettingsError(`script contains the line ${HEREDOC_END}`);
+  return [`cat >${file} <<'${HEREDOC_END}'`, ...lines, HEREDOC_END];
 }
 
 /**

@@ -11,8 +11,9 @@ import {
   ServerConfiguration,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { type EksTokenOptions, EksTokenSource } from './eks-token';
 import { ClusterAccessDeniedError, TransientServiceError } from './errors';
-import { type Settings, SettingsError } from './settings';
+import { currentEnvironment, EKS_SETTINGS, type Settings, SettingsError } from './settings';
 import { readSecureParameter } from './ssm';
 import { retryAfterSeconds, retryHint, transportFailure } from './transport';
 
@@ -27,27 +28,52 @@ export interface KubeClients {
 
 const cache = new Map<string, Promise<KubeClients>>();
 
+/** Where the EKS token's credentials and clock come from, when not the AWS SDK's default chain and the real clock. */
+export type EksSigning = Pick<EksTokenOptions, 'credentials' | 'now'>;
+
 /**
- * Cluster access from the settings: a kubeconfig kept as an SSM SecureString (deployed), or the KUBECONFIG file
- * (local runs and the sandbox). The kubeconfig holds credentials: it is never logged or returned.
+ * Cluster access from the settings (`clusterAuth`):
+ * - `kubeconfig`: a kubeconfig kept as an SSM SecureString (deployed), or the KUBECONFIG file (local runs and the
+ *   sandbox). The kubeconfig holds credentials: it is never logged or returned.
+ * - `eks`: the EKS API server at `clusterEndpoint`, trusted through `clusterCertificateAuthority` alone, with a
+ *   token presigned with the step's own AWS credentials on each request (see eks-token.ts).
+ * The clients, and with them the kubeconfig or the EKS token, are kept for the container's life. `signing` is for
+ * tests: clients built with it are not cached.
  */
-export function kubeClients(settings: Settings): Promise<KubeClients> {
+export function kubeClients(settings: Settings, signing?: EksSigning): Promise<KubeClients> {
   const timeoutSeconds = settings.requestTimeoutSeconds;
-  const source = settings.kubeconfigParameter
-    ? `ssm:${settings.kubeconfigParameter}`
-    : `file:${settings.kubeconfigPath ?? ''}`;
-  const key = `${source} ${timeoutSeconds}`;
+  const build = (onUnauthorized?: () => void) =>
+    loadKubeConfig(settings, signing).then((config) => makeClients(config, timeoutSeconds, onUnauthorized));
+  if (signing) return build();
+  const key = `${clusterSource(settings)} ${timeoutSeconds}`;
   let clients = cache.get(key);
   if (!clients) {
-    clients = loadKubeConfig(settings).then((config) => makeClients(config, timeoutSeconds));
+    const built = build(() => forget(key, built));
     // A failed load (parameter missing, throttled) must not poison the cache for the next invocation.
-    clients.catch(() => cache.delete(key));
-    cache.set(key, clients);
+    built.catch(() => forget(key, built));
+    cache.set(key, built);
+    clients = built;
   }
   return clients;
 }
 
-async function loadKubeConfig(settings: Settings): Promise<KubeConfig> {
+/**
+ * Drops cached clients, unless newer ones replaced them already. The next call reads the credentials again: after a
+ * failed load, and after the API server refused them (HTTP 401), e.g. a kubeconfig whose token expired and that
+ * `edgekeeper credentials create` has since replaced, which a warm container would otherwise keep sending.
+ */
+function forget(key: string, clients: Promise<KubeClients>): void {
+  if (cache.get(key) === clients) cache.delete(key);
+}
+
+/** What identifies the cluster and the credentials a set of clients uses: the key of the container's cache. */
+function clusterSource(settings: Settings): string {
+  if (settings.clusterAuth === 'eks') return `eks:${settings.eksClusterName} ${settings.clusterEndpoint}`;
+  return settings.kubeconfigParameter ? `ssm:${settings.kubeconfigParameter}` : `file:${settings.kubeconfigPath ?? ''}`;
+}
+
+async function loadKubeConfig(settings: Settings, signing: EksSigning | undefined): Promise<KubeConfig> {
+  if (settings.clusterAuth === 'eks') return eksKubeConfig(settings, signing ?? {});
   const config = new KubeConfig();
   if (settings.kubeconfigParameter) {
     config.loadFromString(await readSecureParameter(settings, settings.kubeconfigParameter));
@@ -59,12 +85,50 @@ async function loadKubeConfig(settings: Settings): Promise<KubeConfig> {
   return config;
 }
 
+/** The user of the EKS kubeconfig: it has no token of its own, the authenticator below gives one per request. */
+const EKS_USER = 'edgekeeper-eks';
+
 /**
- * The API clients, built as `KubeConfig.makeApiClient` builds them plus one middleware: every request carries an
+ * A kubeconfig for the EKS cluster of the settings: its endpoint, its certificate authority (the only one trusted),
+ * and a user whose `Authorization: Bearer` header comes from the container's token source on every request, so a
+ * refreshed token is used without rebuilding the clients.
+ * @throws SettingsError when a setting EKS needs is missing (readSettings refuses that already; a caller may not)
+ */
+function eksKubeConfig(settings: Settings, signing: EksSigning): KubeConfig {
+  const missing = EKS_SETTINGS.filter((name) => settings[name] === undefined);
+  if (missing.length > 0) throw new SettingsError(`cluster auth eks needs ${missing.join(', ')}, which are unset`);
+  const {
+    eksClusterName: clusterName,
+    clusterEndpoint: server,
+    clusterCertificateAuthority: caData,
+  } = settings as Settings & { readonly [N in (typeof EKS_SETTINGS)[number]]: string };
+  const region = currentEnvironment().AWS_REGION;
+  if (!region)
+    throw new SettingsError('cluster auth eks needs AWS_REGION: the EKS token is signed for its STS endpoint');
+  const tokens = new EksTokenSource({ clusterName, region, ...signing });
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: clusterName, server, caData, skipTLSVerify: false }],
+    users: [{ name: EKS_USER }],
+    contexts: [{ name: clusterName, cluster: clusterName, user: EKS_USER }],
+    currentContext: clusterName,
+  });
+  config.addAuthenticator({
+    isAuthProvider: (user) => user.name === EKS_USER,
+    applyAuthentication: async (_user, options) => {
+      options.headers = { ...options.headers, Authorization: `Bearer ${await tokens.token()}` };
+    },
+  });
+  return config;
+}
+
+/**
+ * The API clients, built as `KubeConfig.makeApiClient` builds them plus two middlewares. Every request carries an
  * abort signal that fires after the request timeout, so a frozen API server fails the call (translated to a
  * TransientServiceError) instead of hanging the step. Per-call options (the patch content types) append to it.
+ * `onUnauthorized` hears of every answer with HTTP 401 (the credentials were refused).
  */
-export function makeClients(config: KubeConfig, timeoutSeconds: number): KubeClients {
+export function makeClients(config: KubeConfig, timeoutSeconds: number, onUnauthorized?: () => void): KubeClients {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new SettingsError('the kubeconfig has no current cluster');
   const timeout: Middleware = {
@@ -74,10 +138,17 @@ export function makeClients(config: KubeConfig, timeoutSeconds: number): KubeCli
     },
     post: async (response) => response,
   };
+  const refused: Middleware = {
+    pre: async (request) => request,
+    post: async (response) => {
+      if (response.httpStatusCode === 401) onUnauthorized?.();
+      return response;
+    },
+  };
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: config },
-    promiseMiddleware: [timeout],
+    promiseMiddleware: [timeout, refused],
   });
   return {
     core: new CoreV1Api(configuration),
@@ -129,7 +200,8 @@ function safeJson(text: string): unknown {
 /**
  * Classifies a failed Kubernetes call once: throttling (with the server's Retry-After as a hint), server errors,
  * refused or reset connections, DNS failures and the client-side timeout become TransientServiceError (the
- * workflow retries them); anything else is returned as it is, for the caller to decide.
+ * workflow retries them); refused credentials (401) and missing permissions (403) a ClusterAccessDeniedError;
+ * anything else is returned as it is, for the caller to decide.
  */
 export function translateKubeError(error: unknown, doing: string): Error {
   const status = statusOf(error);
@@ -137,6 +209,13 @@ export function translateKubeError(error: unknown, doing: string): Error {
     const headers = (error as ApiException<unknown>).headers ?? {};
     const hint = retryHint(retryAfterSeconds(headers['retry-after'] ?? headers['Retry-After']));
     return new TransientServiceError(`${doing}: ${statusMessage(error)}${hint}`);
+  }
+  if (status === 401) {
+    return new ClusterAccessDeniedError(
+      `${doing}: ${statusMessage(error)}; the cluster did not accept the steps' credentials: with cluster auth eks ` +
+        "the step's role needs its EKS access entry, with a kubeconfig its token may have expired " +
+        '(`edgekeeper credentials create` makes a new one)',
+    );
   }
   if (status === 403) {
     return new ClusterAccessDeniedError(

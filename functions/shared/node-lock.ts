@@ -150,7 +150,7 @@ function keysOf(request: { nodeName: string; instanceId?: string | null; nodeIp?
  * Locks the node name, its instance and its IP for the holder, all or none: keys are taken in a fixed order and,
  * when one is refused, the ones taken by this call are released before the error is thrown. Idempotent for the
  * same holder (a retried step renews). A rollback child (`<parent>-rollback`) runs under its parent's Leases while
- * the parent runs. Onboarding then checks, under the lock, that no uninstall runs and that no other node has the
+ * the parent runs, once the parent has handed them to it. Onboarding then checks, under the lock, that no uninstall runs and that no other node has the
  * name, the IP or the instance.
  */
 export async function acquireNodeLocks(ports: LockPorts, request: NodeLockRequest): Promise<LockOutcome> {
@@ -189,7 +189,7 @@ async function acquireKey(ports: LockPorts, request: NodeLockRequest, target: Ke
       return 'held';
     }
     const status = holder ? await ports.executions.statusOf(holder) : 'unknown';
-    if (isParentOf(holder, request.holder) && status === 'running') {
+    if (isHandedTo(current, request.holder) && status === 'running') {
       await renewOrThrow(ports.leases, current, request, target, current.metadata?.annotations ?? {});
       return 'adopted';
     }
@@ -381,7 +381,7 @@ export async function releaseNodeLocks(
   for (const name of names) {
     const current = all.find((lease) => lease.metadata?.name === name) ?? (await leases.readLease(name));
     const holder = current?.spec?.holderIdentity ?? '';
-    if (isParentOf(holder, request.holder)) parentHolds = true;
+    if (current && isHandedTo(current, request.holder)) parentHolds = true;
     if (holder !== request.holder) continue;
     if (await deleteIfHeld(leases, name, request.holder)) released.push(name);
   }
@@ -389,8 +389,52 @@ export async function releaseNodeLocks(
   return { lock, released };
 }
 
+export interface HandOverOutcome {
+  /** `handed-over` when at least one Lease now names the rollback child; `not-held` when the holder held none */
+  readonly lock: 'handed-over' | 'not-held';
+  readonly child: string;
+  readonly leases: readonly string[];
+}
+
 /**
- * Renews every Lease the execution holds, or runs under as its parent's rollback, so that its expiry stays ahead.
+ * Marks every Lease the holder holds for the node as handed to its rollback child (`<holder's name>-rollback`),
+ * before the holder starts that child. The holder stays the holder (it releases the Leases once the rollback is
+ * over); the mark is what lets the child work under them. Without it, any execution named `<live holder>-rollback`,
+ * such as one started by hand, could adopt a running join's locks. Idempotent: a retried step marks again.
+ */
+export async function handOverNodeLocks(
+  leases: LeasePort,
+  request: { holder: string; nodeName: string; instanceId?: string | null; nodeIp?: string | null },
+): Promise<HandOverOutcome> {
+  const child = rollbackChildOf(request.holder);
+  const marked: string[] = [];
+  for (const lease of await heldForNode(leases, request)) {
+    const annotations = { ...(lease.metadata?.annotations ?? {}), [LOCK_ANNOTATIONS.handedTo]: child };
+    const answer = await leases.replaceLease({ ...lease, metadata: { ...lease.metadata, annotations } });
+    if (answer === 'conflict') {
+      throw new NodeLockedError(`the lock ${lease.metadata?.name} changed while it was being handed to ${child}`);
+    }
+    marked.push(lease.metadata?.name ?? '');
+  }
+  return { lock: marked.length > 0 ? 'handed-over' : 'not-held', child, leases: marked };
+}
+
+/** The Leases the holder holds for the node: the ones the request names, and any recorded for that node name. */
+async function heldForNode(
+  leases: LeasePort,
+  request: { holder: string; nodeName: string; instanceId?: string | null; nodeIp?: string | null },
+): Promise<V1Lease[]> {
+  const named = new Set(keysOf(request).map((key) => key.lease));
+  return (await leases.listLeases()).filter(
+    (lease) =>
+      lease.spec?.holderIdentity === request.holder &&
+      (named.has(lease.metadata?.name ?? '') ||
+        lease.metadata?.annotations?.[LOCK_ANNOTATIONS.nodeName] === request.nodeName),
+  );
+}
+
+/**
+ * Renews every Lease the execution holds, or runs under as the rollback its parent handed them to, so that its expiry stays ahead.
  * Cheap: one list, and a write only for Leases past a third of their duration. A Lease that changed hands meanwhile
  * is skipped: the next lock check sees it.
  * @returns the names of the Leases renewed
@@ -402,7 +446,7 @@ export async function renewHeldLocks(
   const renewed: string[] = [];
   for (const lease of await leases.listLeases()) {
     const holder = lease.spec?.holderIdentity ?? '';
-    if (holder !== request.holder && !isParentOf(holder, request.holder)) continue;
+    if (holder !== request.holder && !isHandedTo(lease, request.holder)) continue;
     const since = lease.spec?.renewTime ?? lease.spec?.acquireTime;
     const duration = lease.spec?.leaseDurationSeconds ?? 0;
     const age = since ? request.now.getTime() - new Date(since).getTime() : Number.POSITIVE_INFINITY;
@@ -598,6 +642,24 @@ export function isParentOf(holder: string, child: string): boolean {
     own.partition === parent.partition &&
     own.region === parent.region &&
     own.account === parent.account
+  );
+}
+
+/** The execution name of the rollback child the holder starts: the holder's own name plus `-rollback`. */
+function rollbackChildOf(holder: string): string {
+  const parts = parseExecutionArn(holder);
+  return parts ? `${parts.name}${ROLLBACK_SUFFIX}` : `${holder}${ROLLBACK_SUFFIX}`;
+}
+
+/**
+ * Whether `child` may work under this Lease: its holder is the child's parent and has handed the Lease to the
+ * child by name. Being named `<holder>-rollback` is not enough: a name can be chosen by anyone who starts a workflow.
+ */
+export function isHandedTo(lease: V1Lease, child: string): boolean {
+  const holder = lease.spec?.holderIdentity ?? '';
+  const own = parseExecutionArn(child);
+  return (
+    own !== null && isParentOf(holder, child) && lease.metadata?.annotations?.[LOCK_ANNOTATIONS.handedTo] === own.name
   );
 }
 

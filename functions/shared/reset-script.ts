@@ -27,8 +27,6 @@ export const RESET_REPORT_PREFIX = 'EDGEKEEPER_RESET_REPORT';
 export const DEFAULT_EDGEKEEPER_DIR = '/opt/edgekeeper';
 /** Other places keadm may lie: KubeSphere's manual procedure puts it on PATH. Only keadm files are removed there. */
 export const DEFAULT_KEADM_DIRS: readonly string[] = ['/usr/local/bin'];
-/** Bound on `keadm reset`, which stops containers and can hang on a wedged container runtime. */
-export const DEFAULT_KEADM_TIMEOUT_SECONDS = 300;
 
 /** What {@link renderResetScript} needs to know about the host. */
 export interface ResetScriptOptions {
@@ -48,8 +46,11 @@ export interface ResetScriptOptions {
   readonly edgekeeperDir?: string;
   /** Directories that may hold keadm and its tarballs (only those removed). @default DEFAULT_KEADM_DIRS */
   readonly keadmDirs?: readonly string[];
-  /** @default DEFAULT_KEADM_TIMEOUT_SECONDS */
-  readonly keadmTimeoutSeconds?: number;
+  /**
+   * Bound on `keadm reset`, which stops containers and can hang on a wedged container runtime: the
+   * `keadmResetTimeoutSeconds` setting, whose default and bounds live in the settings table.
+   */
+  readonly keadmTimeoutSeconds: number;
   /**
    * Remove the mosquitto package. The fork's keadm installs it with apt/yum; upstream keadm ≥ 1.12 runs MQTT as a
    * container (or a cloud DaemonSet from 1.16), so a mosquitto package there is the user's, not ours.
@@ -71,7 +72,7 @@ export class ResetTemplateError extends EdgekeeperError {
  */
 export function renderResetScript(template: string, options: ResetScriptOptions): string {
   const dirs = options.keadmDirs ?? DEFAULT_KEADM_DIRS;
-  const timeout = options.keadmTimeoutSeconds ?? DEFAULT_KEADM_TIMEOUT_SECONDS;
+  const timeout = options.keadmTimeoutSeconds;
   const edgekeeperDir = options.edgekeeperDir ?? DEFAULT_EDGEKEEPER_DIR;
   // Removed with rm -rf: refuse anything that is not a dedicated absolute directory.
   if (!/^\/[^/]+\/[^/]/.test(edgekeeperDir) || edgekeeperDir.split('/').includes('..')) {

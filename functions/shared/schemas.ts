@@ -106,23 +106,63 @@ export const KeadmProfile = z.enum(['fork', 'upstream']);
 export type KeadmProfile = z.infer<typeof KeadmProfile>;
 
 /**
+ * How the device joins: `ssm` (edgekeeper runs the join script on an SSM managed instance) or `manual` (a person
+ * pastes the join command on a device edgekeeper cannot reach, KubeSphere's own path; docs/adr/0009).
+ */
+export const JoinMode = z.enum(['ssm', 'manual'], {
+  error: (issue) => problemMessage('mode', issue.input, 'must be ssm or manual'),
+});
+export type JoinMode = z.infer<typeof JoinMode>;
+
+/** The mode a request asks for: its own, else manual exactly when it names no instance. */
+export function joinModeOf(request: { readonly mode?: JoinMode; readonly instanceId?: string | null }): JoinMode {
+  return request.mode ?? (request.instanceId == null ? 'manual' : 'ssm');
+}
+
+/** `mode` and `instanceId` must agree; checked even when other fields are wrong, so every problem shows at once. */
+function modeReason(request: unknown): string | undefined {
+  if (request === null || typeof request !== 'object') return undefined;
+  const { mode, instanceId } = request as { mode?: unknown; instanceId?: unknown };
+  const hasInstance = instanceId !== undefined && instanceId !== null;
+  if (mode === 'manual' && hasInstance) {
+    return 'must be left out with mode manual: a manual join runs on a device a person reaches, not on an SSM instance';
+  }
+  if (mode === 'ssm' && !hasInstance) return 'is required with mode ssm (the SSM managed instance to join)';
+  return undefined;
+}
+
+/**
  * Input of the onboard-node workflow (`POST /nodes`, `Device Registered` events, batch items). Unknown fields are
  * refused: a typo such as `nodename` must not silently fall back to a default.
  */
-export const OnboardRequest = z.strictObject({
-  nodeName: ruledString('nodeName', nodeNameRule),
-  nodeIp: ruledString('nodeIp', nodeIpRule),
-  instanceId: ruledString('instanceId', instanceIdRule),
-  /** Add `node-role.kubernetes.io/edge:NoSchedule` (KubeSphere's "add default taint"). @default true */
-  taint: bool('taint').default(true),
-  /** @default edge-watcher-config's version, else the deployment's default (v1.6.1) */
-  kubeedgeVersion: ruledString('kubeedgeVersion', versionFormatRule).optional(),
-  /** @default edge-watcher-config's region, else the deployment's default (zh) */
-  region: Region.optional(),
-  labels: Labels.optional(),
-  /** Stop after rendering and return the plan. @default false */
-  dryRun: bool('dryRun').default(false),
-});
+export const OnboardRequest = z
+  .strictObject({
+    nodeName: ruledString('nodeName', nodeNameRule),
+    nodeIp: ruledString('nodeIp', nodeIpRule),
+    /** The SSM managed instance to join; absent (or null): a manual join. */
+    instanceId: ruledString('instanceId', instanceIdRule).nullish(),
+    /** @default manual when there is no instanceId, else ssm */
+    mode: JoinMode.optional(),
+    /** Add `node-role.kubernetes.io/edge:NoSchedule` (KubeSphere's "add default taint"). @default true */
+    taint: bool('taint').default(true),
+    /** @default edge-watcher-config's version, else the deployment's default (v1.6.1) */
+    kubeedgeVersion: ruledString('kubeedgeVersion', versionFormatRule).optional(),
+    /** @default edge-watcher-config's region, else the deployment's default (zh) */
+    region: Region.optional(),
+    labels: Labels.optional(),
+    /** Stop after rendering and return the plan. @default false */
+    dryRun: bool('dryRun').default(false),
+  })
+  .refine((request) => modeReason(request) === undefined, {
+    path: ['instanceId'],
+    error: (issue) => {
+      const input = issue.input as { instanceId?: unknown } | undefined;
+      return problemMessage('instanceId', input?.instanceId, modeReason(issue.input) ?? '');
+    },
+    // the message's reason, read by problemsFromIssues (the value is read from the input at the path)
+    params: { field: 'instanceId' },
+    when: () => true,
+  });
 export type OnboardRequest = z.output<typeof OnboardRequest>;
 export type OnboardRequestInput = z.input<typeof OnboardRequest>;
 

@@ -1,5 +1,12 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { z } from 'zod';
+import {
+  boundedCount,
+  EVENT_BUS_NAME,
+  EVENT_SOURCE,
+  InventoryFieldMap,
+  inventoryFieldMapCodec,
+} from './inventory-settings';
 import { DEFAULT_KUBEEDGE_VERSION } from './keadm/profiles';
 import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, Region } from './schemas';
 
@@ -97,6 +104,18 @@ function seconds(bounds: Bounds, fallback: number) {
 const HTTP_URL = z.url({ protocol: /^https?$/ });
 const TAG = z.string().regex(/^[^=\s]+=[^=\s]+$/, { error: 'must be key=value' });
 const HOST_PORT = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'must be host:port' });
+/** EKS's own rule for a cluster name. */
+const EKS_CLUSTER_NAME = z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, {
+  error: 'must be an EKS cluster name (1-100 letters, digits, "-" and "_", starting with a letter or digit)',
+});
+const BASE64_PEM = z
+  .string()
+  .refine(
+    (value) =>
+      /^[A-Za-z0-9+/]+={0,2}$/.test(value) &&
+      Buffer.from(value, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'),
+    { error: "must be the base64 of a PEM certificate (the cluster's certificateAuthority.data)" },
+  );
 const ALLOWLIST_ITEM = z
   .string()
   .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, { error: 'must be namespace/name (lowercase letters, digits, "-" and ".")' });
@@ -151,6 +170,8 @@ export const TIMEOUT_BOUNDS = Object.freeze({
   requestTimeoutSeconds: { min: 1, max: 30 },
   /** keadm reset may hang on a wedged container runtime; the reset script must end before its host command */
   keadmResetTimeoutSeconds: { min: 10, max: 3600 },
+  /** a person copies the join command to the device and runs it: minutes to hours, never days */
+  manualJoinTimeoutSeconds: { min: 60, max: 86400 },
 } as const satisfies Record<string, Bounds>);
 
 /** Every setting, by the name the steps use. */
@@ -163,6 +184,33 @@ export const SETTING_SPECS = {
     deployedDefault: '/edgekeeper/kubeconfig',
   }),
   kubeconfigPath: setting({ env: 'KUBECONFIG', schema: z.string().min(1).optional(), codec: text }),
+  clusterAuth: setting({
+    env: 'EDGEKEEPER_CLUSTER_AUTH',
+    context: ['cluster', 'auth'],
+    // `kubeconfig`: the parameter (deployed) or the file (local); `eks`: a token presigned with the step's own role
+    schema: z.enum(['kubeconfig', 'eks']).default('kubeconfig'),
+    codec: text,
+  }),
+  eksClusterName: setting({
+    env: 'EDGEKEEPER_EKS_CLUSTER_NAME',
+    context: ['cluster', 'eksClusterName'],
+    schema: EKS_CLUSTER_NAME.optional(),
+    codec: text,
+  }),
+  clusterEndpoint: setting({
+    env: 'EDGEKEEPER_CLUSTER_ENDPOINT',
+    context: ['cluster', 'endpoint'],
+    // the EKS API server: the token travels in a header, so never over plain HTTP
+    schema: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
+    codec: text,
+  }),
+  clusterCertificateAuthority: setting({
+    env: 'EDGEKEEPER_CLUSTER_CA',
+    context: ['cluster', 'certificateAuthority'],
+    // as EKS gives it (`certificateAuthority.data`): the base64 of the PEM, public, pinned instead of trusting any CA
+    schema: BASE64_PEM.optional(),
+    codec: text,
+  }),
   ssmEndpoint: setting({ env: 'EDGEKEEPER_SSM_ENDPOINT', schema: HTTP_URL.optional(), codec: text }),
   cloudcorePublicAddress: setting({
     env: 'EDGEKEEPER_CLOUDCORE_ADDRESS',
@@ -242,6 +290,12 @@ export const SETTING_SPECS = {
     schema: seconds(TIMEOUT_BOUNDS.keadmResetTimeoutSeconds, 300),
     codec: wholeNumber,
   }),
+  manualJoinTimeoutSeconds: setting({
+    env: 'EDGEKEEPER_MANUAL_JOIN_TIMEOUT_SECONDS',
+    context: ['timeouts', 'manualJoinSeconds'],
+    schema: seconds(TIMEOUT_BOUNDS.manualJoinTimeoutSeconds, 1800),
+    codec: wholeNumber,
+  }),
   daemonSetAllowlist: setting({
     env: 'EDGEKEEPER_DAEMONSET_ALLOWLIST',
     context: ['daemonSetAllowlist'],
@@ -282,6 +336,69 @@ export const SETTING_SPECS = {
     schema: HOST_PORT.optional(),
     codec: text,
   }),
+  // the device inventory (docs/events.md): where its events arrive, how their fields are named, how bursts group
+  inventoryEventBus: setting({
+    env: 'EDGEKEEPER_INVENTORY_EVENT_BUS',
+    context: ['inventory', 'eventBusName'],
+    schema: EVENT_BUS_NAME.default('default'),
+    codec: text,
+  }),
+  inventorySource: setting({
+    env: 'EDGEKEEPER_INVENTORY_SOURCE',
+    context: ['inventory', 'source'],
+    schema: EVENT_SOURCE.default('edgekeeper.inventory'),
+    codec: text,
+  }),
+  inventoryFieldMap: setting({
+    env: 'EDGEKEEPER_INVENTORY_FIELD_MAP',
+    context: ['inventory', 'fieldMap'],
+    schema: InventoryFieldMap.default({}),
+    codec: inventoryFieldMapCodec,
+  }),
+  inventoryBatchSize: setting({
+    env: 'EDGEKEEPER_INVENTORY_BATCH_SIZE',
+    context: ['inventory', 'batchSize'],
+    // events per starter invocation; more than one of a kind become one batch execution (its input stays small)
+    schema: boundedCount(1, 100, 50),
+    codec: wholeNumber,
+  }),
+  inventoryBatchWindow: setting({
+    env: 'EDGEKEEPER_INVENTORY_BATCH_WINDOW_SECONDS',
+    context: ['inventory', 'batchWindowSeconds'],
+    // seconds the queue gathers a burst before the starter runs (SQS allows up to 300); not a timeout
+    schema: boundedCount(0, 300, 10),
+    codec: wholeNumber,
+  }),
+  inventoryMaxReceiveCount: setting({
+    env: 'EDGEKEEPER_INVENTORY_MAX_RECEIVE_COUNT',
+    context: ['inventory', 'maxReceiveCount'],
+    // deliveries of an event whose start keeps failing (throttled, unreachable) before it goes to the DLQ
+    schema: boundedCount(1, 100, 5),
+    codec: wholeNumber,
+  }),
+  // the batch workflows (docs/adr/0012): children per wave, and the share of failed children that stops new starts
+  batchConcurrency: setting({
+    env: 'EDGEKEEPER_BATCH_CONCURRENCY',
+    context: ['batch', 'concurrency'],
+    // an inline Map runs at most 40 iterations at once
+    schema: boundedCount(1, 40, 10),
+    codec: wholeNumber,
+  }),
+  batchToleratedFailurePercent: setting({
+    env: 'EDGEKEEPER_BATCH_TOLERATED_FAILURE_PERCENT',
+    context: ['batch', 'toleratedFailurePercent'],
+    schema: boundedCount(0, 100, 10),
+    codec: wholeNumber,
+  }),
+  driftReportBucket: setting({
+    // the stack's drift-report bucket (lib/constructs/drift-report-bucket.ts), set by the stack: no context path
+    env: 'EDGEKEEPER_DRIFT_REPORT_BUCKET',
+    schema: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })
+      .optional(),
+    codec: text,
+  }),
   localExecutionsDir: setting({
     // the local runtime's execution registry (a lock's holder is alive while its record says RUNNING)
     env: 'EDGEKEEPER_LOCAL_EXECUTIONS_DIR',
@@ -309,18 +426,31 @@ const SPEC_ENTRIES = Object.entries(SETTING_SPECS) as [SettingName, SettingSpec<
 // Checks between settings
 // ---------------------------------------------------------------------------------------------------------------
 
-/** A problem between two settings: both are named, since either may be the one to change. */
+/** A problem between settings: all are named, since any of them may be the one to change. */
 export interface CrossProblem {
-  readonly settings: readonly [SettingName, SettingName];
+  readonly settings: readonly [SettingName, ...SettingName[]];
   readonly reason: string;
 }
 
+/** What EKS authentication needs besides `clusterAuth`: the token names the cluster, the client pins its API. */
+export const EKS_SETTINGS = ['eksClusterName', 'clusterEndpoint', 'clusterCertificateAuthority'] as const;
+
 /**
  * Rules no single value can break. The keadm reset runs inside the reset script's host command: if it could run
- * as long as the command, SSM would kill the script before it reports what it left on the host.
+ * as long as the command, SSM would kill the script before it reports what it left on the host. EKS authentication
+ * has no kubeconfig to take the cluster from, so it needs the cluster's name, endpoint and certificate authority.
  */
 export function crossProblems(settings: Settings): CrossProblem[] {
   const problems: CrossProblem[] = [];
+  const missing = EKS_SETTINGS.filter((name) => settings[name] === undefined);
+  if (settings.clusterAuth === 'eks' && missing.length > 0) {
+    problems.push({
+      settings: ['clusterAuth', ...missing],
+      reason:
+        "cluster auth eks needs the EKS cluster's name, API endpoint and certificate authority: " +
+        'set the ones named after the auth',
+    });
+  }
   if (settings.keadmResetTimeoutSeconds >= settings.hostCommandTimeoutSeconds) {
     problems.push({
       settings: ['keadmResetTimeoutSeconds', 'hostCommandTimeoutSeconds'],

@@ -13,12 +13,12 @@ import {
   SendCommandCommand,
   SSMClient,
 } from '@aws-sdk/client-ssm';
+import { translateAwsError } from './aws-errors';
 import { TransientServiceError } from './errors';
 import { HostUnreachableError, type Invocation, type ShellCommand } from './host-commands';
 import { tracer } from './powertools';
 import { redactSecrets } from './redact';
 import { currentEnvironment, type Settings, SettingsError } from './settings';
-import { retryAfterSeconds, retryHint, transportFailure } from './transport';
 
 /**
  * The one SSM adapter: every call edgekeeper makes to SSM (Run Command, the managed-instance inventory, Parameter
@@ -77,35 +77,14 @@ async function call<Output>(
   }
 }
 
-/**
- * Classifies a failed SSM call once: throttling (with the server's Retry-After as a hint), 5xx, refused or reset
- * connections, DNS failures and timeouts become TransientServiceError; anything else is returned as it is.
- */
+/** Classifies a failed SSM call once (see translateAwsError). */
 export function translateSsmError(error: unknown, target: string, timeoutSeconds: number): Error {
-  const failure = error as {
-    name?: string;
-    message?: string;
-    $metadata?: { httpStatusCode?: number };
-    $response?: { headers?: Record<string, string> };
-  };
-  const transport = transportFailure(error);
-  if (transport === 'timeout') {
-    return new TransientServiceError(`SSM did not answer within ${timeoutSeconds} s (${target})`);
-  }
-  if (transport === 'network') {
-    return new TransientServiceError(`SSM could not be reached (${target}): ${failure.message ?? String(error)}`);
-  }
-  const name = failure?.name ?? '';
-  const status = failure?.$metadata?.httpStatusCode;
-  if (
-    /Throttl|TooManyUpdates|RequestLimitExceeded|ServiceUnavailable|InternalServerError/.test(name) ||
-    status === 429 ||
-    (status !== undefined && status >= 500)
-  ) {
-    const hint = retryHint(retryAfterSeconds(failure.$response?.headers?.['retry-after']));
-    return new TransientServiceError(`SSM ${name} (${target}): ${failure.message ?? ''}${hint}`);
-  }
-  return error instanceof Error ? error : new Error(String(error));
+  return translateAwsError(error, {
+    service: 'SSM',
+    target,
+    timeoutSeconds,
+    transientNames: /Throttl|TooManyUpdates|RequestLimitExceeded|ServiceUnavailable|InternalServerError/,
+  });
 }
 
 function unreachable(instanceId: string): HostUnreachableError {
@@ -153,6 +132,32 @@ export async function putSecureParameter(
   );
 }
 
+/**
+ * Writes a long-lived secret (the steps' kubeconfig) as a SecureString under the AWS-managed key, replacing the
+ * value before it; the steps' roles may decrypt that key's parameters without a KMS grant. Intelligent-Tiering keeps
+ * it in the free Standard tier unless the value needs Advanced (over 4 KB: a long CA bundle). Returns the new
+ * version; the value never appears in what this returns, throws or logs.
+ */
+export async function writeSecureParameter(
+  settings: Settings,
+  parameter: { readonly name: string; readonly value: string; readonly description: string },
+): Promise<{ version: number; tier: string }> {
+  const answer = await call(settings, `parameter ${parameter.name}`, (client, abortSignal) =>
+    client.send(
+      new PutParameterCommand({
+        Name: parameter.name,
+        Value: parameter.value,
+        Type: 'SecureString',
+        Overwrite: true,
+        Tier: 'Intelligent-Tiering',
+        Description: parameter.description.slice(0, 1024),
+      }),
+      { abortSignal },
+    ),
+  );
+  return { version: answer.Version ?? 0, tier: answer.Tier ?? 'Standard' };
+}
+
 /** Deletes a parameter; one that is already gone is not an error (every cleanup path may run it). */
 export async function deleteParameter(settings: Settings, name: string): Promise<void> {
   try {
@@ -184,6 +189,66 @@ export async function describeInstance(
         ...(instance.IPAddress ? { ipAddress: instance.IPAddress } : {}),
       }
     : null;
+}
+
+/** The most instance ids one DescribeInstanceInformation filter takes. */
+const INSTANCE_IDS_PER_CALL = 50;
+
+/**
+ * The PingStatus of several managed instances, by id, in calls of at most 50 ids; an id SSM does not know is left
+ * out of the answer (deregistered).
+ */
+export async function describeInstances(
+  settings: Settings,
+  instanceIds: readonly string[],
+): Promise<Map<string, { pingStatus: string }>> {
+  const found = new Map<string, { pingStatus: string }>();
+  for (let at = 0; at < instanceIds.length; at += INSTANCE_IDS_PER_CALL) {
+    const batch = instanceIds.slice(at, at + INSTANCE_IDS_PER_CALL);
+    let nextToken: string | undefined;
+    do {
+      const answer = await call(settings, `${batch.length} instances`, (client, abortSignal) =>
+        client.send(
+          new DescribeInstanceInformationCommand({
+            Filters: [{ Key: 'InstanceIds', Values: [...batch] }],
+            MaxResults: INSTANCE_IDS_PER_CALL,
+            NextToken: nextToken,
+          }),
+          { abortSignal },
+        ),
+      );
+      for (const instance of answer.InstanceInformationList ?? []) {
+        if (instance.InstanceId) found.set(instance.InstanceId, { pingStatus: instance.PingStatus ?? 'Unknown' });
+      }
+      nextToken = answer.NextToken;
+    } while (nextToken);
+  }
+  return found;
+}
+
+/** One page (at most 50) of the managed instances carrying the tag `key=value`, and the token of the next. */
+export async function listTaggedInstances(
+  settings: Settings,
+  tag: string,
+  nextToken?: string,
+): Promise<{ instanceIds: string[]; nextToken?: string }> {
+  const [key, value] = tag.split('=');
+  const answer = await call(settings, `instances tagged ${tag}`, (client, abortSignal) =>
+    client.send(
+      new DescribeInstanceInformationCommand({
+        Filters: [{ Key: `tag:${key}`, Values: [value] }],
+        MaxResults: INSTANCE_IDS_PER_CALL,
+        NextToken: nextToken,
+      }),
+      { abortSignal },
+    ),
+  );
+  return {
+    instanceIds: (answer.InstanceInformationList ?? []).flatMap((instance) =>
+      instance.InstanceId ? [instance.InstanceId] : [],
+    ),
+    ...(answer.NextToken ? { nextToken: answer.NextToken } : {}),
+  };
 }
 
 /**

@@ -1,6 +1,12 @@
 import { EdgekeeperError, InvalidRequestError, KubeEdgeNotInstalledError, type Problem } from '../shared/errors';
 import { isSupportedVersion, normalizeVersion, supportedVersions } from '../shared/keadm/profiles';
-import { type EdgeWatcherConfig, OnboardRequest, problemsFromIssues } from '../shared/schemas';
+import {
+  type EdgeWatcherConfig,
+  type JoinMode,
+  joinModeOf,
+  OnboardRequest,
+  problemsFromIssues,
+} from '../shared/schemas';
 
 /** A node as validation sees it: its addresses and what edgekeeper recorded on it. */
 export interface ObservedNode {
@@ -67,8 +73,15 @@ export interface ValidationPorts {
 
 /** What the workflow does with a valid request. */
 export interface OnboardDecision {
-  /** the parsed request, labels defaulted to none */
-  readonly request: OnboardRequest & { readonly labels: Readonly<Record<string, string>> };
+  /**
+   * the parsed request, labels defaulted to none, its join mode decided, and `instanceId` null for a manual join (the
+   * workflow's states read it, and a path to a missing field would fail the execution)
+   */
+  readonly request: OnboardRequest & {
+    readonly labels: Readonly<Record<string, string>>;
+    readonly mode: JoinMode;
+    readonly instanceId: string | null;
+  };
   /**
    * edgekeeper already finished this node from this instance with this IP: the join is skipped, and the labels and
    * taint of the request are applied to the node as it is.
@@ -137,6 +150,9 @@ export async function checkOnboardRequest(
  * before any lock or host command, naming both nodes. A name that is taken is refused unless edgekeeper's own
  * records (the node's instance annotation, or a Lease for this name) say this name owns this instance.
  *
+ * A manual join (no instance: a person runs the join command on the device) has no host to check: the SSM and
+ * instance checks are skipped, the name and IP must still be free.
+ *
  * Every problem is reported at once, in one error whose `problems` lists them all and whose message joins them.
  * The error's *name* tells the workflow what to do, chosen by the most decisive problem:
  * - `KubeEdgeNotInstalledError` if KubeEdge is missing (fix the cluster; no request can succeed),
@@ -149,7 +165,9 @@ export function validateOnboardRequest(request: unknown, observed: ObservedClust
   const problems: ClassifiedProblem[] = parsed.success
     ? []
     : problemsFromIssues(parsed.error.issues, request).map((problem) => ({ ...problem, kind: 'request' }));
-  const fields = parsed.success ? parsed.data : validFields(request);
+  const fields: Fields = parsed.success
+    ? { ...parsed.data, instanceId: parsed.data.instanceId ?? undefined }
+    : validFields(request);
   problems.push(...versionProblems(fields.kubeedgeVersion));
   const own = ownNode(fields, observed);
   problems.push(...ownNodeProblems(fields, own));
@@ -162,7 +180,13 @@ export function validateOnboardRequest(request: unknown, observed: ObservedClust
   const version = parsed.data.kubeedgeVersion ?? (alreadyJoined ? own?.kubeedgeVersion : undefined);
   return {
     // a rerun that names no version keeps the node's own, so that the settings it resolves match the node
-    request: { ...parsed.data, ...(version ? { kubeedgeVersion: version } : {}), labels: parsed.data.labels ?? {} },
+    request: {
+      ...parsed.data,
+      ...(version ? { kubeedgeVersion: version } : {}),
+      labels: parsed.data.labels ?? {},
+      mode: joinModeOf(parsed.data),
+      instanceId: parsed.data.instanceId ?? null,
+    },
     alreadyJoined,
     adopting: own !== undefined && !alreadyJoined,
   };
@@ -186,7 +210,13 @@ function unique(problems: readonly ClassifiedProblem[]): ClassifiedProblem[] {
   });
 }
 
-type Fields = Partial<Pick<OnboardRequest, 'nodeName' | 'nodeIp' | 'instanceId' | 'kubeedgeVersion'>>;
+/** The request's fields the cluster checks read; `instanceId` undefined for a manual join. */
+interface Fields {
+  readonly nodeName?: string;
+  readonly nodeIp?: string;
+  readonly instanceId?: string;
+  readonly kubeedgeVersion?: string;
+}
 
 /** Fields that passed the schema on their own, so cluster checks still run when another field is wrong. */
 function validFields(request: unknown): Fields {

@@ -1,14 +1,27 @@
 import { join } from 'node:path';
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DRIFT_REPORT_PREFIX } from '../../functions/drift-findings/s3-report-store';
 import type { StepSpec, StepUse } from '../../functions/registry';
 import { JOIN_TOKEN_PARAMETER_PATH } from '../../functions/shared/join-script';
+import { SETTINGS_ENV } from '../../functions/shared/settings';
+import { grantOnExecutions } from './execution-grants';
+import type { StepPlacement } from './step-network';
 
 const REPO_ROOT = join(__dirname, '..', '..');
+
+/**
+ * The Kubernetes group an EKS access entry maps each Kubernetes-using step's role to. deploy/rbac.yaml binds its
+ * ClusterRole and Roles to it (and to the ServiceAccount a kubeconfig signs in as), so both identities hold the
+ * same rights, and the access entries carry no EKS access policy that would grant more.
+ */
+export const EKS_STEPS_GROUP = 'edgekeeper:steps';
 
 export interface StepLambdaProps {
   readonly spec: StepSpec;
@@ -18,10 +31,19 @@ export interface StepLambdaProps {
   readonly architecture?: 'arm64' | 'x86_64';
   /** @default 30 */
   readonly logRetentionDays?: number;
-  /** SSM parameter holding the kubeconfig, read by steps that use Kubernetes */
+  /** SSM parameter holding the kubeconfig, read by steps that use Kubernetes (cluster auth `kubeconfig`) */
   readonly kubeconfigParameterName: string;
+  /**
+   * The EKS cluster, with cluster auth `eks`: a step that uses Kubernetes then signs in with its own role, which an
+   * access entry maps to {@link EKS_STEPS_GROUP}, and reads no kubeconfig.
+   */
+  readonly eksClusterName?: string;
+  /** the VPC subnets and security groups to run in; absent: outside any VPC */
+  readonly placement?: StepPlacement;
   /** `key=value` tags of the hosts the steps may send commands to (settings edgeHostTag and cloudHostTag) */
   readonly hostTags: { readonly edge: string; readonly cloud: string };
+  /** the drift-report bucket, required by a step that uses `s3:drift-reports`; its name joins the step's settings */
+  readonly driftReportBucket?: s3.IBucket;
 }
 
 /**
@@ -49,6 +71,9 @@ export class StepLambda extends Construct {
       logGroup,
       environment: {
         ...props.environment,
+        ...(props.spec.uses.includes('s3:drift-reports')
+          ? { [SETTINGS_ENV.driftReportBucket]: driftReportBucketOf(props).bucketName }
+          : {}),
         POWERTOOLS_SERVICE_NAME: 'edgekeeper',
         POWERTOOLS_METRICS_NAMESPACE: 'Edgekeeper',
         NODE_OPTIONS: '--enable-source-maps',
@@ -61,8 +86,17 @@ export class StepLambda extends Construct {
       },
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      // in a VPC, CDK adds the managed policy AWSLambdaVPCAccessExecutionRole (network interfaces) to the role
+      ...props.placement,
     });
     this.grantUses(props);
+    if (props.placement && this.function.role) {
+      Validations.of(this.function.role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason:
+          'Lambda needs it to create, describe and delete the network interfaces of a function in a VPC, nothing more',
+      });
+    }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'nodejs22.x is the runtime this project builds and tests for; runtime upgrades are deliberate changes',
@@ -76,7 +110,17 @@ export class StepLambda extends Construct {
     const uses = new Set<StepUse>(props.spec.uses);
     const grant = (statement: iam.PolicyStatementProps) =>
       role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
-    if (uses.has('kubernetes')) {
+    if (uses.has('kubernetes') && props.eksClusterName !== undefined) {
+      // The step's token is a presigned sts:GetCallerIdentity request, which needs no IAM permission (the STS API
+      // reference: "No permissions are required to perform this operation"), and what it may do in the cluster is
+      // deploy/rbac.yaml's, through the group: so the role gains nothing here, and reads no kubeconfig.
+      new eks.CfnAccessEntry(this, 'ClusterAccess', {
+        clusterName: props.eksClusterName,
+        principalArn: role.roleArn,
+        type: 'STANDARD',
+        kubernetesGroups: [EKS_STEPS_GROUP],
+      });
+    } else if (uses.has('kubernetes')) {
       grant({
         actions: ['ssm:GetParameter'],
         resources: [
@@ -130,25 +174,41 @@ export class StepLambda extends Construct {
     if (anyResource.length > 0) grant({ actions: anyResource, resources: ['*'] });
     if (uses.has('stepfunctions')) {
       // A lock is free once its holder execution has ended: read-only access to this stack's own executions.
-      const executions = `${stack.stackName}-*:*`;
+      grantOnExecutions(
+        role,
+        [`${stack.stackName}-*`],
+        ['states:DescribeExecution'],
+        'a lock holder can be any execution of this stack’s workflows; the grant only reads their status',
+      );
+    }
+    if (uses.has('s3:drift-reports')) {
+      // the reports' prefix only: the parts and reports of every run, and latest.json; no delete (the lifecycle
+      // rule expires them). ListBucket lists a run's parts, and makes a missing object a 404 rather than a 403.
+      const bucket = driftReportBucketOf(props);
       grant({
-        actions: ['states:DescribeExecution'],
-        resources: [
-          stack.formatArn({
-            service: 'states',
-            resource: 'execution',
-            resourceName: executions,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          }),
-        ],
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [bucket.arnForObjects(`${DRIFT_REPORT_PREFIX}*`)],
+      });
+      grant({
+        actions: ['s3:ListBucket'],
+        resources: [bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': [`${DRIFT_REPORT_PREFIX}*`] } },
       });
       Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${executions}]`,
-        reason: 'a lock holder can be any execution of this stack’s workflows; the grant only reads their status',
+        id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucket.node.defaultChild as CfnElement)}.Arn>/${DRIFT_REPORT_PREFIX}*]`,
+        reason:
+          'a drift run writes and reads its own parts and report, named after it, and latest.json, under one prefix',
       });
     }
     acknowledgeStepFindings(role);
   }
+}
+
+function driftReportBucketOf(props: StepLambdaProps): s3.IBucket {
+  if (!props.driftReportBucket) {
+    throw new Error(`step ${props.spec.entry} uses s3:drift-reports, and no drift-report bucket was given`);
+  }
+  return props.driftReportBucket;
 }
 
 /**

@@ -13,6 +13,7 @@ import {
   placeholdersOf,
   type WorkflowTimeoutSettings,
 } from '../asl';
+import { grantOnExecutions } from './execution-grants';
 
 export interface WorkflowsProps {
   /** Lambda steps by registry name; a workflow may only reference these */
@@ -100,7 +101,7 @@ export class Workflows extends Construct {
 }
 
 /** Physical names are fixed (stack-prefixed) so workflows can start each other without a dependency cycle. */
-function stateMachineName(scope: Construct, workflow: string): string {
+export function stateMachineName(scope: Construct, workflow: string): string {
   return `${Stack.of(scope).stackName}-${workflow}`;
 }
 
@@ -120,22 +121,11 @@ function grantStartSync(scope: Construct, role: iam.IRole, workflow: string): vo
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [stateMachineArn(scope, workflow)] }),
   );
-  Validations.of(role).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
-    reason: 'a .sync task must watch and stop the child executions it starts, whose names are not known in advance',
-  });
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['states:DescribeExecution', 'states:StopExecution'],
-      resources: [
-        stack.formatArn({
-          service: 'states',
-          resource: 'execution',
-          resourceName: `${name}:*`,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        }),
-      ],
-    }),
+  grantOnExecutions(
+    role,
+    [name],
+    ['states:DescribeExecution', 'states:StopExecution'],
+    'a .sync task must watch and stop the child executions it starts, whose names are not known in advance',
   );
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({

@@ -1,17 +1,26 @@
 import { Command, CommanderError } from 'commander';
-import { dump } from 'js-yaml';
-import { runWithEnvironment } from '../../functions/shared/settings';
-import { unlockNode } from '../../functions/shared/unlock';
-import { listAslFiles } from '../../lib/asl';
-import { runDemo } from '../demo';
-import { EXECUTIONS_DIR_ENV, executionsDirFor } from '../executions';
-import { runWorkflow, type WorkflowResult } from '../runtime';
-import { DEFAULT_SANDBOX_DIR, SandboxInfoError } from '../sandbox/sandbox';
+import type { DriftSummary } from '../../functions/drift-report/core';
+import type { InventoryEmitFlags } from '../inventory/emit';
+import { DEFAULT_SANDBOX_DIR } from '../sandbox/defaults';
+import { runApiJoinCommand, runApiWorkflowCommand } from './api-client';
+import { BATCH_VIEW, readBatchFile, refuseSingleNodeFlags, requireSingleNodeFlags } from './batch-view';
+import type { CredentialsFlags } from './credentials';
+import { formatDriftSummary } from './drift-view';
 import { checkExecutionNameFlag, checkOnboardFlags, checkRemoveFlags } from './flags';
-import { EXIT, type Io, processIo, type StopCause, shown, UsageError } from './io';
-import { progressPrinter } from './progress';
-import { startSandboxCommand, stopSandboxCommand } from './sandbox-commands';
-import { defaultLogFile, handlerEnvironment, type Target } from './targets';
+import { EXIT, type Io, processIo, shown, UsageError } from './io';
+import type { LocalTarget } from './local-target';
+import type { LocalRunOptions } from './local-workflow';
+import type { ServeFlags } from './serve';
+import type { Target } from './targets';
+import { TOKEN_DURATION } from './token-duration';
+
+/*
+ * The command wiring: commands, options, flag checks. Whatever runs in this process (the local runtime, the
+ * sandbox, the Kubernetes client) is loaded by the action that needs it, when it runs, so that `--api-url`, which
+ * only calls the REST API, never loads it (test/unit/local/cli-module-graph.test.ts holds this module to that).
+ * They load with `require`, not `import()`: the CLI runs as CommonJS (tsx/cjs, see bin/edgekeeper.js), where an
+ * `import()` goes to Node's own ESM loader, which cannot load a `.ts` file.
+ */
 
 export { EXIT, type Io, UsageError } from './io';
 
@@ -23,6 +32,8 @@ interface TargetFlags {
   readonly verbose?: boolean;
   readonly logFile?: string;
   readonly executionName?: string;
+  /** false with --no-wait */
+  readonly wait?: boolean;
 }
 
 /** Runs the CLI and resolves to its exit code. */
@@ -71,22 +82,43 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
         'idempotency key (1-80 of A-Z a-z 0-9 - _): the same name never runs twice; it returns the first run’s result',
       )
       .option('--log-file <path>', 'append the steps’ logs here (default: <sandbox>/logs/edgekeeper.log)')
-      .option('--verbose', 'show the steps’ logs on stderr');
+      .option('--verbose', 'show the steps’ logs on stderr')
+      .option('--no-wait', 'with --api-url: print the operation id once the API accepted it, and return');
 
   workflowCommand('onboard', 'join an edge host to the cluster as a KubeEdge edge node')
-    .requiredOption('--name <name>', 'node name (DNS-1123 label)')
-    .requiredOption('--ip <ip>', 'internal IP of the node (IPv4, unique in the cluster)')
-    .requiredOption('--instance <id>', 'SSM managed instance id of the edge host (mi-… or i-…)')
+    .option('--name <name>', 'node name (DNS-1123 label); required unless --batch')
+    .option('--ip <ip>', 'internal IP of the node (IPv4, unique in the cluster); required unless --batch')
+    .option('--batch <file>', 'onboard every request of a JSON file (- for stdin) as the batch-onboard workflow')
+    .option(
+      '--instance <id>',
+      'SSM managed instance id of the edge host (mi-… or i-…); without it, a manual join: prints the command to run on the device',
+    )
     .option('--no-taint', 'do not add the node-role.kubernetes.io/edge:NoSchedule taint')
     .option('--kubeedge-version <version>', 'KubeEdge version to install (e.g. v1.6.1)')
     .option('--region <region>', 'download region for keadm: zh or en')
     .option('--label <key=value>', 'extra node label (repeatable)', collect, [])
     .option('--dry-run', 'render the plan (script, settings, DaemonSets to patch) and change nothing')
     .action(async (flags: TargetFlags & OnboardFlags) => {
+      if (flags.batch !== undefined) {
+        const { batch, taint, label, ...single } = flags;
+        refuseSingleNodeFlags({
+          '--name': single.name,
+          '--ip': single.ip,
+          '--instance': single.instance,
+          '--no-taint': taint ? undefined : false,
+          '--kubeedge-version': single.kubeedgeVersion,
+          '--region': single.region,
+          '--label': label.length > 0 ? label : undefined,
+          '--dry-run': single.dryRun,
+        });
+        setExit(await runBatchCommand('batch-onboard', batch, flags, io));
+        return;
+      }
+      requireSingleNodeFlags({ '--name <name>': flags.name, '--ip <ip>': flags.ip });
       const input = {
         nodeName: flags.name,
         nodeIp: flags.ip,
-        instanceId: flags.instance,
+        ...(flags.instance !== undefined && { instanceId: flags.instance }),
         taint: flags.taint,
         ...(flags.kubeedgeVersion !== undefined && { kubeedgeVersion: flags.kubeedgeVersion }),
         ...(flags.region !== undefined && { region: flags.region }),
@@ -94,11 +126,42 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
         dryRun: Boolean(flags.dryRun),
       };
       checkOnboardFlags(input);
-      setExit(await runWorkflowCommand('onboard-node', input, flags, io));
+      // a manual join: this process renders the join command (it holds the token) and shows it once; through the
+      // REST API, the API renders it and the client shows it
+      const manual = flags.instance === undefined && !input.dryRun;
+      setExit(await runWorkflowCommand('onboard-node', input, flags, io, manual ? { manualJoin: input } : {}));
+    });
+
+  targetCommand('join-command', 'print the command that joins a device by hand (KubeSphere\'s "Add Edge Node" command)')
+    .requiredOption('--name <name>', 'node name (DNS-1123 label)')
+    .requiredOption('--ip <ip>', 'internal IP of the node (IPv4, unique in the cluster)')
+    .option('--no-taint', 'do not add the node-role.kubernetes.io/edge:NoSchedule taint')
+    .option('--kubeedge-version <version>', 'KubeEdge version to install (e.g. v1.6.1)')
+    .option('--region <region>', 'download region for keadm: zh or en')
+    .action(async (flags: TargetFlags & Omit<OnboardFlags, 'label' | 'instance' | 'dryRun'>) => {
+      const input = {
+        nodeName: flags.name,
+        nodeIp: flags.ip,
+        taint: flags.taint,
+        ...(flags.kubeedgeVersion !== undefined && { kubeedgeVersion: flags.kubeedgeVersion }),
+        ...(flags.region !== undefined && { region: flags.region }),
+      };
+      checkOnboardFlags(input);
+      const remote = resolveTarget(flags, io.env);
+      if (remote.kind === 'api') {
+        setExit(await runApiJoinCommand(input, { url: remote.url, json: Boolean(flags.json) }, io));
+        return;
+      }
+      const target = localTarget(flags, io);
+      const { environmentFor, logDestination } = require('./local-target') as typeof import('./local-target');
+      const { printJoinCommand, stepEnvironment } = require('./manual-join') as typeof import('./manual-join');
+      const environment = await environmentFor(target, logDestination(flags, target));
+      setExit(await printJoinCommand(input, stepEnvironment(io, environment), io, Boolean(flags.json)));
     });
 
   workflowCommand('remove', 'remove an edge node: drain, reset the host, delete the node')
-    .requiredOption('--name <name>', 'node name')
+    .option('--name <name>', 'node name; required unless --batch')
+    .option('--batch <file>', 'remove every node a JSON file (- for stdin) requests, as the batch-remove workflow')
     .option('--instance <id>', 'SSM instance id (default: the one recorded on the node)')
     .option('--drain', 'evict workload pods first instead of refusing')
     .option('--force', 'when the host is offline, clean up the cluster side only')
@@ -107,6 +170,18 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'reset the host even though it serves another node; must repeat the instance id being reset',
     )
     .action(async (flags: TargetFlags & RemoveFlags) => {
+      if (flags.batch !== undefined) {
+        refuseSingleNodeFlags({
+          '--name': flags.name,
+          '--instance': flags.instance,
+          '--drain': flags.drain,
+          '--force': flags.force,
+          '--force-host': flags.forceHost,
+        });
+        setExit(await runBatchCommand('batch-remove', flags.batch, flags, io));
+        return;
+      }
+      requireSingleNodeFlags({ '--name <name>': flags.name });
       const input = {
         mode: 'remove',
         nodeName: flags.name,
@@ -126,9 +201,12 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   workflowCommand('drift', 'compare the cluster and the inventory with the desired state')
-    .option('--remediate', 'fix what is safe to fix (DaemonSet exclusions, routing)')
+    .option('--remediate', 'fix what is safe to fix: fence DaemonSets, expire locks of ended executions')
     .action(async (flags: TargetFlags & { remediate?: boolean }) => {
-      setExit(await runWorkflowCommand('drift-check', { remediate: Boolean(flags.remediate) }, flags, io));
+      // with --api-url: POST /drift-checks, followed to its summary
+      const input = { remediate: Boolean(flags.remediate) };
+      const view = (output: unknown) => formatDriftSummary(output as DriftSummary);
+      setExit(await runWorkflowCommand('drift-check', input, flags, io, { view }));
     });
 
   targetCommand('unlock', 'break the lock of a node name once its holder is gone: shows who holds it first')
@@ -136,7 +214,36 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--force', 'break it even while its holder may still run')
     .action(async (flags: TargetFlags & { name: string; force?: boolean }) => {
       checkRemoveFlags({ mode: 'remove', nodeName: flags.name });
-      setExit(await unlockCommand(flags, io));
+      const target = localTarget(flags, io);
+      const { unlockCommand } = require('./unlock') as typeof import('./unlock');
+      setExit(await unlockCommand(flags, target, io));
+    });
+
+  program
+    .command('credentials')
+    .description("edgekeeper's own cluster identity")
+    .command('create')
+    .description(
+      'with the admin kubeconfig: apply deploy/rbac.yaml, request a bounded token of its ServiceAccount and store ' +
+        'a kubeconfig with it as the SSM SecureString the steps read',
+    )
+    .option('--local', 'KUBECONFIG is the admin identity; the AWS credentials of this shell write the parameter')
+    .option('--sandbox <dir>', 'a started sandbox: its admin kubeconfig and its SSM endpoint')
+    .option(
+      '--parameter <name>',
+      'the SSM parameter (default: EDGEKEEPER_KUBECONFIG_PARAMETER or /edgekeeper/kubeconfig)',
+    )
+    .option(
+      '--duration <duration>',
+      `the token's lifetime, 10m to 2160h: 90 days is the usual rotation period of a stored credential ` +
+        `(default: ${TOKEN_DURATION.default}, 30 days)`,
+    )
+    .option('--print', 'print the kubeconfig to stdout instead of storing it: it holds the token, keep it secret')
+    .option('--json', 'print one JSON document')
+    .exitOverride()
+    .action(async (flags: CredentialsFlags) => {
+      const { createCredentialsCommand } = require('./credentials') as typeof import('./credentials');
+      setExit(await createCredentialsCommand(flags, io));
     });
 
   const sandbox = program
@@ -149,6 +256,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--detach', 'run in the background until `edgekeeper sandbox stop`')
     .exitOverride()
     .action(async (flags: { dir: string; detach?: boolean }) => {
+      const { startSandboxCommand } = require('./sandbox-commands') as typeof import('./sandbox-commands');
       setExit(await startSandboxCommand(flags, io));
     });
   sandbox
@@ -157,16 +265,43 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--dir <dir>', 'state directory', DEFAULT_SANDBOX_DIR)
     .exitOverride()
     .action(async (flags: { dir: string }) => {
+      const { stopSandboxCommand } = require('./sandbox-commands') as typeof import('./sandbox-commands');
       setExit(await stopSandboxCommand(flags, io));
     });
 
   program
-    .command('serve')
-    .description('serve the REST API handlers on localhost')
-    .option('--port <port>', 'port', '8080')
+    .command('inventory')
+    .description('device inventory events, as a fleet system publishes them')
+    .command('emit')
+    .description(
+      'emit Device Registered / Device Retired events for sandbox hosts through an in-process queue (SQS ' +
+        'semantics) to the inventory starter; drain it and print each event’s outcome and the dead-letter queue',
+    )
+    .option('--sandbox <dir>', 'a started sandbox: its hosts, cluster and workflows')
+    .option('--registered <instance-id>', 'a Device Registered event for this host (repeatable)', collect, [])
+    .option('--retired <instance-id>', 'a Device Retired event for this host (repeatable)', collect, [])
+    .option('--name <name>', 'the node name the event carries (default: the host’s name)')
+    .option('--ip <ip>', 'the node IP a Registered event carries (default: the host’s address)')
+    .option('--event-id <id>', 'the event id (default: a new UUID); the same id twice is one execution')
+    .option('--detail <json>', 'JSON merged over each event’s detail (a site’s own fields, or a broken one)')
+    .option('--duplicate', 'deliver every event twice, as SQS may')
+    .option('--json', 'print one JSON document')
     .exitOverride()
-    .action(() => {
-      throw new UsageError('serve: the REST API is not built yet; run workflows with --local or --sandbox <dir>');
+    .action(async (flags: InventoryEmitFlags) => {
+      const { inventoryEmitCommand } = require('../inventory/emit') as typeof import('../inventory/emit');
+      setExit(await inventoryEmitCommand(flags, io));
+    });
+
+  program
+    .command('serve')
+    .description('serve the REST API on 127.0.0.1, running the workflows in this process (no IAM: local use only)')
+    .option('--sandbox <dir>', 'run the workflows against a started sandbox')
+    .option('--local', 'run the workflows against KUBECONFIG and the AWS credentials of this shell')
+    .option('--port <port>', 'port on 127.0.0.1 (0 picks a free one)', '8080')
+    .exitOverride()
+    .action(async (flags: ServeFlags) => {
+      const { serveCommand } = require('./serve') as typeof import('./serve');
+      setExit(await serveCommand(flags, io));
     });
 
   program
@@ -176,6 +311,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .exitOverride()
     .action(async () => {
+      const { runDemo } = require('../demo') as typeof import('../demo');
       setExit(await runDemo(io));
     });
 
@@ -183,9 +319,12 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
 }
 
 interface OnboardFlags {
+  /** `onboard` checks it (and --ip) is given unless --batch; `join-command` requires both */
   readonly name: string;
   readonly ip: string;
-  readonly instance: string;
+  /** the file of a batch, whose requests replace the single node's flags */
+  readonly batch?: string;
+  readonly instance?: string;
   readonly taint: boolean;
   readonly kubeedgeVersion?: string;
   readonly region?: string;
@@ -194,7 +333,9 @@ interface OnboardFlags {
 }
 
 interface RemoveFlags {
+  /** checked given unless --batch */
   readonly name: string;
+  readonly batch?: string;
   readonly instance?: string;
   readonly drain?: boolean;
   readonly force?: boolean;
@@ -225,157 +366,47 @@ function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): Target {
   return { kind: 'api', url };
 }
 
-/** The target, if it runs in this process; the REST API does not exist yet. */
-function localTarget(flags: TargetFlags, io: Io): Exclude<Target, { kind: 'api' }> {
+/** The target of a command that runs only in this process (the REST API has no route for it). */
+function localTarget(flags: TargetFlags, io: Io): LocalTarget {
   const target = resolveTarget(flags, io.env);
   if (target.kind === 'api') {
-    throw new UsageError(`--api-url: calling the deployed REST API is not built yet; use --local or --sandbox <dir>`);
+    throw new UsageError('--api-url: the REST API does not offer this command; use --local or --sandbox <dir>');
   }
   return target;
 }
 
-/** What a stop request does to a running workflow, said once when it arrives. */
-const STOP_NOTICE = {
-  graceful: (cause: StopCause) =>
-    `${cause}: stopping at the next step; the workflow's failure path will roll back what it did and release its ` +
-    `lock.${cause === 'parent exited' ? '' : ' Press Ctrl-C again to stop at once (no rollback).'}`,
-  immediate: (cause: StopCause) => `${cause} again: stopping at once.`,
-};
-
-/** Runs one workflow in-process and reports it; resolves to the exit code. */
-export async function runWorkflowCommand(
+/** Runs one workflow where the flags say: through the REST API, or in this process; resolves to the exit code. */
+async function runWorkflowCommand(
   workflow: string,
   input: unknown,
   flags: TargetFlags,
   io: Io,
+  /** how a local run shows and ends; the API's client has its own views */
+  options: LocalRunOptions = {},
 ): Promise<number> {
   checkExecutionNameFlag(flags.executionName, workflow);
+  const remote = resolveTarget(flags, io.env);
+  if (remote.kind === 'api') {
+    // the API's call: the workflow runs where the API runs it; nothing of the local runtime is used
+    const apiFlags = { ...flags, url: remote.url };
+    const shows = {
+      ...(options.view && { view: options.view }),
+      ...(options.exitCode && { exitCode: options.exitCode }),
+    };
+    return runApiWorkflowCommand(workflow, input as Record<string, unknown>, apiFlags, io, {}, shows);
+  }
+  if (flags.wait === false) throw new UsageError('--no-wait: only with --api-url; a local run lives in this process');
   const target = localTarget(flags, io);
-  if (!listAslFiles().some((asl) => asl.name === workflow)) {
-    throw new UsageError(`the ${workflow} workflow is not built yet in this version of edgekeeper`);
-  }
-  const environment = await environmentFor(target, logDestination(flags, target));
-  const graceful = new AbortController();
-  const immediate = new AbortController();
-  let firstCause: StopCause | undefined;
-  const unsubscribe = io.onStop((cause) => {
-    if (!firstCause) {
-      firstCause = cause;
-      io.stderr(`\n${STOP_NOTICE.graceful(cause)}\n`);
-      graceful.abort(cause);
-    } else if (cause !== 'parent exited' && !immediate.signal.aborted) {
-      // an orphaned process only ever stops gracefully: nobody is left to ask twice
-      io.stderr(`${STOP_NOTICE.immediate(cause)}\n`);
-      immediate.abort(cause);
-    }
-  });
-  let result: WorkflowResult;
-  try {
-    result = await runWorkflow({
-      workflow,
-      input,
-      executionName: flags.executionName,
-      executionsDir: executionsDirFor(target, io.env),
-      environment,
-      signal: graceful.signal,
-      stopNow: immediate.signal,
-      // The sandbox is simulated: shorten pauses, not the time the steps measure.
-      waits: target.kind === 'sandbox' ? 'compressed' : 'real',
-      compressedWaitMs: 250,
-      onEvent: flags.json ? undefined : progressPrinter((line) => io.stderr(`${line}\n`), io.color),
-    });
-  } finally {
-    unsubscribe();
-  }
-  io.stdout(flags.json ? `${JSON.stringify(result, null, 2)}\n` : formatResult(result));
-  if (result.stop && !flags.json) io.stderr(formatStop(result));
-  return exitCodeOf(result, firstCause);
+  const { runLocalWorkflow } = require('./local-workflow') as typeof import('./local-workflow');
+  return runLocalWorkflow(workflow, input, flags, target, io, options);
 }
 
-function exitCodeOf(result: WorkflowResult, cause: StopCause | undefined): number {
-  if (result.status === 'SUCCEEDED') return EXIT.ok;
-  if (result.status === 'ABORTED') return cause === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
-  return EXIT.workflowFailed;
-}
-
-/** `edgekeeper unlock`: shows who holds a node name's locks and whether they are gone, then breaks them or refuses. */
-async function unlockCommand(flags: TargetFlags & { name: string; force?: boolean }, io: Io): Promise<number> {
-  const target = localTarget(flags, io);
-  const environment = await environmentFor(target, 'off');
-  // the local executions' records tell whether a local holder is gone
-  const executions = { [EXECUTIONS_DIR_ENV]: executionsDirFor(target, io.env) };
-  const record = await runWithEnvironment({ ...io.env, ...environment, ...executions }, () =>
-    unlockNode({ name: flags.name, force: Boolean(flags.force) }),
-  );
-  if (flags.json) io.stdout(`${JSON.stringify(record, null, 2)}\n`);
-  else {
-    const lines = record.locks.map(
-      (lock) =>
-        `  ${lock.lease} (${lock.key}${lock.instanceId ? ` ${lock.instanceId}` : ''}${lock.nodeIp ? ` ${lock.nodeIp}` : ''})` +
-        ` held by ${lock.holder ?? 'nobody'}: ${HOLDER_STATE[lock.holderStatus]}` +
-        `${lock.expiresAt ? `, expires ${lock.expiresAt}` : ''}; ${lock.broken ? 'broken' : (lock.note ?? 'kept')}`,
-    );
-    io.stdout([record.message, ...lines, ''].join('\n'));
-  }
-  return record.outcome === 'refused' ? EXIT.workflowFailed : EXIT.ok;
-}
-
-const HOLDER_STATE = {
-  running: 'still running',
-  ended: 'gone (its execution ended)',
-  unknown: 'unknown to this machine',
-} as const;
-
-/** Where the steps' logs go: --verbose to stderr, --log-file, a sandbox's log file, or nowhere. */
-function logDestination(flags: TargetFlags, target: Exclude<Target, { kind: 'api' }>): string {
-  if (flags.verbose) return 'stderr';
-  return flags.logFile ?? defaultLogFile(target) ?? 'off';
-}
-
-async function environmentFor(target: Exclude<Target, { kind: 'api' }>, logs: string): Promise<Record<string, string>> {
-  try {
-    return await handlerEnvironment(target, logs);
-  } catch (error) {
-    if (target.kind === 'sandbox' && error instanceof SandboxInfoError) {
-      throw new UsageError(
-        `--sandbox ${target.dir}: ${error.message}; start one with: edgekeeper sandbox start --detach --dir ${target.dir}`,
-      );
-    }
-    throw error;
-  }
-}
-
-function formatResult(result: WorkflowResult): string {
-  const replayed = result.execution?.replayed
-    ? `(execution ${result.execution.name} already ran: this is its result; nothing ran now)\n`
-    : '';
-  if (result.status !== 'SUCCEEDED')
-    return `${replayed}${result.status} ${result.error?.name}: ${result.error?.message}\n`;
-  return `${replayed}SUCCEEDED\n${dump(result.output, { lineWidth: 120 })}`;
-}
-
-/** What a stop did, in words: which steps ran after it (the rollback and lock release) and where it is recorded. */
-export function formatStop(result: WorkflowResult): string {
-  const stop = result.stop;
-  if (!stop) return '';
-  const record = result.execution ? ` Recorded as ${result.status} in ${result.execution.record}.` : '';
-  const unlock =
-    ' Any lock it still holds is free for the next run, its holder having ended (`edgekeeper unlock` shows it).';
-  if (stop.mode === 'immediate') {
-    return `Stopped at once on ${stop.reason}: no rollback ran.${record}${unlock}\n`;
-  }
-  const before = stop.before
-    ? ` before "${stop.before}"`
-    : result.status === 'SUCCEEDED'
-      ? ' too late: the workflow had no step left to stop at'
-      : ', but the workflow failed on its own before reaching a step to stop at';
-  if (stop.afterwards.length === 0) {
-    return `Stopped on ${stop.reason}${before}: nothing needed undoing.${record}\n`;
-  }
-  const steps = stop.afterwards.map((step) => `${step.state} ${step.ok ? '✓' : '✗'}`).join(', ');
-  const clean = stop.afterwards.every((step) => step.ok);
-  return (
-    `Stopped on ${stop.reason}${before}; then the failure path ran: ${steps}.` +
-    `${clean ? ' Rolled back and released.' : ` Not everything was undone.${unlock}`}${record}\n`
-  );
+/** `onboard|remove --batch FILE`: the batch workflow over the file's requests (through POST /batches with --api-url). */
+async function runBatchCommand(
+  workflow: 'batch-onboard' | 'batch-remove',
+  file: string,
+  flags: TargetFlags,
+  io: Io,
+): Promise<number> {
+  return runWorkflowCommand(workflow, { requests: readBatchFile(file) }, flags, io, BATCH_VIEW);
 }

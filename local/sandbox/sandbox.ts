@@ -9,8 +9,7 @@ import { type EdgeServices, fallbackPath, startEdgeServices } from './edge';
 import { FaultPlan } from './faults';
 import { type EdgeHosts, type IsolationMode, loadHostFixture, portInsideHost, startEdgeHosts } from './hosts';
 
-/** The directory `edgekeeper sandbox start` uses when none is given. */
-export const DEFAULT_SANDBOX_DIR = '.sandbox';
+export { DEFAULT_SANDBOX_DIR } from './defaults';
 
 /** The region the sandbox's SSM endpoint claims (any region works with an endpoint override). */
 export const SANDBOX_REGION = 'us-east-1';
@@ -64,6 +63,8 @@ export interface Sandbox {
   readonly requestLog: RequestLog;
   /** fault hooks of the API server, the SSM endpoint and the hosts (see local/sandbox/faults.ts) */
   readonly faults: FaultPlan;
+  /** adds cluster objects straight to the store, controllers run once: scale benches (`seedEdgeNodes`) */
+  seedObjects: SandboxCluster['seedObjects'];
   /** stops everything started, in reverse order, and removes `sandbox.json` */
   stop(): Promise<void>;
 }
@@ -189,7 +190,13 @@ export async function startSandbox(options: {
     await writeFile(`${infoPath(dir)}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
     await rename(`${infoPath(dir)}.tmp`, infoPath(dir));
     stops.push(() => rm(infoPath(dir), { force: true }));
-    return { info, requestLog: cluster.requestLog, faults, stop: stopAll };
+    return {
+      info,
+      requestLog: cluster.requestLog,
+      faults,
+      seedObjects: (objects) => cluster.seedObjects(objects),
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;

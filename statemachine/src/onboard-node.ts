@@ -3,9 +3,11 @@
  * contract: the docs, the CLI's progress lines and the tests name them.
  */
 import {
+  type Catcher,
   choice,
   failWith,
   HOST_OFFLINE_RETRIER,
+  isPresentString,
   isString,
   isTrue,
   LOCK_REFUSED,
@@ -16,6 +18,7 @@ import {
   pass,
   publish,
   ROUTING_TURN,
+  type State,
   startWorkflow,
   waitFor,
   workflow,
@@ -42,12 +45,14 @@ const beforeLock = [onAnyError('Nothing to undo')];
 const beforeJoin = [onAnyError('Nothing to roll back')];
 /** From the moment the join script may have run on the host (or, on a rerun, on a node joined before). */
 const afterJoin = [onAnyError('Did this execution join the node?')];
+/** While a person runs the join command: there is no host of ours, at most a node the command registered. */
+const duringManualJoin = [onAnyError('Remove the node the manual join registered')];
 
 /** The node's logs/exec routing, added once it is joined. */
 const routing = { 'nodeName.$': '$.request.nodeName', 'nodeIp.$': '$.request.nodeIp', action: 'add' };
 
 /**
- * The lock covers the node name, the instance and the IP; its holder is this execution. Onboarding's lock also
+ * The lock covers the node name, the instance (none for a manual join) and the IP; its holder is this execution. Onboarding's lock also
  * refuses while an uninstall runs, and re-checks under the lock that no other node has the name, IP or instance.
  */
 const lockTarget = {
@@ -57,14 +62,59 @@ const lockTarget = {
   'nodeIp.$': '$.request.nodeIp',
 };
 
+/**
+ * Waiting for the node to register and become Ready, after the join script or while a person runs the join command:
+ * the timeout counts from `start`; `check` fails once it passes, else says how long to wait before checking again.
+ */
+function untilNodeReady(spec: {
+  readonly start: string;
+  readonly check: string;
+  readonly ready: string;
+  readonly wait: string;
+  readonly startComment: string;
+  readonly checkComment: string;
+  /** what the check receives besides the node, the settings and the attempt */
+  readonly payload?: Readonly<Record<string, unknown>>;
+  readonly catch: readonly Catcher[];
+}): Record<string, State> {
+  return {
+    [spec.start]: pass({
+      comment: spec.startComment,
+      result: { attempt: 0, startedAt: null },
+      resultPath: '$.readiness',
+      next: spec.check,
+    }),
+    [spec.check]: lambda('CheckNodeReady', {
+      comment: spec.checkComment,
+      payload: {
+        'nodeName.$': '$.request.nodeName',
+        'nodeIp.$': '$.request.nodeIp',
+        'settings.$': '$.join.settings',
+        'startedAt.$': '$.readiness.startedAt',
+        'attempt.$': '$.readiness.attempt',
+        ...spec.payload,
+      },
+      keep: ['ready', 'missing', 'waitSeconds', 'startedAt', 'attempt'],
+      resultPath: '$.readiness',
+      catch: spec.catch,
+      next: spec.ready,
+    }),
+    [spec.ready]: choice({
+      choices: [isTrue('$.readiness.ready', 'Finish the node')],
+      otherwise: spec.wait,
+    }),
+    [spec.wait]: waitFor('$.readiness.waitSeconds', spec.check),
+  };
+}
+
 export const onboardNode = workflow('onboard-node', {
   comment:
-    'Onboard one KubeEdge edge node: validate, lock, render, join over SSM, wait until Ready, keep cloud DaemonSets off it, publish. Any failure after the join starts is rolled back.',
+    'Onboard one KubeEdge edge node: validate, lock, render, join over SSM (or wait for a person to run the join command on the device), wait until Ready, keep cloud DaemonSets off it, publish. Any failure after the join starts is rolled back.',
   startAt: 'Validate the request',
   states: {
     'Validate the request': lambda('ValidateOnboardRequest', {
       comment:
-        'Name, IP, instance id, version, region and labels; name and IP unused; KubeEdge installed; host online. Every problem is reported at once.',
+        'Name, IP, instance id, version, region and labels; name and IP unused; KubeEdge installed; host online (no host for a manual join). Every problem is reported at once.',
       // a retried validation must not take this execution's own Leases for another's
       payload: { 'request.$': '$', execution: { 'id.$': '$$.Execution.Id' } },
       keep: ['request', 'alreadyJoined'],
@@ -96,8 +146,29 @@ export const onboardNode = workflow('onboard-node', {
     'Already joined?': choice({
       comment:
         'A rerun of a request that already succeeded must not join twice; it applies the labels and taint of this request to the node.',
-      choices: [isTrue('$.alreadyJoined', 'Finish the node')],
+      choices: [
+        isTrue('$.alreadyJoined', 'Finish the node'),
+        isPresentString('$.request.mode', 'manual', 'Start waiting for the manual join'),
+      ],
       otherwise: 'Send the join script to the host',
+    }),
+
+    // A manual join: the caller renders the join command outside the workflow (it holds the join token, which must
+    // never enter this execution's history, docs/adr/0009) and shows it to a person, who runs it on the device.
+    ...untilNodeReady({
+      start: 'Start waiting for the manual join',
+      check: 'Check the manual join',
+      ready: 'Manual join done?',
+      wait: 'Wait for the manual join',
+      startComment: 'The manual join timeout counts from here: the node must register and become Ready within it.',
+      checkComment:
+        'The node the person’s command registers: exists, Ready=True, edge labels, expected InternalIP, taint when asked; fails after the manual join timeout.',
+      payload: {
+        timeout: 'manualJoin',
+        // keeps this execution's Leases fresh through a wait of up to a day
+        'executionId.$': '$$.Execution.Id',
+      },
+      catch: duringManualJoin,
     }),
 
     // A dry run: show what a join would do, change nothing.
@@ -169,32 +240,16 @@ export const onboardNode = workflow('onboard-node', {
       choices: [isString('$.command.status', 'Success', 'Start waiting for the node')],
       otherwise: 'Wait for the host script',
     }),
-    'Start waiting for the node': pass({
-      comment: 'The ready timeout counts from here.',
-      result: { attempt: 0, startedAt: null },
-      resultPath: '$.readiness',
-      next: 'Check node readiness',
-    }),
-    'Check node readiness': lambda('CheckNodeReady', {
-      comment:
+    ...untilNodeReady({
+      start: 'Start waiting for the node',
+      check: 'Check node readiness',
+      ready: 'Node ready?',
+      wait: 'Wait for the node',
+      startComment: 'The ready timeout counts from here.',
+      checkComment:
         'Node exists, Ready=True, edge labels, expected InternalIP, taint when asked; fails after the ready timeout.',
-      payload: {
-        'nodeName.$': '$.request.nodeName',
-        'nodeIp.$': '$.request.nodeIp',
-        'settings.$': '$.join.settings',
-        'startedAt.$': '$.readiness.startedAt',
-        'attempt.$': '$.readiness.attempt',
-      },
-      keep: ['ready', 'missing', 'waitSeconds', 'startedAt', 'attempt'],
-      resultPath: '$.readiness',
       catch: afterJoin,
-      next: 'Node ready?',
     }),
-    'Node ready?': choice({
-      choices: [isTrue('$.readiness.ready', 'Finish the node')],
-      otherwise: 'Wait for the node',
-    }),
-    'Wait for the node': waitFor('$.readiness.waitSeconds', 'Check node readiness'),
     'Finish the node': lambda('FinishNode', {
       comment:
         "Mark the node as managed by edgekeeper (instance id, versions, operation); apply the request's labels and taint declaratively, so a rerun converges the node to it.",
@@ -279,8 +334,12 @@ export const onboardNode = workflow('onboard-node', {
       next: 'Release the lock after failure',
     }),
     'Did this execution join the node?': choice({
-      comment: 'A rerun of a finished join must not undo the node it found: only its own join is rolled back.',
-      choices: [isTrue('$.alreadyJoined', 'Nothing to roll back')],
+      comment:
+        'A rerun of a finished join must not undo the node it found: only its own join is rolled back. A manual join has no host to reset.',
+      choices: [
+        isTrue('$.alreadyJoined', 'Nothing to roll back'),
+        isPresentString('$.request.mode', 'manual', 'Remove the node the manual join registered'),
+      ],
       otherwise: 'Note that the host may have changed',
     }),
     'Note that the preflight changed nothing': pass({
@@ -288,11 +347,20 @@ export const onboardNode = workflow('onboard-node', {
       // an object, not a bare false: some engines take a falsy Result for no Result at all
       result: { changed: false },
       resultPath: '$.host',
-      next: 'Roll back the join',
+      next: 'Hand the lock to the rollback',
     }),
     'Note that the host may have changed': pass({
       result: { changed: true },
       resultPath: '$.host',
+      next: 'Hand the lock to the rollback',
+    }),
+    'Hand the lock to the rollback': lambda('ReleaseNodeLock', {
+      comment:
+        'Marks this execution’s Leases for its rollback child by name: only that child may work under them, not any execution named like it. A failure here lets the rollback try anyway; it then reports the lock.',
+      payload: { ...lockTarget, handOver: true },
+      selector: { 'result.$': '$.Payload.lock' },
+      resultPath: '$.undo.handOver',
+      catch: [onAnyError('Roll back the join', '$.undo.handOver')],
       next: 'Roll back the join',
     }),
     'Roll back the join': startWorkflow({
@@ -309,6 +377,33 @@ export const onboardNode = workflow('onboard-node', {
         'hostChanged.$': '$.host.changed',
       },
       resultSelector: { result: 'done', 'output.$': '$.Output' },
+      resultPath: '$.undo.rollback',
+      catch: [onAnyError('Did the rollback reset the host?', '$.undo.rollback')],
+      next: 'Did the rollback reset the host?',
+    }),
+    'Did the rollback reset the host?': choice({
+      comment:
+        'The Leases record which instance and IP this node name owns. Released only when the host is as before; otherwise they stay (free, their holder having ended) so that a plain remove of this name finds and resets the host, and no other name can take it meanwhile.',
+      choices: [
+        { Variable: '$.host.changed', BooleanEquals: false, Next: 'Release the lock after failure' },
+        isPresentString('$.undo.rollback.output.host.action', 'reset', 'Release the lock after failure'),
+      ],
+      otherwise: 'Keep the ownership record',
+    }),
+    'Keep the ownership record': pass({
+      comment: 'The host may still run what the join left (it was offline, or the rollback failed).',
+      result: {
+        result: 'kept',
+        reason: 'the host may still be joined: remove this node name to reset it, which then releases the Leases',
+      },
+      resultPath: '$.undo.lock',
+      next: 'Publish Edge Node Join Failed',
+    }),
+    'Remove the node the manual join registered': lambda('DeleteNode', {
+      comment:
+        'A failed or timed-out manual join leaves nothing in the cluster: the node is deleted if it registered with this request’s name and IP (validation saw no node of that name, and the lock kept others off it). No host is reset: edgekeeper cannot reach the device.',
+      payload: { 'nodeName.$': '$.request.nodeName', 'onlyWithInternalIp.$': '$.request.nodeIp' },
+      selector: { 'result.$': '$.Payload.outcome.result', 'detail.$': '$.Payload.outcome.detail' },
       resultPath: '$.undo.rollback',
       catch: [onAnyError('Release the lock after failure', '$.undo.rollback')],
       next: 'Release the lock after failure',

@@ -84,14 +84,20 @@ describe('removing a node whose host is offline', () => {
 });
 
 describe('rollback of a failed join', () => {
+  // the node is still Ready=False at the deadline: a node that never becomes Ready fails the same way
   it('undoes a join that failed after the host joined: no node, no lock, host clean', async () => {
     const { result, published } = await e2e.onboard(
       { nodeName: 'edge-late', nodeIp: '10.20.0.21', instanceId: HOSTS.ubuntuAmd64 },
       { env: { EDGEKEEPER_NODE_READY_TIMEOUT_SECONDS: '1' } },
     );
+    expect(result.status).toBe('FAILED');
     expect(result.error?.name).toBe('NodeNotReadyError');
+    expect(result.error?.message).toBe(
+      'node edge-late is not ready after the deadline: missing condition Ready=True (is False)',
+    );
     expect(published.map((event) => event.detailType)).toEqual(['Edge Node Removed', 'Edge Node Join Failed']);
     expect(published[0].detail).toMatchObject({ nodeName: 'edge-late', mode: 'rollback' });
+    expect(published[1].detail).toMatchObject({ error: 'NodeNotReadyError' });
     // the rollback found the registered node and the joined host, and undid both
     const report = result.events.find(
       (event) =>
@@ -106,6 +112,13 @@ describe('rollback of a failed join', () => {
     expect(await e2e.node('edge-late')).toBeUndefined();
     expect(await e2e.lease('edge-late')).toBeUndefined();
     expect(await hostState(e2e, HOSTS.ubuntuAmd64)).toEqual(CLEAN_HOST);
+    // not even the directories are left
+    const dirs = await e2e.hostRun(
+      HOSTS.ubuntuAmd64,
+      `for path in ${KUBEEDGE_DIRS.join(' ')}; do [ -e "$path" ] && echo "present $path"; done; true`,
+    );
+    expect(dirs.status).toBe('Success');
+    expect(dirs.stdout).toBe('');
   });
 
   it('undoes a join refused by the preflight (Docker 18.09): no node, no lock, host clean', async () => {

@@ -29,7 +29,13 @@ describe('reset-edge-node.sh on a real (namespaced) host', () => {
     work = mkdtempSync(join(tmpdir(), 'edgekeeper-reset-'));
     const script = join(work, 'reset.sh');
     const forced = join(work, 'reset-forced.sh');
-    const options = { nodeName: 'edge-1', instanceId: HOST, profile: 'fork', version: 'v1.6.1' } as const;
+    const options = {
+      nodeName: 'edge-1',
+      instanceId: HOST,
+      profile: 'fork',
+      version: 'v1.6.1',
+      keadmTimeoutSeconds: 300,
+    } as const;
     writeFileSync(script, renderResetScript(RESET_SCRIPT_TEMPLATE, options));
     writeFileSync(forced, renderResetScript(RESET_SCRIPT_TEMPLATE, { ...options, forceHost: HOST }));
     const userns = process.getuid?.() === 0 ? [] : ['--user', '--map-root-user'];

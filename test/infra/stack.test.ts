@@ -48,7 +48,8 @@ describe('EdgekeeperStack', () => {
     template.resourcePropertiesCountIs(
       'AWS::Lambda::Function',
       { Runtime: 'nodejs22.x', TracingConfig: { Mode: 'Active' }, Architectures: ['arm64'] },
-      STEP_NAMES.length,
+      // and the REST API's function and the inventory starter, built the same way (api.test.ts, inventory.test.ts)
+      STEP_NAMES.length + 2,
     );
     for (const name of STEP_NAMES) {
       template.hasResourceProperties('AWS::Lambda::Function', {
@@ -78,10 +79,19 @@ describe('EdgekeeperStack', () => {
           }
         ).Destinations[0]?.CloudWatchLogsLogGroup.LogGroupArn['Fn::GetAtt'][0],
     );
-    const used = [...functionGroups, ...machineGroups];
-    // every function and machine names a group of this stack, no two share one, and no group is left unused
+    // the REST API's access logs: the stage's destination ARN ends with its group's name
+    const apiGroups = Object.values(template.findResources('AWS::ApiGateway::Stage') as Record<string, Resource>).map(
+      (stage) =>
+        (
+          (stage.Properties.AccessLogSetting as { DestinationArn: { 'Fn::Join': [string, unknown[]] } }).DestinationArn[
+            'Fn::Join'
+          ][1].at(-1) as { Ref: string }
+        ).Ref,
+    );
+    const used = [...functionGroups, ...machineGroups, ...apiGroups];
+    // every function, machine and stage names a group of this stack, no two share one, and no group is left unused
     expect(used.sort()).toEqual(Object.keys(groups).sort());
-    expect(used).toHaveLength(STEP_NAMES.length + listAslFiles().length);
+    expect(used).toHaveLength(STEP_NAMES.length + 2 + listAslFiles().length + 1);
   });
 
   it('lets each state machine invoke exactly the functions its definition names', () => {

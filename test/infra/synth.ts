@@ -5,13 +5,11 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfig } from '../../lib/config';
 import { EdgekeeperStack } from '../../lib/edgekeeper-stack';
+import { readSharedSynthesis, SHARED_SYNTH_ENV } from './shared-synthesis';
 
 const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
   context: Record<string, unknown>;
 };
-
-/** Where test/infra/global-setup.ts left the run's one synthesis: `{ template }` or `{ error }`. */
-export const SHARED_SYNTH_ENV = 'EDGEKEEPER_TEST_SYNTH_FILE';
 
 /**
  * Builds the stack as `cdk synth` does (same feature flags, same cdk-nag pack) but without bundling, and returns
@@ -33,7 +31,7 @@ export function synthTemplate(settings?: unknown): { template: Template } {
   if (settings !== undefined) return { template: Template.fromJSON(synthesize(settings)) };
   const file = process.env[SHARED_SYNTH_ENV];
   if (!file) return { template: Template.fromJSON(synthesize()) };
-  const shared = JSON.parse(readFileSync(file, 'utf8')) as { template?: Record<string, unknown>; error?: string };
+  const shared = JSON.parse(readSharedSynthesis(file)) as { template?: Record<string, unknown>; error?: string };
   if (shared.error !== undefined) throw new Error(shared.error);
   return { template: Template.fromJSON(shared.template ?? {}) };
 }

@@ -1,4 +1,5 @@
-import { EXIT, formatStop, type Io, main } from '../../local/cli/program';
+import { formatStop } from '../../local/cli/local-workflow';
+import { EXIT, type Io, main } from '../../local/cli/program';
 
 const INSTANCE = 'mi-0ed9e000000000001';
 
@@ -26,7 +27,7 @@ describe('edgekeeper CLI', () => {
   it('lists every command in --help', async () => {
     const io = capture();
     await expect(main(['--help'], io)).resolves.toBe(EXIT.ok);
-    for (const command of ['onboard', 'remove', 'uninstall', 'drift', 'sandbox', 'serve', 'demo']) {
+    for (const command of ['onboard', 'join-command', 'remove', 'uninstall', 'drift', 'sandbox', 'serve', 'demo']) {
       expect(io.out()).toContain(command);
     }
   });
@@ -59,8 +60,9 @@ describe('edgekeeper CLI', () => {
 
   it('fails with exit code 2 naming a missing required flag', async () => {
     const io = capture();
-    await expect(main(['onboard', '--local', '--name', 'edge-1', '--ip', '10.0.0.1'], io)).resolves.toBe(EXIT.usage);
-    expect(io.err()).toContain('--instance');
+    const argv = ['onboard', '--local', '--name', 'edge-1', '--instance', INSTANCE];
+    await expect(main(argv, io)).resolves.toBe(EXIT.usage);
+    expect(io.err()).toContain("required option '--ip <ip>' not specified");
   });
 
   it('fails with exit code 2 naming a flag whose value is not allowed', async () => {
@@ -144,10 +146,10 @@ describe('edgekeeper CLI', () => {
     expect(io.err()).toContain('--local, --sandbox <dir>, or --api-url');
   });
 
-  it('says so, with exit code 2, for a workflow that is not built yet', async () => {
+  it('asks where to run a drift check, with exit code 2, before anything runs', async () => {
     const io = capture();
-    await expect(main(['drift', '--local'], io)).resolves.toBe(EXIT.usage);
-    expect(io.err()).toContain('drift-check workflow is not built yet');
+    await expect(main(['drift', '--remediate'], io)).resolves.toBe(EXIT.usage);
+    expect(io.err()).toContain('--local, --sandbox <dir>, or --api-url');
   });
 
   it('names the --sandbox flag, with exit code 2, when no sandbox runs in that directory', async () => {
@@ -212,11 +214,37 @@ describe('edgekeeper CLI', () => {
     expect(text).toContain('edgekeeper unlock');
   });
 
-  it('refuses to pretend it can call the deployed REST API', async () => {
+  describe('manual join', () => {
+    it('prints the join command with join-command, whose flags are those of an onboarding without --instance', async () => {
+      const io = capture();
+      await main(['join-command', '--help'], io);
+      for (const flag of ['--name', '--ip', '--no-taint', '--kubeedge-version', '--region', '--local', '--sandbox']) {
+        expect(io.out()).toContain(flag);
+      }
+      expect(io.out()).not.toContain('--instance');
+    });
+
+    it('checks the join-command flags with the onboarding rules, naming each flag', async () => {
+      const io = capture();
+      const argv = ['join-command', '--local', '--name', 'Edge_1', '--ip', '10.0.0.1', '--region', 'us'];
+      await expect(main(argv, io)).resolves.toBe(EXIT.usage);
+      expect(io.err()).toContain('--name "Edge_1" must be a DNS-1123 label');
+      expect(io.err()).toContain('--region "us" must be zh or en');
+    });
+
+    it('refuses an instance on join-command: that host edgekeeper joins itself', async () => {
+      const io = capture();
+      const argv = ['join-command', '--local', '--name', 'edge-1', '--ip', '10.0.0.1', '--instance', INSTANCE];
+      await expect(main(argv, io)).resolves.toBe(EXIT.usage);
+      expect(io.err()).toContain("unknown option '--instance'");
+    });
+
+    // join-command and a manual onboarding through --api-url: test/unit/local/api-client.test.ts
+  });
+
+  it('refuses --api-url for a command the REST API does not offer', async () => {
     const io = capture({ EDGEKEEPER_API_URL: 'https://example.invalid/prod' });
-    await expect(main(['onboard', '--name', 'a', '--ip', '10.0.0.1', '--instance', INSTANCE], io)).resolves.toBe(
-      EXIT.usage,
-    );
-    expect(io.err()).toContain('REST API is not built yet');
+    await expect(main(['unlock', '--name', 'edge-1'], io)).resolves.toBe(EXIT.usage);
+    expect(io.err()).toContain('--api-url: the REST API does not offer this command; use --local or --sandbox <dir>');
   });
 });

@@ -218,7 +218,14 @@ function joinCase(settings: JoinSettings): BashCase {
 }
 
 function resetCase(nodeName: string, instanceId: string, forceHost: string | undefined): BashCase {
-  const options = { nodeName, instanceId, forceHost, profile: 'fork', version: 'v1.6.1' } as const;
+  const options = {
+    nodeName,
+    instanceId,
+    forceHost,
+    profile: 'fork',
+    version: 'v1.6.1',
+    keadmTimeoutSeconds: 300,
+  } as const;
   return {
     block: valuesBlock(renderResetScript(resetTemplate, options)),
     scalars: { NODE_NAME: nodeName, INSTANCE_ID: instanceId, FORCE_HOST: forceHost ?? '' },

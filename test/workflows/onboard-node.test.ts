@@ -42,7 +42,23 @@ interface Call {
 function happyHandlers(
   calls: Call[],
   options: { alreadyJoined?: boolean; dryRun?: boolean } = {},
-): Required<Omit<Stubs, 'PlanUninstall' | 'DeleteKubeEdge' | 'CheckNamespaceGone'>> {
+): Required<
+  Omit<
+    Stubs,
+    | 'PlanUninstall'
+    | 'DeleteKubeEdge'
+    | 'CheckNamespaceGone'
+    // drift-check's steps: onboarding never runs them
+    | 'DriftCheckCluster'
+    | 'DriftCheckHosts'
+    | 'DriftRemediate'
+    | 'DriftReport'
+    // the batch workflows' steps: onboarding never runs them
+    | 'CheckBatch'
+    | 'PlanBatchWave'
+    | 'ReadChildFailure'
+  >
+> {
   let joinChecks = 0;
   let readinessChecks = 0;
   let routingChecks = 0;
@@ -54,7 +70,14 @@ function happyHandlers(
     };
   return {
     ValidateOnboardRequest: step('ValidateOnboardRequest', (input) => ({
-      request: { ...request, ...(input.request as object), taint: true, labels: {}, dryRun: options.dryRun ?? false },
+      request: {
+        ...request,
+        ...(input.request as object),
+        mode: 'ssm',
+        taint: true,
+        labels: {},
+        dryRun: options.dryRun ?? false,
+      },
       alreadyJoined: options.alreadyJoined ?? false,
       adopting: false,
     })),
@@ -63,9 +86,11 @@ function happyHandlers(
       keys: [{ key: 'node', value: 'edge-1', lease: 'edgekeeper-node-edge-1', outcome: 'acquired' }],
     })),
     ReleaseNodeLock: step('ReleaseNodeLock', (input) =>
-      String(input.executionId).endsWith('-rollback')
-        ? { lock: 'kept-for-parent', released: [] }
-        : { lock: 'released', released: ['edgekeeper-node-edge-1'] },
+      input.handOver
+        ? { lock: 'handed-over', child: 'op-1-rollback', leases: ['edgekeeper-node-edge-1'] }
+        : String(input.executionId).endsWith('-rollback')
+          ? { lock: 'kept-for-parent', released: [] }
+          : { lock: 'released', released: ['edgekeeper-node-edge-1'] },
     ),
     ResolveJoinSettings: step('ResolveJoinSettings', () => ({ settings })),
     RenderHostScript: step('RenderHostScript', () => ({ script: '#!/bin/bash\necho join\n' })),
@@ -394,9 +419,16 @@ describe('onboard-node workflow', () => {
     expect(rollback.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toContain(
       'Send the reset script to the host',
     );
-    const tail = entered.slice(entered.indexOf('Roll back the join'));
+    // the child works under this execution's Leases because they were handed to it, by name, first
+    expect(called('ReleaseNodeLock')[0]).toMatchObject({
+      executionId: expect.stringMatching(EXECUTION),
+      handOver: true,
+    });
+    const tail = entered.slice(entered.indexOf('Hand the lock to the rollback'));
     expect(tail).toEqual([
+      'Hand the lock to the rollback',
       'Roll back the join',
+      'Did the rollback reset the host?',
       'Release the lock after failure',
       'Publish Edge Node Join Failed',
       'Fail with the original error',
@@ -464,7 +496,9 @@ describe('onboard-node workflow', () => {
       InspectNode: failWith('InstanceIdMismatchError', 'instance ids differ'),
     });
     expect(result.error).toEqual({ name: 'NodeNotReadyError', message: 'node edge-1 is not ready' });
-    expect(entered).toContain('Release the lock after failure');
+    // the host may still be joined: the Leases stay as the record of what edge-1 owns, for a removal to find
+    expect(entered).toContain('Keep the ownership record');
+    expect(entered).not.toContain('Release the lock after failure');
     expect(published.map((e) => e.detailType)).toEqual(['Edge Node Rollback Failed', 'Edge Node Join Failed']);
     const { rollback, lock, error } = published[1].detail as {
       rollback: { Error: string; Cause: string };
@@ -475,7 +509,7 @@ describe('onboard-node workflow', () => {
     // a failed child execution arrives as States.TaskFailed; its own error is inside the cause
     expect(rollback.Error).toBe('States.TaskFailed');
     expect(JSON.parse(rollback.Cause)).toMatchObject({ Status: 'FAILED', Error: 'InstanceIdMismatchError' });
-    expect(lock).toEqual({ result: 'released' });
+    expect(lock).toEqual({ result: 'kept', reason: expect.stringContaining('remove this node name') });
   });
 
   it('still reports the original error when releasing the lock fails too, and says the release failed', async () => {

@@ -24,6 +24,13 @@ interface HandlerModules {
   PlanUninstall: typeof import('../../functions/plan-uninstall/handler');
   DeleteKubeEdge: typeof import('../../functions/delete-kubeedge/handler');
   CheckNamespaceGone: typeof import('../../functions/check-namespace-gone/handler');
+  DriftCheckCluster: typeof import('../../functions/drift-check-cluster/handler');
+  DriftCheckHosts: typeof import('../../functions/drift-check-hosts/handler');
+  DriftRemediate: typeof import('../../functions/drift-remediate/handler');
+  DriftReport: typeof import('../../functions/drift-report/handler');
+  CheckBatch: typeof import('../../functions/check-batch/handler');
+  PlanBatchWave: typeof import('../../functions/plan-batch-wave/handler');
+  ReadChildFailure: typeof import('../../functions/read-child-failure/handler');
 }
 
 /** What the real handler of a step resolves to. */

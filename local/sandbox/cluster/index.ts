@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FaultPlan } from '../faults';
 import { ControllerManager } from './controllers';
 import { writeKubeconfig } from './kubeconfig';
-import { EDGEKEEPER_USER, loadGrants } from './rbac';
+import { EDGEKEEPER_SUBJECT, EDGEKEEPER_USER, grantsFor, RBAC_MANIFEST } from './rbac';
 import { ACCESS_LOG_DIR_ENV, AccessLog, type RequestLog } from './request-log';
 import { ResourceApi } from './routes/resources';
-import { seed } from './seed';
+import { seed, seedObjects } from './seed';
 import { ApiServer } from './server';
 import { Store } from './store';
 import { makeTlsMaterial } from './tls';
+import { TokenAuthenticator } from './tokens';
+import type { KubeObject } from './types';
 
 export { EDGEKEEPER_USER } from './rbac';
 export type { RequestLog } from './request-log';
@@ -33,13 +35,15 @@ export interface SandboxCluster {
   readonly accessLog: AccessLog;
   /** Request counters per verb and resource, e.g. `{ 'list pods': 3, 'patch daemonsets': 2 }`. */
   readonly requestLog: RequestLog;
+  /** Adds objects straight to the store, then runs the controllers once (see `seedObjects`). */
+  seedObjects(objects: readonly KubeObject[]): void;
   /** Closes the server and every open connection. */
   stop(): Promise<void>;
 }
 
 /**
  * Starts the simulated cluster: a fresh CA and two tokens (the admin's, and edgekeeper's ServiceAccount bound by
- * `rbacManifest`), the fixture seeded (controllers already run, so DaemonSet and Deployment pods exist), the API
+ * `rbacManifest`; the TokenRequest API issues more, bound by the same manifest), the fixture seeded (controllers already run, so DaemonSet and Deployment pods exist), the API
  * server listening on 127.0.0.1, and a kubeconfig per identity written into `dir`. When the environment names an
  * access log directory (ACCESS_LOG_DIR_ENV), the requests allowed to edgekeeper are appended to a file there.
  */
@@ -49,12 +53,17 @@ export async function startCluster(options: {
   faults?: FaultPlan;
   /** @default deploy/rbac.yaml */
   rbacManifest?: string;
+  /** the clock the expiry of issued tokens is measured by (tests move it) @default the system clock */
+  now?: () => Date;
 }): Promise<SandboxCluster> {
   mkdirSync(options.dir, { recursive: true });
   const tls = makeTlsMaterial();
   const token = randomBytes(24).toString('hex');
   const edgekeeperToken = randomBytes(24).toString('hex');
-  const grants = loadGrants(options.rbacManifest);
+  const manifest = readFileSync(options.rbacManifest ?? RBAC_MANIFEST, 'utf8');
+  const tokens = new TokenAuthenticator((account) => grantsFor(manifest, account), options.now);
+  tokens.add(token, { user: 'admin' });
+  tokens.add(edgekeeperToken, { user: EDGEKEEPER_USER, grants: grantsFor(manifest, EDGEKEEPER_SUBJECT) });
   const logDir = process.env[ACCESS_LOG_DIR_ENV];
   const accessLog = new AccessLog(logDir ? AccessLog.fileIn(logDir) : undefined);
   const store = new Store();
@@ -65,10 +74,7 @@ export async function startCluster(options: {
   const server = new ApiServer({
     key: tls.serverKey,
     cert: tls.serverCert,
-    identities: new Map([
-      [token, { user: 'admin' }],
-      [edgekeeperToken, { user: EDGEKEEPER_USER, grants }],
-    ]),
+    tokens,
     accessLog,
     store,
     api,
@@ -86,6 +92,10 @@ export async function startCluster(options: {
     edgekeeperKubeconfigPath,
     accessLog,
     requestLog: server.requestLog,
+    seedObjects(objects) {
+      seedObjects(store, objects);
+      controllers.reconcile();
+    },
     async stop() {
       api.stop();
       await server.close();

@@ -12,7 +12,7 @@ export interface ResourceType {
   readonly kind: string;
   readonly namespaced: boolean;
   readonly shortNames: readonly string[];
-  /** Subresources served under `<name>/<sub>` (status, eviction). */
+  /** Subresources served under `<name>/<sub>` (status, eviction, token). */
   readonly subresources: readonly string[];
 }
 
@@ -40,7 +40,7 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
   type('', 'v1', 'secrets', 'Secret', true),
   type('', 'v1', 'services', 'Service', true, ['svc'], ['status']),
   type('', 'v1', 'events', 'Event', true, ['ev']),
-  type('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa']),
+  type('', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], ['token']),
   type('apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], ['status']),
   type('apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], ['status']),
   type('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
@@ -73,6 +73,7 @@ export const R = {
   namespaces: req('', 'namespaces'),
   pods: req('', 'pods'),
   events: req('', 'events'),
+  serviceaccounts: req('', 'serviceaccounts'),
   daemonsets: req('apps', 'daemonsets'),
   deployments: req('apps', 'deployments'),
   poddisruptionbudgets: req('policy', 'poddisruptionbudgets'),

@@ -3,22 +3,27 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { applyFault, type FaultPlan } from '../faults';
 import { ApiError, badRequest } from './errors';
-import { authorize, type Identity, type RequestAttributes } from './rbac';
+import { authorize, type RequestAttributes } from './rbac';
 import { type AccessLog, CountingRequestLog } from './request-log';
 import { apiVersionOf, findResource, type ResourceType } from './resources';
 import { coreVersions, groupInfo, groupList, resourceList, SERVER_VERSION } from './routes/discovery';
 import type { ListQuery, ResourceApi } from './routes/resources';
+import { requestToken } from './routes/token-request';
 import { serveWatch } from './routes/watch';
 import type { Store } from './store';
 import { type IncludeObject, toTable } from './tables';
+import type { TokenAuthenticator } from './tokens';
 import { isJsonObject, type Json } from './types';
 
 /** What the HTTPS server needs: TLS material, the tokens it accepts, and the layers below it. */
 export interface ApiServerOptions {
   readonly key: string;
   readonly cert: string;
-  /** bearer token → who it is; the admin may do anything, any other identity only what its grants allow */
-  readonly identities: ReadonlyMap<string, Identity>;
+  /**
+   * bearer token → who it is (the admin may do anything, any other identity only what its grants allow); also
+   * issues the tokens of the TokenRequest API
+   */
+  readonly tokens: TokenAuthenticator;
   /** where the requests allowed to a non-admin identity are recorded */
   readonly accessLog?: AccessLog;
   readonly store: Store;
@@ -38,7 +43,8 @@ interface ResourcePath {
 /**
  * The Kubernetes REST front end over HTTPS on 127.0.0.1: bearer-token auth (only `/version` is open, as kubectl's
  * version dispatcher asks it before it has credentials), RBAC for non-admin tokens (discovery is open to every
- * authenticated identity, as `system:discovery` makes it), resource verbs, Tables, `kind: Status` errors.
+ * authenticated identity, as `system:discovery` makes it), resource verbs, the TokenRequest API (bounded
+ * ServiceAccount tokens, 401 once expired), Tables, `kind: Status` errors.
  */
 export class ApiServer {
   readonly requestLog = new CountingRequestLog();
@@ -103,8 +109,7 @@ export class ApiServer {
       this.requestLog.record('get', 'version');
       return send(res, 200, SERVER_VERSION);
     }
-    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const identity = bearer === undefined ? undefined : this.options.identities.get(bearer);
+    const identity = this.options.tokens.identify(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]);
     if (!identity) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     const discovery = this.discovery(url.pathname, `${req.socket.localAddress}:${req.socket.localPort}`);
     if (discovery) {
@@ -187,6 +192,11 @@ export class ApiServer {
       if (method !== 'POST' || namespace === undefined) throw methodNotAllowed();
       log('create');
       return send(res, 201, api.evict(namespace, name));
+    }
+    if (subresource === 'token') {
+      if (method !== 'POST' || namespace === undefined) throw methodNotAllowed();
+      log('create');
+      return send(res, 201, requestToken(api, this.options.tokens, namespace, name, body));
     }
     if (subresource !== undefined && subresource !== 'status')
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
@@ -290,7 +300,7 @@ const OBJECT_VERBS = new Map([
 
 /**
  * The RBAC verb of a request (`get` one, `list` many, `watch`, `create`, `update`, `patch`, `delete`,
- * `deletecollection`); `pods/eviction` is a create.
+ * `deletecollection`); `pods/eviction` and `serviceaccounts/token` are creates.
  * @throws ApiError 405 for a method the path does not serve
  */
 function verbOf(method: string, path: ResourcePath, query: URLSearchParams): string {
@@ -300,7 +310,7 @@ function verbOf(method: string, path: ResourcePath, query: URLSearchParams): str
     if (verb) return verb;
     throw methodNotAllowed();
   }
-  if (path.subresource === 'eviction') {
+  if (path.subresource === 'eviction' || path.subresource === 'token') {
     if (method === 'POST' && path.namespace !== undefined) return 'create';
     throw methodNotAllowed();
   }

@@ -14,6 +14,9 @@ export interface StoredParameter {
   readonly expiresAt?: Date;
 }
 
+/** The longest value of a Standard-tier parameter, in characters. */
+const STANDARD_LIMIT = 4096;
+
 /** Names as SSM takes them: letters, digits, `_.-/`; a path starts with `/`; no `aws`/`ssm` prefix. */
 const NAME = /^(?!\/?(aws|ssm))[A-Za-z0-9_.\-/]{1,1011}$/i;
 const POLICIES = z.array(
@@ -64,7 +67,8 @@ export class ParameterStore {
     value: string;
     type?: StoredParameter['type'];
     overwrite?: boolean;
-    tier?: StoredParameter['tier'];
+    /** Intelligent-Tiering: Standard unless the value, the policies or the parameter itself need Advanced */
+    tier?: StoredParameter['tier'] | 'Intelligent-Tiering';
     policies?: string;
   }): StoredParameter {
     checkName(input.name);
@@ -74,8 +78,13 @@ export class ParameterStore {
     }
     const type = input.type ?? existing?.type;
     if (!type) throw new SsmServiceError('ValidationException', 'Type is required for a new parameter');
-    const tier = input.tier ?? 'Standard';
-    const limit = tier === 'Advanced' ? 8192 : 4096;
+    const tier =
+      input.tier === 'Intelligent-Tiering'
+        ? input.value.length > STANDARD_LIMIT || input.policies !== undefined || existing?.tier === 'Advanced'
+          ? 'Advanced'
+          : 'Standard'
+        : (input.tier ?? 'Standard');
+    const limit = tier === 'Advanced' ? 8192 : STANDARD_LIMIT;
     if (input.value.length === 0 || input.value.length > limit) {
       throw new SsmServiceError('ValidationException', `Value must be 1-${limit} characters in the ${tier} tier`);
     }

@@ -331,8 +331,17 @@ export async function startSsmEndpoint(options: {
         value: input.Value,
         ...(input.Type ? { type: input.Type } : {}),
         ...(input.Overwrite === undefined ? {} : { overwrite: input.Overwrite }),
-        // Intelligent-Tiering picks Advanced when policies ask for it, as SSM does
-        ...(input.Tier ? { tier: input.Tier === 'Standard' && !input.Policies ? 'Standard' : 'Advanced' } : {}),
+        // policies need Advanced; Intelligent-Tiering picks the tier by what the parameter needs, as SSM does
+        ...(input.Tier
+          ? {
+              tier:
+                input.Tier === 'Intelligent-Tiering'
+                  ? input.Tier
+                  : input.Tier === 'Standard' && !input.Policies
+                    ? 'Standard'
+                    : 'Advanced',
+            }
+          : {}),
         ...(input.Policies === undefined ? {} : { policies: input.Policies }),
       });
       return { Version: stored.version, Tier: stored.tier };

@@ -184,6 +184,32 @@ describe('locks under concurrency, crashes and borrowed ids', () => {
       expect(await snapshotLeases()).toEqual(held);
     });
 
+    it('a stolen holder id is refused: a hand-started "<holder>-rollback" cannot work under the live holder’s lock', async () => {
+      const hostBefore = await hostState(e2e, HOSTS.ubuntuAmd64);
+      // named as the holder's rollback child would be, but the holder never handed its Leases over
+      const impostor = await runWorkflow({
+        workflow: 'remove-node',
+        input: {
+          mode: 'rollback',
+          nodeName: 'edge-h',
+          instanceId: HOSTS.ubuntuAmd64,
+          nodeIp: '10.20.0.43',
+          force: true,
+          hostChanged: true,
+        },
+        executionName: `${holderName}-rollback`,
+        waits: 'compressed',
+        compressedWaitMs: 50,
+        environment: e2e.environment,
+        executionsDir: e2e.executionsDir,
+      });
+      expect(impostor.status).toBe('FAILED');
+      expect(impostor.error?.name).toBe('NodeLockedError');
+      expect(impostor.error?.message).toContain(holderArn);
+      expect(await snapshotLeases()).toEqual(held);
+      expect(await hostState(e2e, HOSTS.ubuntuAmd64)).toEqual(hostBefore);
+    });
+
     it('`edgekeeper unlock` shows the live holder and refuses to break its lock', async () => {
       const cli = await runCli(['unlock', '--sandbox', e2e.dir, '--name', 'edge-h']);
       expect(cli.code).toBe(1);

@@ -119,6 +119,7 @@ describe('workflow time limits', () => {
     nodeReadyTimeoutSeconds: 600,
     drainTimeoutSeconds: 300,
     namespaceDeletionTimeoutSeconds: 300,
+    manualJoinTimeoutSeconds: 1800,
   };
 
   it('give onboarding room for its join, its readiness wait and a whole rollback', () => {
@@ -137,6 +138,8 @@ describe('workflow time limits', () => {
     ['nodeReadyTimeoutSeconds', { 'onboard-node': 100, 'remove-node': 0 }],
     ['drainTimeoutSeconds', { 'onboard-node': 100, 'remove-node': 100 }],
     ['namespaceDeletionTimeoutSeconds', { 'onboard-node': 0, 'remove-node': 100 }],
+    // shorter than an SSM join with its rollback (3600 s here): it changes nothing until it is the longer one
+    ['manualJoinTimeoutSeconds', { 'onboard-node': 0, 'remove-node': 0 }],
   ] as const)('grow with %s (by 100 s): %j', (setting, growth) => {
     // Act
     const before = workflowTimeouts(settings);
@@ -147,6 +150,14 @@ describe('workflow time limits', () => {
       'onboard-node': after['onboard-node'] - before['onboard-node'],
       'remove-node': after['remove-node'] - before['remove-node'],
     }).toEqual(growth);
+  });
+
+  it('give a manual join its whole wait when that is longer than an SSM join and its rollback', () => {
+    // Act
+    const limits = workflowTimeouts({ ...settings, manualJoinTimeoutSeconds: 86_400 });
+
+    // Assess: a failed manual join deletes the node it registered, no removal workflow runs
+    expect(limits['onboard-node']).toBe(86_400 + STEPS_ALLOWANCE_SECONDS);
   });
 
   it('are filled into a definition at synth time, leaving the other placeholders for definitionSubstitutions', () => {

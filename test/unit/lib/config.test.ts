@@ -9,10 +9,22 @@ describe('parseConfig', () => {
 
     // Assess
     expect(config).toEqual({
-      cluster: { kubeconfigParameterName: '/edgekeeper/kubeconfig' },
+      cluster: { auth: 'kubeconfig', kubeconfigParameterName: '/edgekeeper/kubeconfig' },
       cloudcore: { ports: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 } },
       keadm: { defaultVersion: 'v1.6.1', defaultRegion: 'zh' },
       lambda: { architecture: 'arm64', logRetentionDays: 30 },
+      api: { throttlingRateLimit: 10, throttlingBurstLimit: 20, cloudWatchRole: true },
+      network: {},
+      drift: { schedule: 'rate(1 hour)', remediate: false, scheduleEnabled: true, reportRetentionDays: 90 },
+      alarms: {},
+      cloudcoreExposure: {
+        enabled: false,
+        targets: {},
+        allowedCidrs: [],
+        subnetIds: [],
+        nodePorts: { cloudhub: 30000, quic: 30001, https: 30002, stream: 30003, tunnel: 30004 },
+        internetFacing: true,
+      },
       timeouts: {
         nodeReadySeconds: 600,
         hostCommandSeconds: 900,
@@ -22,11 +34,21 @@ describe('parseConfig', () => {
         routingSeconds: 60,
         requestSeconds: 10,
         keadmResetSeconds: 300,
+        manualJoinSeconds: 1800,
       },
       daemonSetAllowlist: [],
       routing: { enabled: false, cloudHostTag: 'edgekeeper-role=cloud' },
       edgeHostTag: 'edgekeeper:role=edge',
       helmRelease: 'kubeedge',
+      inventory: {
+        eventBusName: 'default',
+        source: 'edgekeeper.inventory',
+        fieldMap: {},
+        batchSize: 50,
+        batchWindowSeconds: 10,
+        maxReceiveCount: 5,
+      },
+      batch: { concurrency: 10, toleratedFailurePercent: 10 },
     });
   });
 
@@ -185,7 +207,7 @@ describe('stepEnvironment', () => {
     }
   });
 
-  it('spells out the context of every setting the steps read, except those only a local run gives', () => {
+  it('spells out the context of every setting the steps read, except those only a local run or the stack gives', () => {
     // Act
     const fromContext = CONTEXT_SETTINGS.map(({ name }) => name);
 
@@ -193,6 +215,8 @@ describe('stepEnvironment', () => {
     expect(Object.keys(SETTINGS_ENV).filter((name) => !fromContext.includes(name as never))).toEqual([
       'kubeconfigPath',
       'ssmEndpoint',
+      // the stack's own bucket (lib/constructs/drift-report-bucket.ts)
+      'driftReportBucket',
       'localExecutionsDir',
     ]);
   });

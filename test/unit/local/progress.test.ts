@@ -111,6 +111,30 @@ describe('progressPrinter', () => {
     expect(lines).toEqual(['  ✓ Check the node (40 ms)', '    ↳ 3 checks over 8.1 s', '  ✓ Finish the node (200 ms)']);
   });
 
+  it('keeps a 30-minute manual join wait to two lines, however many checks it takes', () => {
+    // Prepare: a check every 10 s, with the Choice and Wait states of the loop between checks
+    const loop = Array.from({ length: 180 }, (_, at) => [
+      task('StateEntered', 'Check the manual join', at * 10_000),
+      task('StateExited', 'Check the manual join', at * 10_000 + 50),
+      event('StateEntered', 'Manual join done?', at * 10_000 + 51, { stateType: 'Choice' }),
+      event('StateEntered', 'Wait for the manual join', at * 10_000 + 52, { stateType: 'Wait' }),
+    ]).flat();
+
+    // Act
+    const lines = printed([
+      ...loop,
+      task('StateEntered', 'Finish the node', 1_800_000),
+      task('StateExited', 'Finish the node', 1_800_300),
+    ]);
+
+    // Assess
+    expect(lines).toEqual([
+      '  ✓ Check the manual join (50 ms)',
+      '    ↳ 180 checks over 1790.0 s',
+      '  ✓ Finish the node (300 ms)',
+    ]);
+  });
+
   it('ends a polling loop summary when the workflow ends', () => {
     // Act
     const lines = printed([

@@ -120,6 +120,13 @@ describe('the local runtime', () => {
     };
     const points = stopPoints(definition as unknown as Parameters<typeof stopPoints>[0]);
     expect([...points].sort()).toEqual(['Finish', 'Lock', 'Send']);
+    // a loop that waits for a person (the manual join) is a stop point: nothing is in flight there
+    const waiting = stopPoints(definition as unknown as Parameters<typeof stopPoints>[0], ['Check']);
+    expect([...waiting].sort()).toEqual(['Check', 'Finish', 'Lock', 'Send']);
+  });
+
+  it('knows the manual join’s wait by the name the onboarding workflow gives it', () => {
+    expect(workflowStates('onboard-node').map((s) => s.name)).toContain('Check the manual join');
   });
 
   it('lists every state of a workflow from its ASL, nested ones included', () => {

@@ -6,7 +6,7 @@ import {
   type JsonPatchOp,
   keepDaemonSetsOffEdge,
   reportOf,
-} from '../../../functions/keep-daemonsets-off-edge/core';
+} from '../../../functions/shared/daemonset-fence';
 import { caught } from '../../support/thrown';
 
 const EXCLUDE = { key: 'node-role.kubernetes.io/edge', operator: 'DoesNotExist' };

@@ -6,6 +6,7 @@ import {
   ClusterLockedError,
   type ClusterNode,
   findOwnership,
+  handOverNodeLocks,
   instanceLockName,
   ipLockName,
   isParentOf,
@@ -363,6 +364,12 @@ describe('holder identity', () => {
     const ports = fakePorts();
     for (const name of [NODE_LEASE, INSTANCE_LEASE, IP_LEASE]) ports.leases.put(held(name, parent, minutes(-1)));
     ports.executions.set(parent, 'running');
+    const handOver = await handOverNodeLocks(ports.leases, { holder: parent, nodeName: 'edge-1' });
+    expect(handOver).toEqual({
+      lock: 'handed-over',
+      child: 'op-7-rollback',
+      leases: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE],
+    });
 
     // Act
     const outcome = await acquireNodeLocks(ports, request({ holder: child }));
@@ -373,6 +380,41 @@ describe('holder identity', () => {
       expect(ports.leases.holderOf(name)).toBe(parent);
       expect(new Date(ports.leases.leases.get(name)?.spec?.renewTime as Date).toISOString()).toBe(T0.toISOString());
     }
+  });
+
+  it('refuses an execution named <holder>-rollback that the running holder has not handed its Leases to', async () => {
+    // Prepare: a join in flight, and someone starting remove-node by hand under the rollback child's name
+    const ports = fakePorts();
+    for (const name of [NODE_LEASE, INSTANCE_LEASE, IP_LEASE]) ports.leases.put(held(name, parent, minutes(-1)));
+    ports.executions.set(parent, 'running');
+
+    // Act
+    const error = await caught(acquireNodeLocks(ports, request({ holder: child })));
+    const renewed = await renewHeldLocks(ports.leases, { holder: child, durationSeconds: 300, now: T0 });
+    const released = await releaseNodeLocks(ports.leases, { holder: child, nodeName: 'edge-1' });
+
+    // Assess
+    expect(error.name).toBe('NodeLockedError');
+    expect(renewed).toEqual([]);
+    expect(released).toEqual({ lock: 'not-held', released: [] });
+    for (const name of [NODE_LEASE, INSTANCE_LEASE, IP_LEASE]) expect(ports.leases.holderOf(name)).toBe(parent);
+  });
+
+  it('hands over only the holder’s own Leases, and says so when it holds none', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const other = onboardArn('op-9');
+    ports.leases.put(held(NODE_LEASE, parent, minutes(-1)));
+    ports.leases.put(held(INSTANCE_LEASE, other, minutes(-1)));
+
+    // Act
+    const mine = await handOverNodeLocks(ports.leases, { holder: parent, nodeName: 'edge-1', instanceId: INSTANCE });
+    const none = await handOverNodeLocks(ports.leases, { holder: onboardArn('op-8'), nodeName: 'edge-1' });
+
+    // Assess
+    expect(mine.leases).toEqual([NODE_LEASE]);
+    expect(ports.leases.leases.get(INSTANCE_LEASE)?.metadata?.annotations?.['edgekeeper.io/handed-to']).toBeUndefined();
+    expect(none).toEqual({ lock: 'not-held', child: 'op-8-rollback', leases: [] });
   });
 
   it('does not let a rollback child adopt when the parent is no longer running', async () => {
@@ -415,6 +457,7 @@ describe('holder identity', () => {
     const ports = fakePorts();
     for (const name of [NODE_LEASE, INSTANCE_LEASE, IP_LEASE]) ports.leases.put(held(name, parent, minutes(-1)));
     ports.executions.set(parent, 'running');
+    await handOverNodeLocks(ports.leases, { holder: parent, nodeName: 'edge-1' });
     await acquireNodeLocks(ports, request({ holder: child }));
 
     // Act
@@ -613,6 +656,7 @@ describe('renewHeldLocks', () => {
     const ports = fakePorts();
     const parent = onboardArn('op-7');
     ports.leases.put(held(NODE_LEASE, parent, minutes(-3)));
+    await handOverNodeLocks(ports.leases, { holder: parent, nodeName: 'edge-1' });
 
     // Act
     const renewed = await renewHeldLocks(ports.leases, {

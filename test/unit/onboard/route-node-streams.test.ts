@@ -232,6 +232,23 @@ describe('routeNodeStreams', () => {
     expect(error.message).toMatch(/^logs\/exec routing failed on 1 cloud host\(s\): mi-1 Failed/);
   });
 
+  it('removes nothing, and succeeds, when no cloud host carries the tag; adding still fails', async () => {
+    // Prepare: a rollback of a join that failed because no host was tagged must not fail the same way
+    const remove: RoutingRequest = { ...ADD, action: 'remove' };
+
+    // Act
+    const removed = await routeNodeStreams(new FakeRunCommand([]), remove, CONFIG, fakeClock());
+    const added = await caught(routeNodeStreams(new FakeRunCommand([]), ADD, CONFIG, fakeClock()));
+
+    // Assess
+    expect(removed.outcome).toEqual({
+      step: 'routing',
+      result: 'nothing-to-do',
+      detail: 'no cloud host carries the SSM tag edgekeeper-role=cloud: no routing to remove',
+    });
+    expect(added.message).toMatch(/^no cloud host carries the SSM tag edgekeeper-role=cloud/);
+  });
+
   it('cannot add without somewhere to send the streams', async () => {
     const error = await caught(
       routeNodeStreams(new FakeRunCommand([]), { ...ADD, cloudcore: undefined }, CONFIG, fakeClock()),

@@ -23,7 +23,7 @@ function rejection(request: unknown, observed: ObservedCluster = healthyCluster(
 describe('validateOnboardRequest', () => {
   it('accepts a valid request for a new node and fills the defaults', () => {
     expect(validateOnboardRequest(VALID_REQUEST, healthyCluster())).toEqual({
-      request: { ...VALID_REQUEST, taint: true, dryRun: false, labels: {} },
+      request: { ...VALID_REQUEST, mode: 'ssm', taint: true, dryRun: false, labels: {} },
       alreadyJoined: false,
       adopting: false,
     });

@@ -209,6 +209,26 @@ describe('inspectRemoval', () => {
     expect(forced.hostReset).toMatchObject({ action: 'skip', notCleaned: expect.arrayContaining(['mosquitto']) });
   });
 
+  it('removes a node joined by hand without force, saying its device must be reset there; an unrecorded one still needs force', async () => {
+    // Prepare: the manual join records no instance, and says it was manual
+    const manual: World = { node: { annotations: { 'edgekeeper.io/join-mode': 'manual' } } };
+    const unrecorded: World = { node: { annotations: {} } };
+
+    // Act
+    const inspection = await inspectRemoval(request(), portsOf(manual).ports, 'v1.6.1');
+
+    // Assess
+    expect(inspection.hostReset).toEqual({
+      action: 'skip',
+      reason: 'node edge-1 was joined by hand: its device is not reset; run "keadm reset" on it',
+      notCleaned: expect.arrayContaining(['mosquitto']),
+    });
+    expect(inspection.instanceId).toBeNull();
+    await expect(inspectRemoval(request(), portsOf(unrecorded).ports, 'v1.6.1')).rejects.toThrow(
+      HostCannotBeResetError,
+    );
+  });
+
   it('refuses a cloud node before asking anything else', async () => {
     // Prepare
     const { ports, asked } = portsOf({ node: { labels: { 'node-role.kubernetes.io/worker': '' } } });

@@ -27,7 +27,7 @@ const SCRIPTS = join(__dirname, '..', '..', '..', 'functions', 'shared', 'script
 
 const ROOTS = ['/var/lib/edged', '/var/lib/kubeedge'];
 /** The node and host every rendering below is for. */
-const OWNER = { nodeName: 'edge-1', instanceId: 'mi-0123456789abcdef0' } as const;
+const OWNER = { nodeName: 'edge-1', instanceId: 'mi-0123456789abcdef0', keadmTimeoutSeconds: 300 } as const;
 
 function valuesOf(script: string): string {
   return /# edgekeeper:values:begin\n([\s\S]*?)# edgekeeper:values:end/.exec(script)?.[1] ?? '';

@@ -80,6 +80,32 @@ describe('sandbox Parameter Store', () => {
     expect(error.name).toBe('ParameterAlreadyExists');
   });
 
+  it('overwrites a SecureString with Intelligent-Tiering: Standard while it fits, Advanced from then on', async () => {
+    const name = '/edgekeeper/kubeconfig-tiers';
+    const put = (value: string) =>
+      client.send(
+        new PutParameterCommand({
+          Name: name,
+          Value: value,
+          Type: 'SecureString',
+          Overwrite: true,
+          Tier: 'Intelligent-Tiering',
+        }),
+      );
+
+    const small = await put('a'.repeat(4096));
+    const large = await put('b'.repeat(4097));
+    const smallAgain = await put('c');
+    const read = await client.send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+
+    expect([small, large, smallAgain].map((answer) => [answer.Version, answer.Tier])).toEqual([
+      [1, 'Standard'],
+      [2, 'Advanced'],
+      [3, 'Advanced'],
+    ]);
+    expect(read.Parameter?.Value).toBe('c');
+  });
+
   it('deletes a parameter once; a second delete is ParameterNotFound, as in SSM', async () => {
     await client.send(new PutParameterCommand({ Name: '/edgekeeper/gone', Value: 'x', Type: 'SecureString' }));
     await client.send(new DeleteParameterCommand({ Name: '/edgekeeper/gone' }));

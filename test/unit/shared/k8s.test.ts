@@ -1,16 +1,23 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApiException, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { ClusterAccessDeniedError, TransientServiceError } from '../../../functions/shared/errors';
 import {
   isConflict,
   isNotFound,
+  kubeClients,
   makeClients,
   mergePatch,
   statusMessage,
   statusOf,
   translateKubeError,
 } from '../../../functions/shared/k8s';
+import { completeSettings, readSettings, runWithEnvironment } from '../../../functions/shared/settings';
+import { makeTlsMaterial, type TlsMaterial } from '../../../local/sandbox/cluster/tls';
 
 const HEADERS = { 'audit-id': 'aa1b2c3d', 'x-kubernetes-pf-flowschema-uid': 'f00d', 'set-cookie': 'session=abc' };
 
@@ -45,6 +52,22 @@ describe('translateKubeError', () => {
     expect(translated.name).toBe('TransientServiceError');
     expect((translated as TransientServiceError).transient).toBe(true);
     expect(translated.message).toBe(`reading node edge-1: HTTP ${code}: ${message}`);
+  });
+
+  it('makes HTTP 401 a permanent ClusterAccessDeniedError that says the credentials were refused', () => {
+    // Act
+    const translated = translateKubeError(
+      apiException(401, status(401, 'Unauthorized', 'Unauthorized')),
+      'reading node edge-1',
+    );
+
+    // Assess
+    expect(translated).toBeInstanceOf(ClusterAccessDeniedError);
+    expect(translated.message).toBe(
+      "reading node edge-1: HTTP 401: Unauthorized; the cluster did not accept the steps' credentials: with cluster " +
+        "auth eks the step's role needs its EKS access entry, with a kubeconfig its token may have expired " +
+        '(`edgekeeper credentials create` makes a new one)',
+    );
   });
 
   it('makes HTTP 403 a permanent ClusterAccessDeniedError that quotes the API and points to the manifest', () => {
@@ -367,5 +390,241 @@ describe('the clients kubeClients builds, against a real HTTP server', () => {
     // Assess
     expect(error.name).toBe('TransientServiceError');
     expect(error.message).toMatch(/ENOTFOUND|EAI_AGAIN/);
+  });
+});
+
+describe('kubeClients with cluster auth eks, against a real HTTPS API server', () => {
+  const CLUSTER = 'edge-prod';
+  const START = new Date('2026-12-02T07:00:00.000Z');
+  const CREDENTIALS = {
+    accessKeyId: 'ASIAEDGEKEEPEREXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    sessionToken: 'IQoJb3JpZ2luX2VjEXAMPLE/session+token==',
+  };
+  let tls: TlsMaterial;
+  let server: HttpsServer;
+  let endpoint: string;
+  const authorizations: (string | undefined)[] = [];
+
+  beforeAll(async () => {
+    tls = makeTlsMaterial();
+    server = createHttpsServer({ key: tls.serverKey, cert: tls.serverCert }, (request, response) => {
+      authorizations.push(request.headers.authorization);
+      response.writeHead(200, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'edge-1' } }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => {
+    authorizations.length = 0;
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+
+  function eksSettings(caCert = tls.caCert) {
+    return readSettings({
+      EDGEKEEPER_CLUSTER_AUTH: 'eks',
+      EDGEKEEPER_EKS_CLUSTER_NAME: CLUSTER,
+      EDGEKEEPER_CLUSTER_ENDPOINT: endpoint,
+      EDGEKEEPER_CLUSTER_CA: Buffer.from(caCert).toString('base64'),
+    });
+  }
+
+  /** A clock the test moves, and credentials that count how often they are asked for. */
+  function signing(credentials: () => Promise<typeof CREDENTIALS> = async () => CREDENTIALS) {
+    let now = START.getTime();
+    const counted = Object.assign(
+      async () => {
+        counted.calls += 1;
+        return credentials();
+      },
+      { calls: 0 },
+    );
+    return { credentials: counted, now: () => new Date(now), advance: (ms: number) => (now += ms) };
+  }
+
+  const inRegion = <T>(fn: () => T) => runWithEnvironment({ AWS_REGION: 'eu-west-1' }, fn);
+  const signedAt = (authorization: string | undefined) => {
+    const token = (authorization ?? '').replace(/^Bearer k8s-aws-v1\./, '');
+    return new URL(Buffer.from(token, 'base64url').toString('utf8')).searchParams.get('X-Amz-Date');
+  };
+
+  it('sends an EKS token for the cluster, trusting the configured certificate authority', async () => {
+    // Prepare
+    const fake = signing();
+    const { core } = await inRegion(() => kubeClients(eksSettings(), fake));
+
+    // Act
+    const node = await core.readNode({ name: 'edge-1' });
+
+    // Assess
+    expect(node.metadata?.name).toBe('edge-1');
+    expect(authorizations).toHaveLength(1);
+    expect(authorizations[0]).toMatch(/^Bearer k8s-aws-v1\.[A-Za-z0-9_-]+$/);
+    const url = new URL(
+      Buffer.from((authorizations[0] ?? '').slice('Bearer k8s-aws-v1.'.length), 'base64url').toString(),
+    );
+    expect(url.host).toBe('sts.eu-west-1.amazonaws.com');
+    expect(url.searchParams.get('X-Amz-SignedHeaders')).toBe('host;x-k8s-aws-id');
+  });
+
+  it('reuses the token before it is due and sends a new one after, on the same clients', async () => {
+    // Prepare
+    const fake = signing();
+    const { core } = await inRegion(() => kubeClients(eksSettings(), fake));
+
+    // Act
+    await core.readNode({ name: 'edge-1' });
+    fake.advance(9 * 60_000);
+    await core.readNode({ name: 'edge-1' });
+    fake.advance(2 * 60_000);
+    await core.readNode({ name: 'edge-1' });
+
+    // Assess
+    expect(authorizations[1]).toBe(authorizations[0]);
+    expect(authorizations[2]).not.toBe(authorizations[0]);
+    expect(authorizations.map(signedAt)).toEqual(['20261202T070000Z', '20261202T070000Z', '20261202T071100Z']);
+    expect(fake.credentials.calls).toBe(2);
+  });
+
+  it('refuses an API server whose certificate another authority signed', async () => {
+    // Prepare: the settings pin a CA that did not sign the server's certificate
+    const { core } = await inRegion(() => kubeClients(eksSettings(makeTlsMaterial().caCert), signing()));
+
+    // Act
+    const error = await core.readNode({ name: 'edge-1' }).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
+
+    // Assess
+    expect(String(error)).toMatch(/unable to verify the first certificate/);
+    expect(authorizations).toHaveLength(0);
+  });
+
+  it('fails the call naming the cluster and the reason when the credentials cannot be loaded, without a token', async () => {
+    // Prepare
+    const fake = signing(async () => {
+      throw new Error('Could not load credentials from any providers');
+    });
+    const { core } = await inRegion(() => kubeClients(eksSettings(), fake));
+
+    // Act
+    const error = translateKubeError(
+      await core.readNode({ name: 'edge-1' }).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      ),
+      'reading node edge-1',
+    );
+
+    // Assess
+    expect(error.name).toBe('EksTokenError');
+    expect(error.message).toBe(
+      'signing the EKS token for cluster edge-prod: the AWS credentials could not be loaded: ' +
+        'Could not load credentials from any providers',
+    );
+    expect(authorizations).toHaveLength(0);
+  });
+
+  it('keeps one set of clients per cluster for the container', async () => {
+    // Act: no request is made, so the default credential chain is never asked
+    const [first, second] = inRegion(() => [kubeClients(eksSettings()), kubeClients(eksSettings())]);
+
+    // Assess
+    expect(second).toBe(first);
+    await expect(first).resolves.toBeDefined();
+  });
+
+  it('refuses to build EKS clients without AWS_REGION, naming it', async () => {
+    // Act
+    const error = await runWithEnvironment({}, () => kubeClients(eksSettings(), signing())).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
+
+    // Assess
+    expect(error?.name).toBe('SettingsError');
+    expect(error?.message).toBe('cluster auth eks needs AWS_REGION: the EKS token is signed for its STS endpoint');
+  });
+
+  it('refuses settings that leave out what EKS needs, naming each', async () => {
+    // Prepare: settings a caller completed without readSettings' cross-check
+    const settings = completeSettings({ clusterAuth: 'eks', eksClusterName: CLUSTER });
+
+    // Act
+    const error = await inRegion(() => kubeClients(settings, signing())).then(
+      () => undefined,
+      (failure: Error) => failure,
+    );
+
+    // Assess
+    expect(error?.name).toBe('SettingsError');
+    expect(error?.message).toBe('cluster auth eks needs clusterEndpoint, clusterCertificateAuthority, which are unset');
+  });
+});
+
+describe('kubeClients with a kubeconfig, when the API server refuses its credentials', () => {
+  let server: Server;
+  let url: string;
+  let dir: string;
+  const authorizations: (string | undefined)[] = [];
+
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      authorizations.push(request.headers.authorization);
+      const accepted = request.headers.authorization === 'Bearer rotated-token';
+      response.writeHead(accepted ? 200 : 401, { 'Content-Type': 'application/json' });
+      response.end(
+        JSON.stringify(
+          accepted
+            ? { apiVersion: 'v1', kind: 'Node', metadata: { name: 'edge-1' } }
+            : status(401, 'Unauthorized', 'Unauthorized'),
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    dir = mkdtempSync(join(tmpdir(), 'edgekeeper-k8s-test-'));
+  });
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  function writeKubeconfig(path: string, token: string) {
+    const config = new KubeConfig();
+    config.loadFromOptions({
+      clusters: [{ name: 'test', server: url, skipTLSVerify: true }],
+      users: [{ name: 'test', token }],
+      contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
+      currentContext: 'test',
+    });
+    writeFileSync(path, config.exportConfig());
+  }
+
+  it('keeps its clients while the credentials work, and reads the kubeconfig again after a 401', async () => {
+    // Prepare: a kubeconfig whose token has expired
+    const path = join(dir, 'kubeconfig');
+    writeKubeconfig(path, 'expired-token');
+    const settings = readSettings({ KUBECONFIG: path });
+    const first = kubeClients(settings);
+    const sameContainer = kubeClients(settings);
+    const refused = await (await first).core.readNode({ name: 'edge-1' }).then(
+      () => undefined,
+      (failure: unknown) => translateKubeError(failure, 'reading node edge-1'),
+    );
+
+    // Act: the operator stores a new token; the next invocation of the warm container asks again
+    writeKubeconfig(path, 'rotated-token');
+    const next = kubeClients(settings);
+    const node = await (await next).core.readNode({ name: 'edge-1' });
+
+    // Assess
+    expect(sameContainer).toBe(first);
+    expect(refused?.name).toBe('ClusterAccessDeniedError');
+    expect(next).not.toBe(first);
+    expect(node.metadata?.name).toBe('edge-1');
+    expect(authorizations).toEqual(['Bearer expired-token', 'Bearer rotated-token']);
   });
 });

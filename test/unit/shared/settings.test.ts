@@ -8,7 +8,13 @@ import {
 } from '../../../functions/shared/settings';
 import { thrown } from '../../support/thrown';
 
+/** The shape EKS gives `certificateAuthority.data` in: the base64 of a PEM certificate. */
+const CA_DATA = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIBdzCCAR2gAwIBAgIU\n-----END CERTIFICATE-----\n').toString(
+  'base64',
+);
+
 const DEFAULTS = {
+  clusterAuth: 'kubeconfig',
   cloudcorePorts: { cloudhub: 10000, quic: 10001, https: 10002, stream: 10003, tunnel: 10004 },
   defaultKubeedgeVersion: 'v1.6.1',
   defaultRegion: 'zh',
@@ -20,11 +26,20 @@ const DEFAULTS = {
   routingTimeoutSeconds: 60,
   requestTimeoutSeconds: 10,
   keadmResetTimeoutSeconds: 300,
+  manualJoinTimeoutSeconds: 1800,
   daemonSetAllowlist: [],
   helmRelease: 'kubeedge',
   routingEnabled: false,
   cloudHostTag: 'edgekeeper-role=cloud',
   edgeHostTag: 'edgekeeper:role=edge',
+  inventoryEventBus: 'default',
+  inventorySource: 'edgekeeper.inventory',
+  inventoryFieldMap: {},
+  inventoryBatchSize: 50,
+  inventoryBatchWindow: 10,
+  inventoryMaxReceiveCount: 5,
+  batchConcurrency: 10,
+  batchToleratedFailurePercent: 10,
 };
 
 describe('readSettings', () => {
@@ -50,6 +65,10 @@ describe('readSettings', () => {
     const env = {
       EDGEKEEPER_KUBECONFIG_PARAMETER: '/site-a/kubeconfig',
       KUBECONFIG: '/home/ops/.kube/config',
+      EDGEKEEPER_CLUSTER_AUTH: 'eks',
+      EDGEKEEPER_EKS_CLUSTER_NAME: 'edge-prod_1',
+      EDGEKEEPER_CLUSTER_ENDPOINT: 'https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com',
+      EDGEKEEPER_CLUSTER_CA: CA_DATA,
       EDGEKEEPER_SSM_ENDPOINT: 'http://127.0.0.1:4583',
       EDGEKEEPER_CLOUDCORE_ADDRESS: '203.0.113.10',
       EDGEKEEPER_CLOUDCORE_PORTS: 'cloudhub=20000, quic=20001,https=20002,stream=20003,tunnel=10004',
@@ -64,6 +83,7 @@ describe('readSettings', () => {
       EDGEKEEPER_ROUTING_TIMEOUT_SECONDS: '30',
       EDGEKEEPER_REQUEST_TIMEOUT_SECONDS: '5',
       EDGEKEEPER_KEADM_RESET_TIMEOUT_SECONDS: '200',
+      EDGEKEEPER_MANUAL_JOIN_TIMEOUT_SECONDS: '3600',
       EDGEKEEPER_DAEMONSET_ALLOWLIST: 'monitoring/edge-agent, kube-system/edgemesh-agent,,',
       EDGEKEEPER_HELM_RELEASE: 'cloudcore',
       EDGEKEEPER_ROUTING: 'on',
@@ -71,6 +91,8 @@ describe('readSettings', () => {
       EDGEKEEPER_EDGE_HOST_TAG: 'fleet=edge',
       EDGEKEEPER_STREAM_ENDPOINT: 'cloudcore.internal:30003',
       EDGEKEEPER_LOCAL_EXECUTIONS_DIR: '/var/lib/edgekeeper/executions',
+      EDGEKEEPER_BATCH_CONCURRENCY: '4',
+      EDGEKEEPER_BATCH_TOLERATED_FAILURE_PERCENT: '25',
     };
 
     // Act
@@ -80,6 +102,10 @@ describe('readSettings', () => {
     expect(settings).toEqual({
       kubeconfigParameter: '/site-a/kubeconfig',
       kubeconfigPath: '/home/ops/.kube/config',
+      clusterAuth: 'eks',
+      eksClusterName: 'edge-prod_1',
+      clusterEndpoint: 'https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com',
+      clusterCertificateAuthority: CA_DATA,
       ssmEndpoint: 'http://127.0.0.1:4583',
       cloudcorePublicAddress: '203.0.113.10',
       cloudcorePorts: { cloudhub: 20000, quic: 20001, https: 20002, stream: 20003, tunnel: 10004 },
@@ -94,6 +120,7 @@ describe('readSettings', () => {
       routingTimeoutSeconds: 30,
       requestTimeoutSeconds: 5,
       keadmResetTimeoutSeconds: 200,
+      manualJoinTimeoutSeconds: 3600,
       daemonSetAllowlist: ['monitoring/edge-agent', 'kube-system/edgemesh-agent'],
       helmRelease: 'cloudcore',
       routingEnabled: true,
@@ -101,6 +128,15 @@ describe('readSettings', () => {
       edgeHostTag: 'fleet=edge',
       streamEndpoint: 'cloudcore.internal:30003',
       localExecutionsDir: '/var/lib/edgekeeper/executions',
+      // the inventory settings keep their defaults here; test/unit/inventory/settings.test.ts reads them
+      inventoryEventBus: 'default',
+      inventorySource: 'edgekeeper.inventory',
+      inventoryFieldMap: {},
+      inventoryBatchSize: 50,
+      inventoryBatchWindow: 10,
+      inventoryMaxReceiveCount: 5,
+      batchConcurrency: 4,
+      batchToleratedFailurePercent: 25,
     });
   });
 
@@ -112,6 +148,15 @@ describe('readSettings', () => {
     ['EDGEKEEPER_EDGE_HOST_TAG', 'edge', 'must be key=value'],
     ['EDGEKEEPER_STREAM_ENDPOINT', 'cloudcore', 'must be host:port'],
     ['EDGEKEEPER_DAEMONSET_ALLOWLIST', 'monitoring/ok,Not A Name', '1: must be namespace/name'],
+    ['EDGEKEEPER_CLUSTER_AUTH', 'token', 'expected one of "kubeconfig"|"eks"'],
+    ['EDGEKEEPER_EKS_CLUSTER_NAME', '-edge', 'must be an EKS cluster name'],
+    ['EDGEKEEPER_EKS_CLUSTER_NAME', 'x'.repeat(101), 'must be an EKS cluster name'],
+    ['EDGEKEEPER_CLUSTER_ENDPOINT', 'http://api.example.com', 'must be an https URL'],
+    ['EDGEKEEPER_CLUSTER_ENDPOINT', 'api.example.com', 'must be an https URL'],
+    ['EDGEKEEPER_CLUSTER_CA', '-----BEGIN CERTIFICATE-----', 'must be the base64 of a PEM certificate'],
+    ['EDGEKEEPER_CLUSTER_CA', Buffer.from('not a certificate').toString('base64'), 'must be the base64 of a PEM'],
+    ['EDGEKEEPER_BATCH_CONCURRENCY', '41', 'must be a whole number from 1 to 40'],
+    ['EDGEKEEPER_BATCH_TOLERATED_FAILURE_PERCENT', '12.5', 'must be a whole number from 0 to 100'],
   ])('fails with SettingsError naming %s, the value %s and the reason', (variable, value, reason) => {
     // Act
     const error = thrown(() => readSettings({ [variable]: value }));
@@ -167,6 +212,62 @@ describe('readSettings', () => {
 
     // Assess
     expect(error.message).toContain('cloudhub: Too big: expected number to be <=65535');
+  });
+});
+
+describe('cluster credential settings', () => {
+  const EKS = {
+    EDGEKEEPER_CLUSTER_AUTH: 'eks',
+    EDGEKEEPER_EKS_CLUSTER_NAME: 'edge-prod',
+    EDGEKEEPER_CLUSTER_ENDPOINT: 'https://0123456789ABCDEF.gr7.eu-west-1.eks.amazonaws.com',
+    EDGEKEEPER_CLUSTER_CA: CA_DATA,
+  };
+
+  it('accepts auth eks with the cluster name, endpoint and certificate authority', () => {
+    // Act
+    const settings = readSettings(EKS);
+
+    // Assess
+    expect(settings).toMatchObject({
+      clusterAuth: 'eks',
+      eksClusterName: 'edge-prod',
+      clusterEndpoint: EKS.EDGEKEEPER_CLUSTER_ENDPOINT,
+      clusterCertificateAuthority: CA_DATA,
+    });
+  });
+
+  it.each([['EDGEKEEPER_EKS_CLUSTER_NAME'], ['EDGEKEEPER_CLUSTER_ENDPOINT'], ['EDGEKEEPER_CLUSTER_CA']])(
+    'refuses auth eks without %s, naming the auth and the missing setting',
+    (variable) => {
+      // Act
+      const error = thrown(() => readSettings({ ...EKS, [variable]: '' }));
+
+      // Assess
+      expect(error.name).toBe('SettingsError');
+      expect(error.message).toBe(
+        `invalid settings: EDGEKEEPER_CLUSTER_AUTH="eks", ${variable}="": cluster auth eks needs the EKS cluster's ` +
+          'name, API endpoint and certificate authority: set the ones named after the auth',
+      );
+    },
+  );
+
+  it('names every missing EKS setting at once', () => {
+    // Act
+    const error = thrown(() => readSettings({ EDGEKEEPER_CLUSTER_AUTH: 'eks' }));
+
+    // Assess
+    expect(error.message).toMatch(
+      /^invalid settings: EDGEKEEPER_CLUSTER_AUTH="eks", EDGEKEEPER_EKS_CLUSTER_NAME="", EDGEKEEPER_CLUSTER_ENDPOINT="", EDGEKEEPER_CLUSTER_CA="": /,
+    );
+  });
+
+  it('keeps auth kubeconfig free of the EKS settings, as before they existed', () => {
+    // Act
+    const settings = readSettings({ EDGEKEEPER_KUBECONFIG_PARAMETER: '/site-a/kubeconfig' });
+
+    // Assess
+    expect(settings.clusterAuth).toBe('kubeconfig');
+    expect(settings.eksClusterName).toBeUndefined();
   });
 });
 

@@ -88,6 +88,17 @@ function subresourceEntry(t: ResourceType, sub: string): Record<string, unknown>
       verbs: ['create'],
     };
   }
+  if (sub === 'token') {
+    return {
+      name: `${t.name}/token`,
+      singularName: '',
+      namespaced: true,
+      group: 'authentication.k8s.io',
+      version: 'v1',
+      kind: 'TokenRequest',
+      verbs: ['create'],
+    };
+  }
   return {
     name: `${t.name}/${sub}`,
     singularName: '',

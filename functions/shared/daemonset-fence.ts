@@ -1,5 +1,12 @@
-import { EDGE_ALLOWED_ANNOTATION, EDGE_ROLE_LABEL, KUBEEDGE_NAMESPACE } from '../shared/domain';
-import { EdgekeeperError } from '../shared/errors';
+import { EDGE_ALLOWED_ANNOTATION, EDGE_ROLE_LABEL, KUBEEDGE_NAMESPACE } from './domain';
+import { EdgekeeperError } from './errors';
+import { isConflict, isNotFound, jsonPatch, type KubeClients, statusOf, translateKubeError } from './k8s';
+
+/*
+ * The DaemonSet fence: the rule that keeps cloud DaemonSets off edge nodes, and the patch that applies it. Onboarding
+ * applies it (keep-daemonsets-off-edge), the drift check looks for DaemonSets that break it (drift-check-cluster)
+ * and its remediation applies it again (drift-remediate): one rule, so the three never disagree.
+ */
 
 /** A DaemonSet kept changing under every attempt to patch it. */
 export class DaemonSetPatchError extends EdgekeeperError {
@@ -78,7 +85,7 @@ export interface KeepOffEdgeReport {
   skipped: { namespace: string; name: string; reason: SkipReason }[];
 }
 
-/** The narrow Kubernetes port of this step: DaemonSets of every namespace. */
+/** The narrow Kubernetes port of the fence: DaemonSets of every namespace. */
 export interface DaemonSetPort {
   listDaemonSets(): Promise<readonly DaemonSet[]>;
   /** null when it was deleted */
@@ -256,4 +263,45 @@ function affinityPatch(daemonSet: DaemonSet, affinity: Affinity): JsonPatchOp[] 
   if (daemonSet.spec.template.spec === undefined) ops.push({ op: 'add', path: '/spec/template/spec', value: {} });
   ops.push({ op: 'add', path: '/spec/template/spec/affinity', value: affinity });
   return ops;
+}
+
+/** DaemonSets are listed this many at a time: they number with the cluster's add-ons, not with its nodes. */
+const LIST_PAGE = 500;
+
+/** The fence's port over the real API; every page of the list is gathered, since the fence decides on them all. */
+export function daemonSetPort({ apps }: Pick<KubeClients, 'apps'>): DaemonSetPort {
+  return {
+    async listDaemonSets() {
+      const all: DaemonSet[] = [];
+      let token: string | undefined;
+      do {
+        try {
+          const answer = await apps.listDaemonSetForAllNamespaces({ limit: LIST_PAGE, _continue: token });
+          all.push(...(answer.items as DaemonSet[]));
+          token = answer.metadata?._continue || undefined;
+        } catch (error) {
+          throw translateKubeError(error, 'listing DaemonSets');
+        }
+      } while (token);
+      return all;
+    },
+    readDaemonSet: (namespace, name) =>
+      apps.readNamespacedDaemonSet({ namespace, name }).then(
+        (item) => item as DaemonSet,
+        (error: unknown) =>
+          isNotFound(error)
+            ? null
+            : Promise.reject(translateKubeError(error, `reading DaemonSet ${namespace}/${name}`)),
+      ),
+    async patchDaemonSet(namespace, name, body) {
+      try {
+        await apps.patchNamespacedDaemonSet({ namespace, name, body: [...body] }, jsonPatch);
+        return 'patched';
+      } catch (error) {
+        if (isNotFound(error)) return 'gone';
+        if (isConflict(error) || statusOf(error) === 422) return 'conflict';
+        throw translateKubeError(error, `patching DaemonSet ${namespace}/${name}`);
+      }
+    },
+  };
 }

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { FindingCollector, PAGE_SIZE } from '../drift-findings/findings';
+import { reportStoreFor } from '../drift-findings/store-for';
+import { EDGE_ROLE_LABEL, MANAGED_ANNOTATIONS, MANAGED_LABEL } from '../shared/domain';
+import { kubeClients, translateKubeError } from '../shared/k8s';
+import { readSettings } from '../shared/settings';
+import { describeInstances, listTaggedInstances } from '../shared/ssm';
+import { defineStep } from '../shared/step';
+import { checkHosts, type HostCheckPort } from './core';
+
+const Input = z.object({ operationId: z.string().min(1) });
+
+/** Compares the managed edge nodes with SSM's inventory; findings stored page by page, summarised in the result. */
+export const handler = defineStep('DriftCheckHosts', Input, async ({ operationId }) => {
+  const settings = readSettings();
+  const { core } = await kubeClients(settings);
+  const store = reportStoreFor(settings);
+  let page = 0;
+  const collector = new FindingCollector('hosts', (findings) =>
+    store.writePart(operationId, `hosts-${String(++page).padStart(5, '0')}`, findings),
+  );
+  const port: HostCheckPort = {
+    async listManagedNodes(token) {
+      try {
+        const answer = await core.listNode({
+          labelSelector: `${EDGE_ROLE_LABEL},${MANAGED_LABEL}=true`,
+          limit: PAGE_SIZE,
+          _continue: token,
+        });
+        return {
+          items: answer.items.flatMap((node) => {
+            const instanceId = node.metadata?.annotations?.[MANAGED_ANNOTATIONS.instanceId];
+            return instanceId ? [{ name: node.metadata?.name ?? '', instanceId }] : [];
+          }),
+          continue: answer.metadata?._continue,
+        };
+      } catch (error) {
+        throw translateKubeError(error, 'listing managed edge nodes');
+      }
+    },
+    describeInstances: (ids) => describeInstances(settings, ids),
+    listTaggedInstances: (token) => listTaggedInstances(settings, settings.edgeHostTag, token),
+  };
+  await checkHosts(port, settings.edgeHostTag, collector);
+  return collector.result();
+});
