@@ -1,5 +1,9 @@
 const { availableParallelism } = require('node:os');
 
+// The AWS SDK warns once per process that its 2027 releases will need Node 22; every test worker is a process, so
+// the same paragraph would fill the output dozens of times. The CLI and the Lambdas still show it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /**
  * Five projects, selectable with `--selectProjects` (see the `test:*` scripts in package.json):
  * - unit: pure tests (no root, no namespaces, no network beyond in-process loopback servers); `npm run test:unit`

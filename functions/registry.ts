@@ -171,14 +171,30 @@ export const STEPS = {
   },
   DriftCheckHosts: {
     entry: 'functions/drift-check-hosts/handler.ts',
-    description: 'Drift check of the hosts: managed nodes whose SSM host is gone or offline, edge hosts with no node',
-    uses: ['kubernetes', 'ssm:inventory', 's3:drift-reports'],
+    description:
+      'Drift check of the hosts: managed nodes whose SSM host is gone or offline, edge hosts with no node, routing',
+    uses: [
+      'kubernetes',
+      'ssm:inventory',
+      'ssm:send-cloud',
+      'ssm:list-commands',
+      'ssm:read-command',
+      's3:drift-reports',
+    ],
     timeoutSeconds: 300,
   },
   DriftRemediate: {
     entry: 'functions/drift-remediate/handler.ts',
-    description: 'Fixes safe drift only: fences DaemonSets as onboarding does, expires locks of ended executions',
-    uses: ['kubernetes', 'stepfunctions', 's3:drift-reports'],
+    description:
+      'Fixes safe drift only: fences DaemonSets as onboarding does, expires locks of ended executions, restores routing',
+    uses: [
+      'kubernetes',
+      'stepfunctions',
+      'ssm:send-cloud',
+      'ssm:list-commands',
+      'ssm:read-command',
+      's3:drift-reports',
+    ],
     timeoutSeconds: 300,
   },
   DriftReport: {

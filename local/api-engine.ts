@@ -1,6 +1,8 @@
+import { join } from 'node:path';
 import {
   type ListFilter,
   type Operation,
+  type OperationEvent,
   type OperationStatus,
   type OperationSummary,
   operationIdOf,
@@ -15,7 +17,13 @@ import {
 } from '../functions/api/engine';
 import { TransientServiceError } from '../functions/shared/errors';
 import { type ExecutionRecord, ExecutionRegistry, isProcessAlive } from './executions';
-import { type RunWorkflowOptions, runWorkflow, type WorkflowEvent, type WorkflowResult } from './runtime';
+import {
+  localStateMachineArn,
+  type RunWorkflowOptions,
+  runWorkflow,
+  type WorkflowEvent,
+  type WorkflowResult,
+} from './runtime';
 
 /** How a run in the background ended, as `serve` reports it on shutdown. */
 export interface EndedOperation {
@@ -78,6 +86,8 @@ interface Tracked {
   readonly input: unknown;
   readonly startedAt: string;
   readonly steps: MutableStep[];
+  /** every event of the run, its child executions' included: what the CLI prints under --json */
+  readonly events: WorkflowEvent[];
   currentStep: string | null;
   result?: WorkflowResult;
   stoppedAt?: string;
@@ -145,6 +155,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       input,
       startedAt: new Date().toISOString(),
       steps: [],
+      events: [],
       currentStep: null,
     };
     this.tracked.set(name, tracked);
@@ -155,6 +166,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       signal: this.graceful.signal,
       stopNow: this.immediate.signal,
       onEvent: (event) => {
+        tracked.events.push(event);
         if (event.execution === name) recordStep(tracked, event);
       },
     });
@@ -172,10 +184,48 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     const parsed = parseOperationId(operationId);
     if (!parsed) return null;
     const known = this.tracked.get(parsed.executionName);
-    if (known) return known.workflow === parsed.workflow ? describeTracked(known) : null;
     const record = await this.registry.read(parsed.executionName);
+    if (known) {
+      if (known.workflow !== parsed.workflow) return null;
+      return { ...describeTracked(known), ...this.executionFacts(known.workflow, known.name, record) };
+    }
     if (!record || record.workflow !== parsed.workflow) return null;
-    return { ...summaryOfRecord(record, parsed.workflow), currentStep: null, steps: [], ...outcomeOfRecord(record) };
+    return {
+      ...summaryOfRecord(record, parsed.workflow),
+      ...this.executionFacts(parsed.workflow, record.name, record),
+      currentStep: null,
+      steps: [],
+      ...outcomeOfRecord(record),
+    };
+  }
+
+  /**
+   * The ARN, resumptions and record path the runtime's ExecutionSummary gives a local run: the runtime names the
+   * execution's ARN the same way, and its record sits in this registry (the CLI's own for the same target).
+   */
+  private executionFacts(
+    workflow: WorkflowName,
+    name: string,
+    record: ExecutionRecord | undefined | null,
+  ): Pick<Operation, 'arn' | 'resumed' | 'record'> {
+    return {
+      arn: record?.arn ?? `${localStateMachineArn(workflow).replace(':stateMachine:', ':execution:')}:${name}`,
+      resumed: record?.resumed ?? 0,
+      record: join(this.registry.dir, `${name}.json`),
+    };
+  }
+
+  /**
+   * The events of an execution this process runs or ran; one it did not run (the CLI's, an earlier serve's) has
+   * none to show here, as a local run of a name that already ran shows none.
+   */
+  async events(operationId: string): Promise<OperationEvent[] | null> {
+    const parsed = parseOperationId(operationId);
+    if (!parsed) return null;
+    const known = this.tracked.get(parsed.executionName);
+    if (known) return known.workflow === parsed.workflow ? [...known.events] : null;
+    const record = await this.registry.read(parsed.executionName);
+    return record && record.workflow === parsed.workflow ? [] : null;
   }
 
   async list(filter: ListFilter): Promise<OperationSummary[]> {

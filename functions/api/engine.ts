@@ -146,8 +146,35 @@ export interface OperationSummary {
   readonly stoppedAt: string | null;
 }
 
+/**
+ * One entry of an execution's event log: the local runtime's WorkflowEvent (local/runtime.ts), which Step Functions'
+ * history is mapped to, so that the CLI prints the same `--json` document through the API as locally.
+ */
+export interface OperationEvent {
+  /** ExecutionStarted, StateEntered, StateExited, StateFailed, StateRetried, StateCaught, ExecutionSucceeded, … */
+  readonly type: string;
+  /** the workflow the event belongs to (a child `.sync` execution reports its own) */
+  readonly workflow: string;
+  /** the execution name it belongs to: tells a child run from its parent */
+  readonly execution: string;
+  readonly state?: string;
+  /** Task, Choice, Pass, Wait, … */
+  readonly stateType?: string;
+  readonly input?: unknown;
+  readonly output?: unknown;
+  readonly error?: OperationError;
+  /** milliseconds since the epoch */
+  readonly timestamp: number;
+}
+
 /** Everything the API tells about one execution. Never its input, which the caller already has. */
 export interface Operation extends OperationSummary {
+  /** the execution's ARN (a local one under `serve`) */
+  readonly arn?: string;
+  /** how many times the execution was continued after the process running it died (always 0 deployed) */
+  readonly resumed?: number;
+  /** under `serve`, the execution record's path (shared with the CLI's `--sandbox`); deployed, absent */
+  readonly record?: string;
   /** the state running now; null once the execution has ended */
   readonly currentStep: string | null;
   readonly steps: readonly StepTiming[];
@@ -173,6 +200,11 @@ export interface WorkflowEngine {
   describe(operationId: string): Promise<Operation | null>;
   /** Recent executions of every workflow, newest first. @throws EngineThrottledError, TransientServiceError */
   list(filter: ListFilter): Promise<OperationSummary[]>;
+  /**
+   * The execution's event log, oldest first (inputs and outputs redacted by the router), or null when no execution
+   * has this id. @throws EngineThrottledError, TransientServiceError
+   */
+  events(operationId: string): Promise<OperationEvent[] | null>;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   EXECUTION_NAME_PATTERN,
   hashedExecutionName,
   type Operation,
+  type OperationEvent,
   type OperationSummary,
   operationIdOf,
   redactDeep,
@@ -185,6 +186,12 @@ const HANDLERS: Record<ApiRouteId, RouteHandler> = {
     return ok(200, publicOperation(operation));
   },
 
+  getOperationEvents: async (valid, _request, deps) => {
+    const events = await deps.engine.events(valid.params.id);
+    if (!events) return failure(404, 'NotFoundError', `no operation has the id ${shownValue(valid.params.id)}`);
+    return ok(200, { events: events.map(publicEvent) });
+  },
+
   listOperations: async (valid, _request, deps) => {
     const limit = valid.query.limit ? Number(valid.query.limit) : OPERATIONS_PAGE;
     const items = await deps.engine.list({ ...(valid.query.node && { node: valid.query.node }), limit });
@@ -329,9 +336,22 @@ function summaryOf(operation: OperationSummary): OperationSummary {
 }
 
 /** Only the declared fields, the output and the error message redacted: whatever an engine hands over. */
+/** An event with its input, output and error message redacted: they should hold no secret anyway. */
+function publicEvent(event: OperationEvent): OperationEvent {
+  return {
+    ...event,
+    ...(event.input !== undefined && { input: redactDeep(event.input) }),
+    ...(event.output !== undefined && { output: redactDeep(event.output) }),
+    ...(event.error && { error: { name: event.error.name, message: redactSecrets(event.error.message) } }),
+  };
+}
+
 function publicOperation(operation: Operation): Operation {
   return {
     ...summaryOf(operation),
+    ...(operation.arn !== undefined && { arn: operation.arn }),
+    ...(operation.resumed !== undefined && { resumed: operation.resumed }),
+    ...(operation.record !== undefined && { record: operation.record }),
     currentStep: operation.currentStep,
     steps: operation.steps.map(({ step, startedAt, endedAt, durationMs, status }) => ({
       step,

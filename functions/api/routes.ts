@@ -180,12 +180,35 @@ export const StepTiming = z.object({
 });
 
 export const Operation = OperationSummary.extend({
+  arn: z.string().optional().describe('the execution ARN'),
+  resumed: z
+    .number()
+    .int()
+    .optional()
+    .describe('how many times it was continued after the process running it died (serve only; 0 deployed)'),
+  record: z.string().optional().describe('serve only: the path of the execution record, shared with the CLI'),
   currentStep: z.string().nullable().describe('the state running now; null once the operation has ended'),
   steps: z.array(StepTiming),
   output: z.unknown().describe('the workflow output when it succeeded; never a secret'),
   error: z.object({ name: z.string(), message: z.string() }).nullable(),
 });
 export type Operation = z.infer<typeof Operation>;
+
+export const OperationEvent = z.object({
+  type: z.string().describe('ExecutionStarted, StateEntered, StateExited, StateFailed, StateRetried, StateCaught, …'),
+  workflow: z.string().describe('the workflow the event belongs to (a child workflow reports its own)'),
+  execution: z.string().describe('the execution name it belongs to: tells a child run from its parent'),
+  state: z.string().optional(),
+  stateType: z.string().optional().describe('Task, Choice, Pass, Wait, …'),
+  input: z.unknown().optional().describe('the state’s input; never a secret'),
+  output: z.unknown().optional().describe('the state’s output; never a secret'),
+  error: z.object({ name: z.string(), message: z.string() }).optional(),
+  timestamp: z.number().int().describe('milliseconds since the epoch'),
+});
+
+export const OperationEventList = z.object({
+  events: z.array(OperationEvent).describe('oldest first, the child workflows’ events among their parent’s'),
+});
 
 export const OperationList = z.object({ items: z.array(OperationSummary) });
 
@@ -375,6 +398,18 @@ const ROUTES = [
     params: z.strictObject({ id: OperationIdParam }),
     responses: {
       200: { description: 'the operation', schema: Operation },
+      404: error('NotFoundError: no operation has this id'),
+      ...COMMON_ERRORS,
+    },
+  },
+  {
+    method: 'GET',
+    path: '/operations/{id}/events',
+    operationId: 'getOperationEvents',
+    summary: 'One operation’s event log, with each state’s input and output: what the CLI prints under --json',
+    params: z.strictObject({ id: OperationIdParam }),
+    responses: {
+      200: { description: 'the events', schema: OperationEventList },
       404: error('NotFoundError: no operation has this id'),
       ...COMMON_ERRORS,
     },

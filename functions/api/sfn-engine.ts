@@ -17,6 +17,7 @@ import {
   EngineThrottledError,
   type ListFilter,
   type Operation,
+  type OperationEvent,
   type OperationStatus,
   type OperationSummary,
   operationIdOf,
@@ -28,12 +29,13 @@ import {
   type WorkflowEngine,
   type WorkflowName,
 } from './engine';
+import { childExecutionArns, mergedByTime, workflowEventsOf } from './sfn-events';
 
 /*
  * The WorkflowEngine of a deployed stack: Step Functions. The execution name is the idempotency key, so a retried
  * StartExecution finds the first execution (ExecutionAlreadyExists), and DescribeExecution tells whether it had
- * the same input. The history is read without execution data (`includeExecutionData: false`): the API needs the
- * states' names and times, never their inputs and outputs.
+ * the same input. An operation's description reads the history without execution data (it needs the states' names
+ * and times); its event log (GET /operations/{id}/events) reads it with the data, as the CLI's --json shows it.
  */
 
 type SfnCommand = StartExecutionCommand | DescribeExecutionCommand | GetExecutionHistoryCommand | ListExecutionsCommand;
@@ -56,6 +58,8 @@ export interface SfnEngineOptions {
   readonly maxListPages?: number;
   /** DescribeExecution calls in flight at once while listing @default 5 */
   readonly describeConcurrency?: number;
+  /** at most this many child executions (`.sync` tasks) whose histories an event log includes @default 10 */
+  readonly maxChildExecutions?: number;
 }
 
 /** What a listing needs from an execution's input: which node, which mode. Inputs never change, so it is cached. */
@@ -96,6 +100,19 @@ export function sfnEngine(client: SfnClient, options: SfnEngineOptions): Workflo
     return found;
   }
 
+  /**
+   * A child's workflow: one of the API's, else its state machine's name without the stack's prefix (state
+   * machines are named `<stack>-<workflow>`, so the prefix is the onboard-node machine's name less its workflow).
+   */
+  function childWorkflowOf(arn: string): string {
+    const known = WORKFLOWS.find((workflow) => arn.startsWith(executionArn(workflow, '')));
+    if (known) return known;
+    const onboard = options.stateMachines['onboard-node'];
+    const prefix = onboard.slice(onboard.lastIndexOf(':') + 1).replace(/onboard-node$/, '');
+    const machine = arn.split(':')[6] ?? '';
+    return machine.startsWith(prefix) ? machine.slice(prefix.length) : machine;
+  }
+
   function workflowOfArn(arn: string): WorkflowName {
     return WORKFLOWS.find((workflow) => arn.startsWith(executionArn(workflow, ''))) ?? 'onboard-node';
   }
@@ -104,12 +121,15 @@ export function sfnEngine(client: SfnClient, options: SfnEngineOptions): Workflo
    * The history's events in order, at most `maxHistoryPages` pages; past the cap, `tail` holds the newest events,
    * so that the current step is still known.
    */
-  async function history(arn: string): Promise<{ events: HistoryEvent[]; tail?: HistoryEvent[] }> {
+  async function history(
+    arn: string,
+    includeExecutionData = false,
+  ): Promise<{ events: HistoryEvent[]; tail?: HistoryEvent[] }> {
     const events: HistoryEvent[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < maxHistoryPages; page++) {
       const answer = await call<GetExecutionHistoryCommandOutput>(
-        new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000, includeExecutionData: false, nextToken }),
+        new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000, includeExecutionData, nextToken }),
         'reading an execution history',
       );
       events.push(...(answer.events ?? []));
@@ -168,6 +188,8 @@ export function sfnEngine(client: SfnClient, options: SfnEngineOptions): Workflo
       );
       return {
         ...summary,
+        arn,
+        resumed: 0,
         currentStep: status === 'RUNNING' ? currentStep : null,
         steps: timeline.steps,
         output: status === 'SUCCEEDED' ? redactDeep(parseJson(described.output)) : null,
@@ -179,6 +201,26 @@ export function sfnEngine(client: SfnClient, options: SfnEngineOptions): Workflo
                 message: redactSecrets(causeMessage(described.cause)),
               },
       } satisfies Operation;
+    },
+
+    /**
+     * The runtime's event log from the history, read with its data this time (states' inputs and outputs: the router
+     * redacts them), and the histories of the child executions it started, at most `maxChildExecutions`, one level
+     * down (the workflows nest no deeper). Past `maxHistoryPages` an execution's log stops there.
+     */
+    async events(operationId): Promise<OperationEvent[] | null> {
+      const parsed = parseOperationId(operationId);
+      if (!parsed) return null;
+      const arn = executionArn(parsed.workflow, parsed.executionName);
+      if (!(await describeArn(arn))) return null;
+      const { events } = await history(arn, true);
+      const children = childExecutionArns(events).slice(0, options.maxChildExecutions ?? 10);
+      const childLogs = await Promise.all(
+        children.map(async (child) =>
+          workflowEventsOf((await history(child, true)).events, childWorkflowOf(child), executionNameOf(child)),
+        ),
+      );
+      return mergedByTime([workflowEventsOf(events, parsed.workflow, parsed.executionName), ...childLogs]);
     },
 
     async list({ node, limit }: ListFilter) {
@@ -199,6 +241,11 @@ export function sfnEngine(client: SfnClient, options: SfnEngineOptions): Workflo
       return results;
     },
   };
+}
+
+/** The execution name an execution ARN ends with. */
+function executionNameOf(arn: string): string {
+  return arn.slice(arn.lastIndexOf(':') + 1);
 }
 
 /**

@@ -7,13 +7,16 @@ import { readSettings } from '../shared/settings';
 import { describeInstances, listTaggedInstances } from '../shared/ssm';
 import { defineStep } from '../shared/step';
 import { checkHosts, type HostCheckPort } from './core';
+import { checkRouting } from './routing';
+import { REAL_CLOCK, routingCheckConfig, routingCheckPort } from './routing-port';
 
 const Input = z.object({ operationId: z.string().min(1) });
 
-/** Compares the managed edge nodes with SSM's inventory; findings stored page by page, summarised in the result. */
+/** Compares the managed edge nodes with SSM's inventory and, routing on, with the cloud hosts' rules; findings stored page by page, summarised in the result. */
 export const handler = defineStep('DriftCheckHosts', Input, async ({ operationId }) => {
   const settings = readSettings();
-  const { core } = await kubeClients(settings);
+  const kube = await kubeClients(settings);
+  const { core } = kube;
   const store = reportStoreFor(settings);
   let page = 0;
   const collector = new FindingCollector('hosts', (findings) =>
@@ -42,5 +45,7 @@ export const handler = defineStep('DriftCheckHosts', Input, async ({ operationId
     listTaggedInstances: (token) => listTaggedInstances(settings, settings.edgeHostTag, token),
   };
   await checkHosts(port, settings.edgeHostTag, collector);
+  const routing = await routingCheckConfig(settings, kube);
+  await checkRouting(routingCheckPort(settings, kube), routing, collector, REAL_CLOCK);
   return collector.result();
 });

@@ -32,6 +32,10 @@ export const FINDING_TYPES = {
   'host-offline': { severity: 'medium', fix: 'manual' },
   /** an SSM managed instance with the edge-host tag that backs no node */
   'host-without-node': { severity: 'low', fix: 'manual' },
+  /** with routing on: a managed node without its logs/exec rules on some cloud host */
+  'routing-missing': { severity: 'medium', fix: 'automatic' },
+  /** with routing on: a rule for an IP no managed node has, or to another destination than the expected one */
+  'routing-stale': { severity: 'medium', fix: 'automatic' },
 } as const satisfies Record<string, { severity: Severity; fix: FixKind }>;
 
 export type FindingType = keyof typeof FINDING_TYPES;

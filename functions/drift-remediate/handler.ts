@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REAL_CLOCK, routingCheckConfig, routingCheckPort } from '../drift-check-hosts/routing-port';
 import { FindingCollector } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
 import { daemonSetPort } from '../shared/daemonset-fence';
@@ -7,10 +8,11 @@ import { lockPorts } from '../shared/leases';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
 import { remediateDrift } from './core';
+import { restoreRouting } from './routing';
 
 const Input = z.object({ operationId: z.string().min(1) });
 
-/** Fixes the safe drift (DaemonSet fences, stale locks); the fixes are stored for the report and summarised. */
+/** Fixes the safe drift (DaemonSet fences, stale locks, logs/exec routing); the fixes are stored for the report and summarised. */
 export const handler = defineStep('DriftRemediate', Input, async ({ operationId }) => {
   const settings = readSettings();
   const kube = await kubeClients(settings);
@@ -25,6 +27,7 @@ export const handler = defineStep('DriftRemediate', Input, async ({ operationId 
     collector,
     new Date(),
   );
-  if (settings.routingEnabled) collector.note('logs/exec routing is on: restoring it is not built yet');
+  const routing = await routingCheckConfig(settings, kube);
+  await restoreRouting(routingCheckPort(settings, kube), routing, operationId, collector, REAL_CLOCK);
   return collector.result();
 });

@@ -14,6 +14,14 @@ export type RoutingChange =
   | { readonly action: 'add'; readonly nodeIp: string; readonly destination: string }
   | { readonly action: 'remove'; readonly nodeIp: string };
 
+/** The drift check's read-only listing of every node's rules (`list`: no node, no destination). */
+export const LIST_ROUTING_SCRIPT: string = withValues(routingTemplate, 'route-node-streams.sh', [
+  '# list: rendered by edgekeeper drift-check-hosts; changes nothing',
+  assign('ACTION', 'list'),
+  assign('NODE_IP', ''),
+  assign('DESTINATION', ''),
+]);
+
 const ENDPOINT = /^[A-Za-z0-9.-]+:\d{1,5}$/;
 
 /**

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { dump } from 'js-yaml';
-import type { Operation, OperationStatus, StepTiming } from '../../functions/api/engine';
+import type { Operation, OperationStatus } from '../../functions/api/engine';
 import { stageOf } from '../../functions/api/manual-join';
-import type { WorkflowEvent, WorkflowResult } from '../runtime';
+import type { ExecutionSummary, WorkflowEvent, WorkflowResult } from '../runtime';
 import { signingRegion, signRequest } from './api-signing';
 import { EXIT, type Io, shown, UsageError } from './io';
 import { showJoinCommand } from './join-command-notice';
@@ -12,8 +12,9 @@ import { progressPrinter } from './progress';
 
 /*
  * `onboard`, `remove` and `uninstall` with `--api-url URL` (or EDGEKEEPER_API_URL): the command becomes a REST call
- * (POST /nodes, DELETE /nodes/{name}, DELETE /kubeedge), then follows GET /operations/{id} to the end, printing the
- * same progress view and the same `--json` document as a local run. A manual join (`onboard` without `--instance`)
+ * (POST /nodes, DELETE /nodes/{name}, DELETE /kubeedge), then follows GET /operations/{id} to the end, reading its
+ * event log (GET /operations/{id}/events: the runtime's own events) to print the same progress view and the same
+ * `--json` document as a local run. A manual join (`onboard` without `--instance`)
  * shows the join command the API answers with, once, as a local run does (`join-command` is GET /join-command).
  * This module runs nothing locally: it must not
  * load local/runtime or the sandbox (a test walks its module graph), only their types.
@@ -295,12 +296,12 @@ export async function runApiWorkflowCommand(
   });
   // a retry shows no steps, as a local run of a name that already ran
   const view = flags.json || accepted.existed ? undefined : progressPrinter((line) => io.stderr(`${line}\n`), io.color);
-  const events = new OperationEvents(workflow, accepted.operationId, view);
+  const events = new OperationEvents(client, accepted.operationId, view);
   let operation: Operation;
   try {
     for (;;) {
       operation = await client.send<Operation>({ method: 'GET', path: operationPath(accepted.operationId) });
-      events.update(operation);
+      if (view) await events.update();
       // the API answered before the operation waited for the node: render the command once it does
       if (manual && stageOf(operation) === 'waiting') await manual.render();
       if (ENDED.has(operation.status) || stopped) break;
@@ -319,7 +320,16 @@ export async function runApiWorkflowCommand(
     );
     return stopped === 'SIGINT' ? EXIT.interrupted : EXIT.terminated;
   }
-  const result = resultOf(operation, accepted, events.all());
+  let result: ApiWorkflowResult;
+  try {
+    // a retried request has nothing new to show, as a local run of a name that already ran; --json reads the log
+    // once, now (the progress view read it after each poll, the last time after the operation ended)
+    const log = accepted.existed ? [] : flags.json ? await events.update() : events.latest();
+    result = resultOf(operation, accepted, log);
+  } catch (error) {
+    if (error instanceof ApiRequestError) return reportRefusal(error, flags, io);
+    throw error;
+  }
   const succeeded = result.status === 'SUCCEEDED';
   const shown = shows.view && succeeded ? replayedNote(result) + shows.view(result.output) : formatApiResult(result);
   io.stdout(flags.json ? `${JSON.stringify(result, null, 2)}\n` : shown);
@@ -425,9 +435,12 @@ function operationPath(operationId: string): string {
   return `/operations/${encodeURIComponent(operationId).replace(/%3A/g, ':')}`;
 }
 
-/** The `--json` document of a run through the API: WorkflowResult, as a local run prints it. */
+/**
+ * The `--json` document of a run through the API: WorkflowResult, as a local run prints it. `execution.record`
+ * is there under `serve` (the record the sandbox's CLI writes too), not against a deployed API, which has none.
+ */
 export type ApiWorkflowResult = Omit<WorkflowResult, 'execution' | 'stop'> & {
-  readonly execution: { readonly name: string; readonly operationId: string; readonly replayed: boolean };
+  readonly execution: Omit<ExecutionSummary, 'record'> & { readonly record?: string };
 };
 
 function resultOf(operation: Operation, accepted: Accepted, events: WorkflowEvent[]): ApiWorkflowResult {
@@ -437,75 +450,47 @@ function resultOf(operation: Operation, accepted: Accepted, events: WorkflowEven
     status: operation.status === 'SUCCEEDED' || operation.status === 'ABORTED' ? operation.status : 'FAILED',
     output: operation.status === 'SUCCEEDED' ? operation.output : null,
     error: operation.error ?? (operation.status === 'TIMED_OUT' ? { name: 'States.Timeout', message: '' } : null),
-    // a retried request has nothing new to show, as a local run of a name that already ran
-    events: accepted.existed ? [] : events,
-    execution: { name, operationId: accepted.operationId, replayed: accepted.existed },
+    events,
+    execution: {
+      name,
+      arn: operation.arn ?? '',
+      replayed: accepted.existed,
+      resumed: operation.resumed ?? 0,
+      ...(operation.record !== undefined && { record: operation.record }),
+    },
   };
 }
 
 /**
- * Turns the successive views of an operation into the runtime's events, so that the local progress view prints
- * them: each step once it starts, and again when it ends. The API gives the workflow's own steps (a child
- * workflow, such as a rollback, is one step), their times, and no inputs or outputs.
+ * The operation's event log (GET /operations/{id}/events): the runtime's own events, which the local progress
+ * view prints as they come, each once.
  */
 class OperationEvents {
-  private readonly events: WorkflowEvent[] = [];
-  /** how many of the operation's steps have been announced, and how many of those have ended */
-  private entered = 0;
-  private readonly ended = new Set<number>();
-  private finished = false;
+  private events: WorkflowEvent[] = [];
 
   constructor(
-    private readonly workflow: string,
+    private readonly client: ApiClient,
     private readonly operationId: string,
     private readonly view: ((event: WorkflowEvent) => void) | undefined,
   ) {}
 
-  private get execution(): string {
-    return this.operationId.slice(this.operationId.indexOf(':') + 1);
-  }
-
-  private emit(event: Omit<WorkflowEvent, 'workflow' | 'execution'>): void {
-    const full: WorkflowEvent = { workflow: this.workflow, execution: this.execution, ...event };
-    this.events.push(full);
-    this.view?.(full);
-  }
-
-  update(operation: Operation): void {
-    if (this.events.length === 0) this.emit({ type: 'ExecutionStarted', timestamp: Date.parse(operation.startedAt) });
-    operation.steps.forEach((step, index) => {
-      if (index >= this.entered) {
-        this.emit({ type: 'StateEntered', state: step.step, stateType: 'Task', timestamp: Date.parse(step.startedAt) });
-        this.entered = index + 1;
-      }
-      if (step.status !== 'RUNNING' && !this.ended.has(index)) {
-        this.ended.add(index);
-        this.emit(stepEnd(step, operation));
-      }
+  /** Reads the whole log, shows the events not yet shown, and returns it. @throws ApiRequestError */
+  async update(): Promise<WorkflowEvent[]> {
+    const answer = await this.client.send<{ events?: unknown }>({
+      method: 'GET',
+      path: `${operationPath(this.operationId)}/events`,
     });
-    if (ENDED.has(operation.status) && !this.finished) {
-      this.finished = true;
-      const timestamp = Date.parse(operation.stoppedAt ?? new Date().toISOString());
-      if (operation.status === 'SUCCEEDED') this.emit({ type: 'ExecutionSucceeded', timestamp });
-      else this.emit({ type: 'ExecutionFailed', timestamp, ...(operation.error && { error: operation.error }) });
-    }
+    // an answer without a list (a proxy's, a test double's) shows nothing rather than failing a finished operation
+    const events = Array.isArray(answer?.events) ? (answer.events as WorkflowEvent[]) : [];
+    for (const event of events.slice(this.events.length)) this.view?.(event);
+    if (events.length >= this.events.length) this.events = events;
+    return this.events;
   }
 
-  all(): WorkflowEvent[] {
-    return [...this.events];
+  /** The log as last read. */
+  latest(): WorkflowEvent[] {
+    return this.events;
   }
-}
-
-function stepEnd(step: StepTiming, operation: Operation): Omit<WorkflowEvent, 'workflow' | 'execution'> {
-  const timestamp = Date.parse(step.endedAt ?? new Date().toISOString());
-  if (step.status === 'SUCCEEDED') return { type: 'StateExited', state: step.step, stateType: 'Task', timestamp };
-  // the operation's error is the failed step's when it is the last one; an earlier failure was caught
-  const last = operation.steps[operation.steps.length - 1] === step && ENDED.has(operation.status);
-  const error =
-    last && operation.error
-      ? operation.error
-      : { name: 'StepFailed', message: 'this step failed; the workflow went on to its failure path' };
-  return { type: 'StateFailed', state: step.step, stateType: 'Task', timestamp, error };
 }
 
 /** A refused or failed request: printed like a failed workflow, with the API's details. */

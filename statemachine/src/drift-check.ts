@@ -22,7 +22,7 @@ const done: State = { Type: 'Pass', OutputPath: '$.drift.summary', End: true };
 
 export const driftCheck = workflow('drift-check', {
   comment:
-    'Check the edge nodes, the cluster and the SSM inventory for drift; with remediate, fence DaemonSets and expire stale locks (nothing else); store the report and publish Edge Drift Detected when there are findings.',
+    'Check the edge nodes, the cluster, the SSM inventory and the logs/exec routing for drift; with remediate, fence DaemonSets, expire stale locks and restore routing (nothing else); store the report and publish Edge Drift Detected when there are findings.',
   startAt: 'Read the request',
   states: {
     'Read the request': choice({
@@ -54,7 +54,8 @@ export const driftCheck = workflow('drift-check', {
       next: 'Check the hosts',
     }),
     'Check the hosts': lambda('DriftCheckHosts', {
-      comment: 'Managed nodes whose SSM instance is gone or offline; hosts tagged as edge hosts with no node.',
+      comment:
+        'Managed nodes whose SSM instance is gone or offline; hosts tagged as edge hosts with no node; with routing on, logs/exec routing missing or stale on the cloud hosts (one read-only command to them, awaited in the step).',
       payload: {},
       keep: CHECK_RESULT,
       resultPath: '$.hosts',
@@ -66,7 +67,7 @@ export const driftCheck = workflow('drift-check', {
     }),
     'Fix what is safe': lambda('DriftRemediate', {
       comment:
-        'Fences DaemonSets with onboarding’s own code and deletes Leases of ended executions. Never deletes a node or resets a host.',
+        'Fences DaemonSets with onboarding’s own code, deletes Leases of ended executions and, with routing on, restores logs/exec routing with the routing step’s own add and remove. Never deletes a node or resets a host.',
       payload: {},
       keep: CHECK_RESULT,
       resultPath: '$.remediation',

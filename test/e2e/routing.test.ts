@@ -1,3 +1,5 @@
+import type { DriftSummary } from '../../functions/drift-report/core';
+import { runWorkflow } from '../../local/runtime';
 import { CLOUD_HOSTS, E2E, HOSTS } from './harness';
 import { removeNode } from './removal-helpers';
 
@@ -30,6 +32,41 @@ describe('logs/exec routing on the cloud hosts (EDGEKEEPER_ROUTING=on)', () => {
     }
     // edge hosts are not cloud hosts: nothing is routed there
     expect(await routingRules(e2e, HOSTS.ubuntuArm64Containerd, '10.20.0.11')).toEqual([]);
+  });
+
+  it('finds a rule deleted by hand as routing-missing, and --remediate restores it', async () => {
+    const drift = async (remediate: boolean) => {
+      const result = await runWorkflow({
+        workflow: 'drift-check',
+        input: { remediate },
+        waits: 'compressed',
+        compressedWaitMs: 50,
+        environment: e2e.environment,
+        executionsDir: e2e.executionsDir,
+      });
+      expect(result.error).toBeNull();
+      const summary = result.output as DriftSummary;
+      return summary.findings.filter((item) => item.type.startsWith('routing-'));
+    };
+    expect(await drift(false)).toEqual([]);
+    await e2e.hostRun(
+      CLOUD_HOSTS.worker,
+      `iptables -w -t nat -D OUTPUT -d 10.20.0.11/32 -p tcp -m tcp --dport 10250 -j DNAT --to-destination ${destination}`,
+    );
+    expect(await drift(false)).toEqual([
+      expect.objectContaining({
+        type: 'routing-missing',
+        object: 'node/edge-1',
+        seen: expect.stringMatching(/^10\.20\.0\.11: .*no rule for port 10250$/),
+      }),
+    ]);
+    expect(await drift(true)).toEqual([expect.objectContaining({ type: 'routing-missing', fixed: true })]);
+    for (const host of Object.values(CLOUD_HOSTS)) {
+      expect((await routingRules(e2e, host, '10.20.0.11')).sort()).toEqual([
+        `-A OUTPUT -d 10.20.0.11/32 -p tcp -m tcp --dport 10250 -j DNAT --to-destination ${destination}`,
+        `-A OUTPUT -d 10.20.0.11/32 -p tcp -m tcp --dport 10350 -j DNAT --to-destination ${destination}`,
+      ]);
+    }
   });
 
   it('removes the node’s rules, and only them, when the node is removed', async () => {

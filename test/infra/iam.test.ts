@@ -125,7 +125,7 @@ describe('IAM of the synthesized stack', () => {
     }
   });
 
-  it('lets the edge steps reach only edge-tagged hosts and the routing step only cloud-tagged hosts', () => {
+  it('lets the edge steps reach only edge-tagged hosts and the routing and drift steps only cloud-tagged hosts', () => {
     // Prepare
     const settings = readSettings({});
     const [edgeKey, edgeValue] = settings.edgeHostTag.split(/=(.*)/);
@@ -141,10 +141,19 @@ describe('IAM of the synthesized stack', () => {
 
     // Assess
     const senders = STEP_NAMES.filter((name) => hostConditions(name).length > 0);
-    expect(senders.sort()).toEqual(['RouteNodeStreams', 'SendJoinScript', 'SendResetScript']);
+    expect(senders.sort()).toEqual([
+      'DriftCheckHosts',
+      'DriftRemediate',
+      'RouteNodeStreams',
+      'SendJoinScript',
+      'SendResetScript',
+    ]);
     expect(hostConditions('SendJoinScript')).toEqual([`StringEquals ssm:resourceTag/${edgeKey} = ${edgeValue}`]);
     expect(hostConditions('SendResetScript')).toEqual([`StringEquals ssm:resourceTag/${edgeKey} = ${edgeValue}`]);
-    expect(hostConditions('RouteNodeStreams')).toEqual([`StringEquals ssm:resourceTag/${cloudKey} = ${cloudValue}`]);
+    // the drift steps list and restore the routing: cloud hosts only, as the routing step
+    for (const name of ['RouteNodeStreams', 'DriftCheckHosts', 'DriftRemediate'] as const) {
+      expect(hostConditions(name)).toEqual([`StringEquals ssm:resourceTag/${cloudKey} = ${cloudValue}`]);
+    }
   });
 
   it('follows the host-tag settings into the conditions', () => {

@@ -6,7 +6,8 @@
 #
 #   ACTION=add     adds both rules unless present
 #   ACTION=remove  deletes every DNAT rule for the node's IP on those ports, whatever its destination
-# Both are idempotent. Prints one line per change, "edgekeeper: routing: …".
+#   ACTION=list    changes nothing: prints every DNAT rule on those ports, whatever the node (the drift check)
+# Add and remove are idempotent and print one line per change, "edgekeeper: routing: …".
 #
 # Exit codes:
 #   0  done
@@ -15,7 +16,7 @@
 set -euo pipefail
 
 # edgekeeper:values:begin
-# add or remove
+# add, remove or list
 ACTION=add
 # the edge node's InternalIP: the key of its routing
 NODE_IP=10.20.0.11
@@ -58,6 +59,28 @@ remove_rules() {
   ((removed > 0)) || say "no rule for $NODE_IP"
 }
 
+# One line per rule, "<ip> <port> <destination>".
+rule_lines() {
+  local line
+  while IFS= read -r line; do
+    [[ $line == "-A OUTPUT "* && $line == *"-j DNAT"* ]] || continue
+    [[ $line =~ \ -d\ ([0-9.]+)/32( |$) ]] || continue
+    local ip=${BASH_REMATCH[1]}
+    [[ $line =~ --dport\ (10350|10250)( |$) ]] || continue
+    local port=${BASH_REMATCH[1]}
+    [[ $line =~ --to-destination\ ([^ ]+) ]] || continue
+    printf '%s %s %s\n' "$ip" "$port" "${BASH_REMATCH[1]}"
+  done < <(iptables -w -t nat -S OUTPUT)
+}
+
+# Sorted, gzipped and base64-encoded on one line: SSM keeps 24,000 characters of a host's output, and thousands of
+# nodes' rules in clear text would not fit (sorted IPs compress to a few bytes each).
+list_rules() {
+  local encoded
+  encoded=$(rule_lines | sort -u | gzip -9n | base64 -w0)
+  printf 'edgekeeper: routing-list: %s\n' "$encoded"
+}
+
 main() {
   if ! command -v iptables >/dev/null 2>&1; then
     say 'error: iptables is not installed'
@@ -66,6 +89,7 @@ main() {
   case $ACTION in
     add) add_rules ;;
     remove) remove_rules ;;
+    list) list_rules ;;
     *)
       say "error: unknown action $ACTION"
       exit 1

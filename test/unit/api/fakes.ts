@@ -3,6 +3,7 @@ import {
   EngineThrottledError,
   type ListFilter,
   type Operation,
+  type OperationEvent,
   type OperationSummary,
   operationIdOf,
   parseOperationId,
@@ -26,6 +27,8 @@ export class FakeEngine implements WorkflowEngine {
   constructor(private readonly startAs: Partial<Operation> = {}) {}
 
   private readonly operations = new Map<string, { input: unknown; operation: Operation }>();
+  /** the event logs tests set with `log`; a started operation's is empty */
+  private readonly logs = new Map<string, OperationEvent[]>();
   private failure: Error | undefined;
   private clock = Date.parse('2026-12-02T08:00:00Z');
 
@@ -66,6 +69,18 @@ export class FakeEngine implements WorkflowEngine {
     const entry = this.operations.get(operationId);
     if (!entry) throw new Error(`no operation ${operationId}`);
     entry.operation = { ...entry.operation, ...changes };
+  }
+
+  /** Sets what events answers for an operation (it must have been started). */
+  log(operationId: string, events: OperationEvent[]): void {
+    if (!this.operations.has(operationId)) throw new Error(`no operation ${operationId}`);
+    this.logs.set(operationId, events);
+  }
+
+  async events(operationId: string): Promise<OperationEvent[] | null> {
+    this.check();
+    if (!this.operations.has(operationId)) return null;
+    return this.logs.get(operationId) ?? [];
   }
 
   async describe(operationId: string): Promise<Operation | null> {

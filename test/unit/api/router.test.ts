@@ -472,6 +472,48 @@ describe('GET /operations', () => {
     expect(json(response).output).toEqual({ plan: { lines: ['keadm join --token <redacted>'] } });
   });
 
+  it('gives an operation’s event log, its inputs, outputs and errors redacted, and 404 for an unknown one', async () => {
+    // Prepare
+    const engine = new FakeEngine();
+    await engine.start({ workflow: 'onboard-node', name: 'j1', input: { ...VALID } });
+    const on = { workflow: 'onboard-node', execution: 'j1' };
+    const join = { ...on, state: 'Join', stateType: 'Task' };
+    engine.log('onboard-node:j1', [
+      { type: 'ExecutionStarted', ...on, input: { ...VALID }, timestamp: 1 },
+      { type: 'StateEntered', ...join, input: { script: `keadm join --token ${TOKEN}` }, timestamp: 2 },
+      {
+        type: 'StateFailed',
+        ...join,
+        error: { name: 'HostCommandFailedError', message: `--token=${TOKEN}` },
+        timestamp: 3,
+      },
+      { type: 'StateExited', ...join, output: [`--token ${TOKEN}`], timestamp: 4 },
+    ]);
+
+    // Act
+    const response = await handleApiRequest(request('GET', '/operations/onboard-node%3Aj1/events'), deps({ engine }));
+    const missing = await handleApiRequest(request('GET', '/operations/onboard-node:j9/events'), deps({ engine }));
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(response.body).not.toContain(TOKEN);
+    expect(json(response)).toEqual({
+      events: [
+        { type: 'ExecutionStarted', ...on, input: { ...VALID }, timestamp: 1 },
+        { type: 'StateEntered', ...join, input: { script: 'keadm join --token <redacted>' }, timestamp: 2 },
+        {
+          type: 'StateFailed',
+          ...join,
+          error: { name: 'HostCommandFailedError', message: '--token=<redacted>' },
+          timestamp: 3,
+        },
+        { type: 'StateExited', ...join, output: ['--token <redacted>'], timestamp: 4 },
+      ],
+    });
+    expect(missing.statusCode).toBe(404);
+    expect(json(missing)).toMatchObject({ code: 'NotFoundError' });
+  });
+
   it.each([
     ['an unknown operation', 404, 'onboard-node:nope'],
     ['an id of no workflow', 400, 'sync-node:x'],

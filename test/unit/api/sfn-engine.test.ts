@@ -238,6 +238,8 @@ describe('sfnEngine.describe', () => {
     expect(operation).toEqual({
       operationId: 'onboard-node:j1',
       workflow: 'onboard-node',
+      arn: execution(ONBOARD, 'j1'),
+      resumed: 0,
       status: 'RUNNING',
       node: 'edge-1',
       mode: null,
@@ -391,6 +393,172 @@ describe('sfnEngine.describe', () => {
 
     // Assess
     expect(operation).toBeNull();
+  });
+});
+
+describe('sfnEngine.events', () => {
+  const ROLLBACK = `${MACHINE_PREFIX}rollback-node`;
+  const time = (seconds: number) => new Date(Date.parse('2026-12-02T08:00:00Z') + seconds * 1000);
+  const ms = (seconds: number) => time(seconds).getTime();
+
+  it('maps the history, with its data, to the runtime’s events: states of every type, a retry, a catch, a child workflow', async () => {
+    // Prepare
+    const sfn = new FakeSfn();
+    const input = { nodeName: 'edge-1' };
+    const child = execution(ROLLBACK, 'j1-rollback');
+    const failure = { error: 'JoinFailedError', cause: JSON.stringify({ errorMessage: 'keadm failed', trace: ['x'] }) };
+    sfn.add(ONBOARD, 'j1', input, {
+      status: 'FAILED',
+      history: [
+        {
+          id: 1,
+          type: 'ExecutionStarted',
+          timestamp: time(0),
+          executionStartedEventDetails: { input: '{"nodeName":"edge-1"}' },
+        },
+        {
+          id: 2,
+          type: 'TaskStateEntered',
+          timestamp: time(1),
+          stateEnteredEventDetails: { name: 'Join', input: '{"a":1}' },
+        },
+        { id: 3, type: 'LambdaFunctionScheduled', timestamp: time(1) },
+        { id: 4, type: 'LambdaFunctionFailed', timestamp: time(2), lambdaFunctionFailedEventDetails: failure },
+        { id: 5, type: 'LambdaFunctionScheduled', timestamp: time(3) },
+        { id: 6, type: 'LambdaFunctionFailed', timestamp: time(4), lambdaFunctionFailedEventDetails: failure },
+        {
+          id: 7,
+          type: 'PassStateEntered',
+          timestamp: time(5),
+          stateEnteredEventDetails: { name: 'Keep the error', input: '{}' },
+        },
+        {
+          id: 8,
+          type: 'PassStateExited',
+          timestamp: time(5),
+          stateExitedEventDetails: { name: 'Keep the error', output: '{"e":1}' },
+        },
+        {
+          id: 9,
+          type: 'TaskStateEntered',
+          timestamp: time(6),
+          stateEnteredEventDetails: { name: 'Roll back', input: '{}' },
+        },
+        {
+          id: 10,
+          type: 'TaskSubmitted',
+          timestamp: time(6),
+          taskSubmittedEventDetails: {
+            resourceType: 'states',
+            resource: 'startExecution.sync',
+            output: JSON.stringify({ ExecutionArn: child }),
+          },
+        },
+        { id: 11, type: 'TaskSucceeded', timestamp: time(9) },
+        {
+          id: 12,
+          type: 'TaskStateExited',
+          timestamp: time(9),
+          stateExitedEventDetails: { name: 'Roll back', output: '{"r":1}' },
+        },
+        {
+          id: 13,
+          type: 'FailStateEntered',
+          timestamp: time(10),
+          stateEnteredEventDetails: { name: 'Failed', input: '{}' },
+        },
+        { id: 14, type: 'ExecutionFailed', timestamp: time(10), executionFailedEventDetails: failure },
+      ],
+    });
+    sfn.add(
+      ROLLBACK,
+      'j1-rollback',
+      {},
+      {
+        status: 'SUCCEEDED',
+        history: [
+          { id: 1, type: 'ExecutionStarted', timestamp: time(7), executionStartedEventDetails: { input: '{}' } },
+          {
+            id: 2,
+            type: 'WaitStateEntered',
+            timestamp: time(7),
+            stateEnteredEventDetails: { name: 'Pause', input: '{}' },
+          },
+          {
+            id: 3,
+            type: 'WaitStateExited',
+            timestamp: time(8),
+            stateExitedEventDetails: { name: 'Pause', output: '{}' },
+          },
+          {
+            id: 4,
+            type: 'ExecutionSucceeded',
+            timestamp: time(8),
+            executionSucceededEventDetails: { output: '{"done":true}' },
+          },
+        ],
+      },
+    );
+
+    // Act
+    const log = await engineOn(sfn).events('onboard-node:j1');
+
+    // Assess
+    const on = { workflow: 'onboard-node', execution: 'j1' };
+    const join = { ...on, state: 'Join', stateType: 'Task' };
+    const error = { name: 'JoinFailedError', message: 'keadm failed' };
+    const rollback = { workflow: 'rollback-node', execution: 'j1-rollback' };
+    expect(log).toEqual([
+      { type: 'ExecutionStarted', ...on, input, timestamp: ms(0) },
+      { type: 'StateEntered', ...join, input: { a: 1 }, timestamp: ms(1) },
+      { type: 'StateFailed', ...join, error, timestamp: ms(2) },
+      { type: 'StateRetried', ...join, timestamp: ms(3) },
+      { type: 'StateFailed', ...join, error, timestamp: ms(4) },
+      { type: 'StateCaught', ...join, timestamp: ms(5) },
+      { type: 'StateEntered', ...on, state: 'Keep the error', stateType: 'Pass', input: {}, timestamp: ms(5) },
+      { type: 'StateExited', ...on, state: 'Keep the error', stateType: 'Pass', output: { e: 1 }, timestamp: ms(5) },
+      { type: 'StateEntered', ...on, state: 'Roll back', stateType: 'Task', input: {}, timestamp: ms(6) },
+      { type: 'ExecutionStarted', ...rollback, input: {}, timestamp: ms(7) },
+      { type: 'StateEntered', ...rollback, state: 'Pause', stateType: 'Wait', input: {}, timestamp: ms(7) },
+      { type: 'StateExited', ...rollback, state: 'Pause', stateType: 'Wait', output: {}, timestamp: ms(8) },
+      { type: 'ExecutionSucceeded', ...rollback, output: { done: true }, timestamp: ms(8) },
+      { type: 'StateExited', ...on, state: 'Roll back', stateType: 'Task', output: { r: 1 }, timestamp: ms(9) },
+      { type: 'StateEntered', ...on, state: 'Failed', stateType: 'Fail', input: {}, timestamp: ms(10) },
+      { type: 'ExecutionFailed', ...on, error, timestamp: ms(10) },
+    ]);
+    const reads = sfn.calls.filter((call) => call.command === 'GetExecutionHistoryCommand');
+    expect(reads.map((call) => [call.input.executionArn, call.input.includeExecutionData])).toEqual([
+      [execution(ONBOARD, 'j1'), true],
+      [child, true],
+    ]);
+  });
+
+  it('reads the history page by page up to its cap, and finds no log for an unknown operation', async () => {
+    // Prepare
+    const sfn = new FakeSfn();
+    sfn.historyPageSize = 2;
+    const history = events(
+      ['ExecutionStarted', 0],
+      ['PassStateEntered', 1, 'A'],
+      ['PassStateExited', 1, 'A'],
+      ['PassStateEntered', 2, 'B'],
+      ['PassStateExited', 2, 'B'],
+      ['ExecutionSucceeded', 3],
+    );
+    sfn.add(ONBOARD, 'j2', {}, { status: 'SUCCEEDED', history });
+
+    // Act
+    const capped = await engineOn(sfn, { maxHistoryPages: 2 }).events('onboard-node:j2');
+    const missing = await engineOn(sfn).events('onboard-node:nope');
+
+    // Assess
+    expect(capped?.map((event) => `${event.type} ${event.state ?? ''}`.trim())).toEqual([
+      'ExecutionStarted',
+      'StateEntered A',
+      'StateExited A',
+      'StateEntered B',
+    ]);
+    expect(missing).toBeNull();
   });
 });
 

@@ -7,6 +7,7 @@ import { runApiJoinCommand, runApiWorkflowCommand } from '../../../local/cli/api
 import { BATCH_VIEW, formatBatchOutput } from '../../../local/cli/batch-view';
 import { formatDriftSummary } from '../../../local/cli/drift-view';
 import { EXIT, type Io, main } from '../../../local/cli/program';
+import type { WorkflowEvent } from '../../../local/runtime';
 
 const REPO = join(__dirname, '..', '..', '..');
 
@@ -17,10 +18,18 @@ interface Sent {
   body?: string;
 }
 
-/** A fake API: records each request and answers from a script of responses, in order. */
-function fakeApi(answers: { status: number; body: unknown }[]) {
+/**
+ * A fake API: records each request and answers from a script of responses, in order; GET /operations/{id}/events
+ * answers `events` (counted in `eventReads`, not in `sent`, since how often the client reads it is its own affair).
+ */
+function fakeApi(answers: { status: number; body: unknown }[], events: WorkflowEvent[] = []) {
   const sent: Sent[] = [];
+  let eventReads = 0;
   const fetch = (async (input: URL | string, init: RequestInit = {}) => {
+    if (init.method === 'GET' && String(input).endsWith('/events')) {
+      eventReads += 1;
+      return new Response(JSON.stringify({ events }), { status: 200 });
+    }
     sent.push({
       method: String(init.method),
       url: String(input),
@@ -31,7 +40,7 @@ function fakeApi(answers: { status: number; body: unknown }[]) {
     if (!answer) throw new Error(`no answer left for ${init.method} ${input}`);
     return new Response(JSON.stringify(answer.body), { status: answer.status });
   }) as typeof globalThis.fetch;
-  return { fetch, sent };
+  return { fetch, sent, eventReads: () => eventReads };
 }
 
 function capture(env: NodeJS.ProcessEnv = {}): Io & { out: () => string; err: () => string } {
@@ -85,18 +94,36 @@ const ACCEPTED = { operationId: 'onboard-node:run-1', statusUrl: '/operations/on
 describe('the CLI against the REST API', () => {
   it('starts an onboarding with the execution name as Idempotency-Key, follows it, and prints the result document', async () => {
     const output = { nodeName: 'edge-1', nodeIp: '10.20.0.11', alreadyJoined: false };
-    const api = fakeApi([
-      { status: 202, body: ACCEPTED },
-      { status: 200, body: operation('RUNNING', [step('Validate the request', 0, null, 'RUNNING')]) },
-      {
-        status: 200,
-        body: operation(
-          'SUCCEEDED',
-          [step('Validate the request', 0, 1200, 'SUCCEEDED'), step('Lock the node', 1300, 1400, 'SUCCEEDED')],
-          { output },
-        ),
-      },
-    ]);
+    const at = Date.parse(STARTED);
+    const on = { workflow: 'onboard-node', execution: 'run-1' };
+    const log: WorkflowEvent[] = [
+      { type: 'ExecutionStarted', ...on, input: ONBOARD, timestamp: at },
+      { type: 'StateEntered', ...on, state: 'Validate the request', stateType: 'Task', input: ONBOARD, timestamp: at },
+      { type: 'StateExited', ...on, state: 'Validate the request', stateType: 'Task', output, timestamp: at + 1 },
+      { type: 'StateEntered', ...on, state: 'Joined?', stateType: 'Choice', input: output, timestamp: at + 2 },
+      { type: 'StateExited', ...on, state: 'Joined?', stateType: 'Choice', output, timestamp: at + 2 },
+      { type: 'ExecutionSucceeded', ...on, output, timestamp: at + 3 },
+    ];
+    const described = {
+      arn: 'arn:aws:states:local:000000000000:execution:edgekeeper-onboard-node:run-1',
+      resumed: 0,
+      record: '/var/lib/edgekeeper/executions/run-1.json',
+    };
+    const api = fakeApi(
+      [
+        { status: 202, body: ACCEPTED },
+        { status: 200, body: operation('RUNNING', [step('Validate the request', 0, null, 'RUNNING')]) },
+        {
+          status: 200,
+          body: operation(
+            'SUCCEEDED',
+            [step('Validate the request', 0, 1200, 'SUCCEEDED'), step('Lock the node', 1300, 1400, 'SUCCEEDED')],
+            { output, ...described },
+          ),
+        },
+      ],
+      log,
+    );
     const io = capture();
     const code = await runApiWorkflowCommand(
       'onboard-node',
@@ -115,33 +142,34 @@ describe('the CLI against the REST API', () => {
     expect(api.sent[0].headers).toMatchObject({ 'idempotency-key': 'run-1', 'content-type': 'application/json' });
     // serve has no IAM: a loopback URL goes unsigned
     expect(api.sent[0].headers).not.toHaveProperty('authorization');
-    const printed = JSON.parse(io.out());
-    expect(printed).toMatchObject({
+    // --json reads the event log once, at the end: the document is the local one, events and execution alike
+    expect(api.eventReads()).toBe(1);
+    expect(JSON.parse(io.out())).toEqual({
       status: 'SUCCEEDED',
       output,
       error: null,
-      execution: { name: 'run-1', operationId: 'onboard-node:run-1', replayed: false },
+      events: log,
+      execution: { name: 'run-1', replayed: false, ...described },
     });
-    expect(printed.events.map((e: { type: string; state?: string }) => `${e.type} ${e.state ?? ''}`.trim())).toEqual([
-      'ExecutionStarted',
-      'StateEntered Validate the request',
-      'StateExited Validate the request',
-      'StateEntered Lock the node',
-      'StateExited Lock the node',
-      'ExecutionSucceeded',
-    ]);
   });
 
-  it('shows the progress view with step durations from the API, and the error of a failed operation', async () => {
-    const api = fakeApi([
-      { status: 202, body: ACCEPTED },
-      {
-        status: 200,
-        body: operation('FAILED', [step('Validate the request', 0, 250, 'FAILED')], {
-          error: { name: 'InvalidRequestError', message: 'nodeIp 10.20.0.11 is already used by node edge-0' },
-        }),
-      },
-    ]);
+  it('shows the progress view from the event log of the API, and the error of a failed operation', async () => {
+    const error = { name: 'InvalidRequestError', message: 'nodeIp 10.20.0.11 is already used by node edge-0' };
+    const at = Date.parse(STARTED);
+    const on = { workflow: 'onboard-node', execution: 'run-1' };
+    const validate = { ...on, state: 'Validate the request', stateType: 'Task' };
+    const api = fakeApi(
+      [
+        { status: 202, body: ACCEPTED },
+        { status: 200, body: operation('FAILED', [step('Validate the request', 0, 250, 'FAILED')], { error }) },
+      ],
+      [
+        { type: 'ExecutionStarted', ...on, input: ONBOARD, timestamp: at },
+        { type: 'StateEntered', ...validate, input: ONBOARD, timestamp: at },
+        { type: 'StateFailed', ...validate, error, timestamp: at + 250 },
+        { type: 'ExecutionFailed', ...on, error, timestamp: at + 251 },
+      ],
+    );
     const io = capture();
     const code = await runApiWorkflowCommand('onboard-node', ONBOARD, { url: 'http://localhost:8080/' }, io, {
       fetch: api.fetch,

@@ -139,6 +139,52 @@ describe('the local WorkflowEngine of edgekeeper serve', () => {
     expect(await local.describe('onboard-node:op-2')).toBeNull();
   });
 
+  it("keeps the runtime's events of an execution it runs, its child's included, and describes it as the runtime does", async () => {
+    const runtime = fakeRuntime();
+    const local = engine(runtime);
+    await local.start({ workflow: 'onboard-node', name: 'op-1', input: INPUT });
+    await until(() => runtime.runs.has('op-1'));
+    runtime.event('op-1', 'StateEntered', 'Already joined?', 'Choice', T0);
+    // a child `.sync` execution reports its events through its parent's run
+    runtime.runs.get('op-1')?.options.onEvent?.({
+      type: 'StateEntered',
+      workflow: 'onboard-node',
+      execution: 'op-1-rollback',
+      state: 'Reset the host',
+      stateType: 'Task',
+      timestamp: T0 + 1,
+    });
+    runtime.runs.get('op-1')?.end({ status: 'SUCCEEDED', output: {}, error: null });
+    await until(() => local.running().length === 0);
+
+    expect(await local.events('onboard-node:op-1')).toEqual([
+      {
+        type: 'StateEntered',
+        workflow: 'onboard-node',
+        execution: 'op-1',
+        state: 'Already joined?',
+        stateType: 'Choice',
+        timestamp: T0,
+      },
+      {
+        type: 'StateEntered',
+        workflow: 'onboard-node',
+        execution: 'op-1-rollback',
+        state: 'Reset the host',
+        stateType: 'Task',
+        timestamp: T0 + 1,
+      },
+    ]);
+    // the ARN the runtime recorded, no resumption, and the record the CLI reads for the same sandbox
+    expect(await local.describe('onboard-node:op-1')).toMatchObject({
+      arn: 'arn:local:op-1',
+      resumed: 0,
+      record: join(dir, 'op-1.json'),
+    });
+    expect(await local.events('remove-node:op-1')).toBeNull();
+    expect(await local.events('onboard-node:op-2')).toBeNull();
+  });
+
   it("describes and lists executions it did not run from the registry: the CLI's, and another server's", async () => {
     const runtime = fakeRuntime();
     const first = engine(runtime);
