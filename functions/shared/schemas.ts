@@ -68,7 +68,25 @@ function problemMessage(field: string, value: unknown, reason: string): string {
   return formatProblem({ field, value, reason });
 }
 
-const Labels = z
+/**
+ * zod's record drops a `__proto__` key without a word (it guards against prototype pollution), which would accept
+ * the request with that label silently removed: such a key is looked at here, on the raw object, and refused by the
+ * label key rule like any other bad key.
+ */
+function refuseHiddenKeys(raw: unknown, ctx: z.RefinementCtx): unknown {
+  if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) {
+    const reason = labelKeyRule('__proto__') ?? 'is not a label key';
+    ctx.addIssue({
+      code: 'custom',
+      path: ['__proto__'],
+      message: problemMessage('labels', '__proto__', reason),
+      params: { reason, field: 'labels', value: '__proto__' },
+    });
+  }
+  return raw;
+}
+
+const LabelRecord = z
   .record(z.string(), z.string({ error: (issue) => problemMessage('labels', issue.input, 'values must be strings') }), {
     error: (issue) => problemMessage('labels', issue.input, 'must be an object of label keys to values'),
   })
@@ -94,6 +112,8 @@ const Labels = z
       }
     }
   });
+
+const Labels = z.preprocess(refuseHiddenKeys, LabelRecord);
 
 /** Download regions KubeSphere knows: `zh` (qingstor mirror) and `en` (GitHub releases). */
 export const Region = z.enum(['zh', 'en'], {

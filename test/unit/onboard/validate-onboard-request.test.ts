@@ -80,6 +80,8 @@ describe('validateOnboardRequest', () => {
     [{ 'edgekeeper.io/instance-id': 'x' }, 'labels under edgekeeper.io/ are managed'],
     [{ site: 'has space' }, 'labels.site has space is not a valid label value'],
     [{ site: `${'v'.repeat(64)}` }, 'is not a valid label value'],
+    // an own __proto__ key, as JSON.parse makes it: zod's record would drop it silently
+    [JSON.parse('{"__proto__": "site-a"}'), 'labels __proto__ is not a valid label key'],
   ])('rejects labels %j', (labels, message) => {
     const error = rejection({ ...VALID_REQUEST, labels });
     expect(error.name).toBe('InvalidRequestError');
