@@ -1,41 +1,15 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { z } from 'zod';
-import { FINDING_TYPE_NAMES } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
 import { metrics } from '../shared/powertools';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
 import { emitDriftMetrics, writeDriftReport } from './core';
-
-const FindingSchema = z.object({
-  type: z.enum(FINDING_TYPE_NAMES as [string, ...string[]]),
-  severity: z.enum(['high', 'medium', 'low']),
-  object: z.string(),
-  seen: z.string(),
-  expected: z.string(),
-  fix: z.enum(['automatic', 'manual']),
-  fixed: z.boolean().optional(),
-});
-
-const CheckResultSchema = z.object({
-  check: z.string(),
-  counts: z.record(z.string(), z.number().int().min(0)),
-  sample: z.array(FindingSchema),
-  notes: z.array(z.string()),
-});
-
-const Input = z.object({
-  operationId: z.string().min(1),
-  remediate: z.boolean(),
-  cluster: CheckResultSchema,
-  hosts: CheckResultSchema,
-  remediation: CheckResultSchema,
-});
+import { DriftReportInput } from './input';
 
 /** Stores the run's whole report, emits a count per finding type, and returns the summary. */
 export const handler = defineStep(
   'DriftReport',
-  Input,
+  DriftReportInput,
   async ({ operationId, remediate, cluster, hosts, remediation }) => {
     const settings = readSettings();
     // the schema checked every type name against FINDING_TYPES; zod's record cannot carry the key type

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { clusterReadPort } from '../../../functions/drift-check-cluster/handler';
+import { clusterReadPort } from '../../../functions/drift-check-cluster/ports';
 import { type Page, pages } from '../../../functions/drift-findings/findings';
 import { makeClients } from '../../../functions/shared/k8s';
 

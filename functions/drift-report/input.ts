@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { FINDING_TYPE_NAMES } from '../drift-findings/findings';
+
+/** The report step's input: the summaries of the two checks and of the remediation, as the workflow passes them. */
+const FindingSchema = z.object({
+  type: z.enum(FINDING_TYPE_NAMES as [string, ...string[]]),
+  severity: z.enum(['high', 'medium', 'low']),
+  object: z.string(),
+  seen: z.string(),
+  expected: z.string(),
+  fix: z.enum(['automatic', 'manual']),
+  fixed: z.boolean().optional(),
+});
+
+const CheckResultSchema = z.object({
+  check: z.string(),
+  counts: z.record(z.string(), z.number().int().min(0)),
+  sample: z.array(FindingSchema),
+  notes: z.array(z.string()),
+});
+
+export const DriftReportInput = z.object({
+  operationId: z.string().min(1),
+  remediate: z.boolean(),
+  cluster: CheckResultSchema,
+  hosts: CheckResultSchema,
+  remediation: CheckResultSchema,
+});
