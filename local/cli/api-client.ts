@@ -298,10 +298,14 @@ export async function runApiWorkflowCommand(
   const view = flags.json || accepted.existed ? undefined : progressPrinter((line) => io.stderr(`${line}\n`), io.color);
   const events = new OperationEvents(client, accepted.operationId, view);
   let operation: Operation;
+  // the event log is read again only when the operation moved on: deployed, each read is a history with its data
+  let seen = '';
   try {
     for (;;) {
       operation = await client.send<Operation>({ method: 'GET', path: operationPath(accepted.operationId) });
-      if (view) await events.update();
+      const progress = `${operation.status} ${operation.currentStep} ${operation.steps.length}`;
+      if (view && progress !== seen) await events.update();
+      seen = progress;
       // the API answered before the operation waited for the node: render the command once it does
       if (manual && stageOf(operation) === 'waiting') await manual.render();
       if (ENDED.has(operation.status) || stopped) break;
