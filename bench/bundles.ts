@@ -1,32 +1,48 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { STEP_NAMES, STEPS, type StepName } from '../functions/registry';
+import { STEP_BUNDLING } from '../lib/constructs/step-lambda';
+import { atMost, type Budget } from './budget';
 import { median } from './stats';
 
 const REPO_ROOT = join(__dirname, '..');
 
 /**
- * What `NodejsFunction` passes esbuild for these steps (lib/constructs/step-lambda.ts and aws-cdk-lib's
- * bundling.js): `--bundle --target=node22 --platform=node --format=cjs --minify --sourcemap`,
- * and, for a Node.js 22 runtime with `@aws-cdk/aws-lambda-nodejs:sdkV3ExcludeSmithyPackages` on (cdk.json),
- * `--external:@aws-sdk/* --external:@smithy/*`: the runtime provides the SDK.
+ * What `NodejsFunction` passes esbuild for the construct's STEP_BUNDLING (lib/constructs/step-lambda.ts, read here so
+ * the bench measures what deploys): aws-cdk-lib's bundling.js adds `--bundle --platform=node` to the props'
+ * `--target --format --minify --sourcemap --external:…` and the `esbuildArgs` as they are. It runs esbuild in the
+ * project root, where the alias paths resolve.
  */
-export const CDK_ESBUILD_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  minify: true,
-  sourcemap: true,
-  external: ['@aws-sdk/*', '@smithy/*'],
-} as const;
+export function cdkEsbuildOptions(bundling: typeof STEP_BUNDLING = STEP_BUNDLING): BuildOptions {
+  const known = ['--alias'];
+  const unknown = Object.keys(bundling.esbuildArgs).filter((key) => !known.includes(key));
+  // an esbuild argument the bench would not pass would make it measure something else than what deploys
+  if (unknown.length > 0) throw new Error(`bench/bundles.ts does not translate esbuildArgs ${unknown.join(', ')}`);
+  return {
+    bundle: true,
+    platform: 'node',
+    target: bundling.target,
+    format: bundling.format,
+    minify: bundling.minify,
+    sourcemap: bundling.sourceMap,
+    external: [...bundling.externalModules],
+    alias: Object.fromEntries(
+      bundling.esbuildArgs['--alias'].map((alias) => [
+        alias.slice(0, alias.indexOf('=')),
+        alias.slice(alias.indexOf('=') + 1),
+      ]),
+    ),
+  };
+}
 
 /** One handler's bundle and how long `node -e "require(bundle)"` takes. */
 export interface BundleResult {
   readonly name: StepName;
+  /** the step talks to Kubernetes (`kubernetes` in its uses): its bundle carries the Kubernetes client */
+  readonly kubernetes: boolean;
   readonly bytes: number;
   readonly mapBytes: number;
   /** the three npm packages (or `(project)`) contributing most bytes to the bundle */
@@ -48,6 +64,15 @@ export interface BundleBench {
   /** median wall time of bare `node -e ''`, ms */
   readonly bareNodeMs: number;
   readonly bundles: readonly BundleResult[];
+  /** one successful onboarding from cold: every function it invokes loads once */
+  readonly coldOnboarding: ColdOnboarding;
+}
+
+export interface ColdOnboarding {
+  /** the distinct functions of onboard-node's success path, in the order it first invokes them */
+  readonly functions: readonly StepName[];
+  /** the sum of their module-init times: each bundle's load time minus bare node's (medians), ms */
+  readonly moduleInitMs: number;
 }
 
 function timeNode(args: string[], env: NodeJS.ProcessEnv): { ms: number; error: string | null } {
@@ -70,8 +95,7 @@ export async function benchBundles(options: { runs: number; mapRuns: number }): 
     // and without code splitting each output is the same self-contained bundle (a few bytes of map comment apart).
     const started = performance.now();
     const result = await build({
-      ...CDK_ESBUILD_OPTIONS,
-      external: [...CDK_ESBUILD_OPTIONS.external],
+      ...cdkEsbuildOptions(),
       entryPoints: Object.fromEntries(STEP_NAMES.map((name) => [name, join(REPO_ROOT, STEPS[name].entry)])),
       outdir: dir,
       absWorkingDir: REPO_ROOT,
@@ -84,6 +108,7 @@ export async function benchBundles(options: { runs: number; mapRuns: number }): 
       const output = result.metafile.outputs[relative(REPO_ROOT, file)];
       return {
         name,
+        kubernetes: (STEPS[name].uses as readonly string[]).includes('kubernetes'),
         file,
         bytes: statSync(file).size,
         mapBytes: statSync(`${file}.map`).size,
@@ -112,23 +137,27 @@ export async function benchBundles(options: { runs: number; mapRuns: number }): 
         load.error ??= maps.error;
       }
     }
+    const bareNodeMs = median(bare);
+    const results: BundleResult[] = built.map((bundle) => {
+      const load = loads.get(bundle.name);
+      return {
+        name: bundle.name,
+        kubernetes: bundle.kubernetes,
+        bytes: bundle.bytes,
+        mapBytes: bundle.mapBytes,
+        packages: bundle.packages,
+        loadMs: median(load?.plain ?? []),
+        loadWithSourceMapsMs: load?.maps.length ? median(load.maps) : null,
+        loadError: load?.error ?? null,
+      };
+    });
     return {
       runs: options.runs,
       mapRuns: Math.min(options.mapRuns, options.runs),
       buildMs,
-      bareNodeMs: median(bare),
-      bundles: built.map((bundle) => {
-        const load = loads.get(bundle.name);
-        return {
-          name: bundle.name,
-          bytes: bundle.bytes,
-          mapBytes: bundle.mapBytes,
-          packages: bundle.packages,
-          loadMs: median(load?.plain ?? []),
-          loadWithSourceMapsMs: load?.maps.length ? median(load.maps) : null,
-          loadError: load?.error ?? null,
-        };
-      }),
+      bareNodeMs,
+      bundles: results,
+      coldOnboarding: coldOnboarding(results, bareNodeMs),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -148,4 +177,126 @@ function topPackages(inputs: Record<string, { bytesInOutput: number }>): { name:
     .map(([name, bytes]) => ({ name, bytes }))
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, 3);
+}
+
+/** The onboarding workflow whose cold start the bench adds up. */
+const ONBOARD_ASL = join(REPO_ROOT, 'statemachine', 'onboard-node.asl.json');
+
+interface AslState {
+  readonly Type: string;
+  readonly Next?: string;
+  readonly Default?: string;
+  readonly Choices?: readonly { readonly Next: string }[];
+  readonly End?: boolean;
+}
+
+/**
+ * The distinct functions on the ASL's success path, in the order it first invokes them: the first loop-free path
+ * from StartAt to an End state, taking each state's Next and, at a Choice, its Default before its branches. In
+ * onboard-node that is an onboarding over SSM (a Choice's Default is its way on: not a dry run, not joined yet;
+ * where the Default loops back to poll again, the branch that moves on). Catch edges are never followed, and a
+ * path to a Fail state is no success. Throws when there is no such path, so a changed ASL cannot shorten the list.
+ */
+export function successPathFunctions(asl: {
+  readonly StartAt: string;
+  readonly States: Readonly<Record<string, AslState>>;
+}): StepName[] {
+  const path = (name: string, visited: ReadonlySet<string>): string[] | null => {
+    const state = asl.States[name];
+    if (!state || visited.has(name) || state.Type === 'Fail') return null;
+    if (state.End || state.Type === 'Succeed') return [name];
+    const next = state.Type === 'Choice' ? [state.Default, ...(state.Choices ?? []).map((c) => c.Next)] : [state.Next];
+    for (const candidate of next) {
+      const rest = candidate === undefined ? null : path(candidate, new Set([...visited, name]));
+      if (rest) return [name, ...rest];
+    }
+    return null;
+  };
+  const states = path(asl.StartAt, new Set());
+  if (!states) throw new Error('the ASL has no path from StartAt to an End state');
+  const functions: StepName[] = [];
+  for (const name of states) {
+    const state = asl.States[name];
+    if (state?.Type !== 'Task') continue;
+    const { Catch: _catch, Retry: _retry, ...task } = state as AslState & { Catch?: unknown; Retry?: unknown };
+    for (const [, step] of JSON.stringify(task).matchAll(/\$\{(\w+)FunctionArn\}/g)) {
+      const known = STEP_NAMES.find((candidate) => candidate === step);
+      if (!known) throw new Error(`state ${name} invokes ${step}, which functions/registry.ts does not list`);
+      if (!functions.includes(known)) functions.push(known);
+    }
+  }
+  return functions;
+}
+
+function coldOnboarding(results: readonly BundleResult[], bareNodeMs: number): ColdOnboarding {
+  const functions = successPathFunctions(JSON.parse(readFileSync(ONBOARD_ASL, 'utf8')));
+  const moduleInitMs = functions
+    .map((name) => results.find((r) => r.name === name)?.loadMs ?? Number.NaN)
+    .reduce((sum, loadMs) => sum + Math.max(0, loadMs - bareNodeMs), 0);
+  return { functions, moduleInitMs };
+}
+
+/** Issue 14's bundle budgets: size by kind of handler, cold load against bare node, and one cold onboarding. */
+export const BUNDLE_LIMITS = {
+  kubernetesBytes: 1_200_000,
+  otherBytes: 300_000,
+  loadRatio: 2.0,
+  coldOnboardingMs: 1_500,
+} as const;
+
+/** The budgets of this section, each the worst handler of its kind (the note names it and any other that fails). */
+export function bundleBudgets(bench: BundleBench): Budget[] {
+  const worst = (of: readonly BundleResult[], figure: (b: BundleResult) => number, limit: number) => {
+    const sorted = [...of].sort((a, b) => figure(b) - figure(a));
+    const failing = sorted.filter((b) => !(figure(b) <= limit)).map((b) => b.name);
+    const top = sorted[0];
+    const note = top === undefined ? 'no handler' : failing.length > 1 ? `over: ${failing.join(', ')}` : top.name;
+    return { value: top === undefined ? Number.NaN : figure(top), note };
+  };
+  const kube = worst(
+    bench.bundles.filter((b) => b.kubernetes),
+    (b) => b.bytes,
+    BUNDLE_LIMITS.kubernetesBytes,
+  );
+  const other = worst(
+    bench.bundles.filter((b) => !b.kubernetes),
+    (b) => b.bytes,
+    BUNDLE_LIMITS.otherBytes,
+  );
+  const load = worst(bench.bundles, (b) => b.loadMs / bench.bareNodeMs, BUNDLE_LIMITS.loadRatio);
+  const cold = bench.coldOnboarding;
+  return [
+    atMost(
+      'bundles.kubernetesMaxBytes',
+      'largest bundle of a Kubernetes handler',
+      kube.value,
+      BUNDLE_LIMITS.kubernetesBytes,
+      'bytes',
+      kube.note,
+    ),
+    atMost(
+      'bundles.otherMaxBytes',
+      'largest bundle of any other handler',
+      other.value,
+      BUNDLE_LIMITS.otherBytes,
+      'bytes',
+      other.note,
+    ),
+    atMost(
+      'bundles.loadRatioMax',
+      `slowest cold module load / bare node (median of ${bench.runs}, interleaved)`,
+      load.value,
+      BUNDLE_LIMITS.loadRatio,
+      '×',
+      `${load.note}; bare node ${Math.round(bench.bareNodeMs)} ms`,
+    ),
+    atMost(
+      'bundles.coldOnboardingModuleInitMs',
+      `module init summed over the ${cold.functions.length} functions of one cold onboarding`,
+      Math.round(cold.moduleInitMs),
+      BUNDLE_LIMITS.coldOnboardingMs,
+      'ms',
+      cold.functions.join(', '),
+    ),
+  ];
 }

@@ -7,12 +7,16 @@
 import '../local/polyfills';
 import { join } from 'node:path';
 import { STEPS } from '../functions/registry';
+import { bashCommands } from '../functions/shared/host-commands';
 import { kubeClients } from '../functions/shared/k8s';
+import { profileFor } from '../functions/shared/keadm/profiles';
 import { LOCAL_LOG_ENV } from '../functions/shared/powertools';
+import { renderResetScript } from '../functions/shared/reset-script';
 import { script as RESET_SCRIPT_TEMPLATE } from '../functions/shared/scripts/generated/reset-edge-node';
 import { readSettings } from '../functions/shared/settings';
 import { readInvocation, sendShellCommand } from '../functions/shared/ssm';
 import { runWorkflow, type StepHandler } from '../local/runtime';
+import { CLOUDCORE_USER, EDGEKEEPER_USER } from '../local/sandbox/cluster/rbac';
 import type {
   CountsReply,
   OnboardingResult,
@@ -28,15 +32,15 @@ import { diffCounts, stateTimes } from './stats';
 const REPO_ROOT = join(__dirname, '..');
 
 let nextId = 0;
-const pending = new Map<number, (counts: Record<string, number>) => void>();
+const pending = new Map<number, (counts: Record<string, Record<string, number>>) => void>();
 
 function send(message: WorkerMessage): void {
   if (!process.send) throw new Error('bench/onboard-worker.ts runs as a child of bench/run.ts (IPC channel missing)');
   process.send(message);
 }
 
-/** Reads the sandbox's request counters (and resets them when asked) in the parent, which owns the sandbox. */
-function requestCounts(reset = false): Promise<Record<string, number>> {
+/** Reads the sandbox's request counters per client (and resets them when asked) in the parent, which owns the sandbox. */
+function requestCounts(reset = false): Promise<Record<string, Record<string, number>>> {
   const id = nextId++;
   return new Promise((resolve) => {
     pending.set(id, resolve);
@@ -65,7 +69,7 @@ function countingDaemonSetHandler(window: { current: DaemonSetWindow | null }): 
   let real: StepHandler | undefined;
   return async (event) => {
     real ??= (require(join(REPO_ROOT, STEPS.KeepDaemonSetsOffEdge.entry)) as { handler: StepHandler }).handler;
-    const before = await requestCounts();
+    const before = (await requestCounts())[EDGEKEEPER_USER] ?? {};
     const started = performance.now();
     let result: { patched?: unknown[]; skipped?: unknown[] } | undefined;
     try {
@@ -73,7 +77,7 @@ function countingDaemonSetHandler(window: { current: DaemonSetWindow | null }): 
       return result;
     } finally {
       const handlerMs = performance.now() - started;
-      const requests = diffCounts(await requestCounts(), before);
+      const requests = diffCounts((await requestCounts())[EDGEKEEPER_USER] ?? {}, before);
       window.current ??= { requests: {}, handlerMs: 0, patched: 0, skipped: 0 };
       // A retried step runs the handler again: every attempt counts.
       for (const [key, n] of Object.entries(requests)) {
@@ -107,7 +111,11 @@ async function onboard(round: number, spec: Round, node: PlannedNode, plan: Work
     handlers: { KeepDaemonSetsOffEdge: countingDaemonSetHandler(window) },
   });
   const wallMs = performance.now() - started;
-  const requests = await requestCounts();
+  const byClient = await requestCounts();
+  const requests: Record<string, number> = {};
+  for (const counts of Object.values(byClient)) {
+    for (const [key, n] of Object.entries(counts)) requests[key] = (requests[key] ?? 0) + n;
+  }
   const states = stateTimes(result.events);
   const onboarding: OnboardingResult = {
     round,
@@ -119,6 +127,8 @@ async function onboard(round: number, spec: Round, node: PlannedNode, plan: Work
     waitMs: states.filter((s) => s.stateType === 'Wait').reduce((sum, s) => sum + s.totalMs, 0),
     states,
     requests,
+    ownRequests: byClient[EDGEKEEPER_USER] ?? {},
+    cloudcoreRequests: byClient[CLOUDCORE_USER] ?? {},
     daemonSetStep: window.current,
   };
   return onboarding;
@@ -127,17 +137,26 @@ async function onboard(round: number, spec: Round, node: PlannedNode, plan: Work
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Puts hosts back to "never joined": the project's reset script over SSM, then the Node objects deleted. Through
- * the project's own adapters, with the settings of this process's environment (the sandbox's, from the parent).
+ * Puts hosts back to "never joined": the project's reset script over SSM, rendered for the node each host joined
+ * as (the script refuses a host that serves another node), then the Node objects deleted. Through the project's own
+ * adapters, with the settings of this process's environment (the sandbox's, from the parent).
  */
 async function resetHosts(nodes: readonly PlannedNode[]): Promise<void> {
   const settings = readSettings();
   const { core } = await kubeClients(settings);
   await Promise.all(
     nodes.map(async (node) => {
+      const version = settings.defaultKubeedgeVersion;
+      const script = renderResetScript(RESET_SCRIPT_TEMPLATE, {
+        nodeName: node.nodeName,
+        instanceId: node.instanceId,
+        profile: profileFor(version),
+        version,
+        keadmTimeoutSeconds: settings.keadmResetTimeoutSeconds,
+      });
       const commandId = await sendShellCommand(settings, {
         instanceId: node.instanceId,
-        commands: [RESET_SCRIPT_TEMPLATE],
+        commands: bashCommands(script),
         comment: `bench: reset ${node.nodeName}`,
       });
       const deadline = Date.now() + 60_000;

@@ -5,12 +5,16 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { handlerEnvironment } from '../local/cli/targets';
+import { daemonSetObjects } from '../local/sandbox/cluster/seed-nodes';
 import { type SandboxInfo, startSandbox } from '../local/sandbox/sandbox';
+import { atMost, type Budget } from './budget';
 import type { CountsReply, PlannedNode, Round, WorkerDone, WorkerMessage, WorkerPlan } from './protocol';
 
 /** What the onboarding part of the bench measured. */
 export interface OnboardingBench {
   readonly sandboxStartMs: number;
+  /** add-on DaemonSets added to the fixture's before the first onboarding, and how many of them land on edge nodes */
+  readonly extraDaemonSets: { readonly count: number; readonly landingOnEdge: number };
   readonly sandboxMode: SandboxInfo['mode'];
   readonly compressedWaitMs: number;
   readonly worker: WorkerDone;
@@ -35,8 +39,15 @@ export function joinableHosts(info: SandboxInfo): SandboxInfo['instances'] {
 }
 
 /**
- * Starts the sandbox once in this process, then runs the onboarding worker in a child process: every round onboards
- * the same joinable hosts (edge-1..N) with one wait mode; the worker resets the hosts between rounds.
+ * The issue's cluster for counting requests: the fixture plus 50 add-on DaemonSets, 3 of which land on edge nodes
+ * (no selector or affinity keeps them off), the others carrying the edge exclusion already.
+ */
+export const EXTRA_DAEMONSETS = { count: 50, landingOnEdge: 3 } as const;
+
+/**
+ * Starts the sandbox once in this process, adds {@link EXTRA_DAEMONSETS}, then runs the onboarding worker in a child
+ * process: every round onboards the same joinable hosts (edge-1..N) with one wait mode; the worker resets the hosts
+ * between rounds.
  */
 export async function benchOnboarding(options: {
   nodes: number;
@@ -49,6 +60,14 @@ export async function benchOnboarding(options: {
     const sandbox = await startSandbox({ dir });
     const sandboxStartMs = performance.now() - started;
     try {
+      sandbox.seedObjects(
+        daemonSetObjects({
+          count: EXTRA_DAEMONSETS.count,
+          namespace: 'kube-system',
+          prefix: 'bench-agent-',
+          placementOf: (n) => (n <= EXTRA_DAEMONSETS.landingOnEdge ? 'lands-on-edge' : 'off-edge'),
+        }),
+      );
       const hosts = joinableHosts(sandbox.info).slice(0, options.nodes);
       if (hosts.length === 0) throw new Error('the sandbox fixture has no host that can join');
       const nodes: PlannedNode[] = hosts.map((host, i) => ({
@@ -69,13 +88,14 @@ export async function benchOnboarding(options: {
       };
       const env = { ...process.env, ...(await handlerEnvironment({ kind: 'sandbox', dir })) };
       const worker = await runWorker(plan, env, (reset) => {
-        const counts = sandbox.requestLog.counts();
+        const counts = sandbox.requestLog.byClient();
         if (reset) sandbox.requestLog.reset();
         return counts;
       });
       const hostProcesses = descendantMemory(process.pid, worker.pid);
       return {
         sandboxStartMs,
+        extraDaemonSets: EXTRA_DAEMONSETS,
         sandboxMode: sandbox.info.mode,
         compressedWaitMs: options.compressedWaitMs,
         worker: worker.done,
@@ -97,7 +117,7 @@ export async function benchOnboarding(options: {
 function runWorker(
   plan: WorkerPlan,
   env: NodeJS.ProcessEnv,
-  counts: (reset: boolean) => Record<string, number>,
+  counts: (reset: boolean) => Record<string, Record<string, number>>,
 ): Promise<{ done: WorkerDone; pid: number }> {
   const tsxLoader = pathToFileURL(require.resolve('tsx')).href;
   const child = fork(join(__dirname, 'onboard-worker.ts'), [JSON.stringify(plan)], {
@@ -125,7 +145,7 @@ function runWorker(
  * Current and peak RSS of every descendant of `root` except the `exclude` subtree (already gone by now), from
  * /proc: the edge hosts' processes. Zero on systems without /proc.
  */
-function descendantMemory(root: number, exclude: number) {
+export function descendantMemory(root: number, exclude: number) {
   const parents = new Map<number, number[]>();
   let pids: string[] = [];
   try {
@@ -160,4 +180,51 @@ function descendantMemory(root: number, exclude: number) {
     }
   }
   return { count, rssKiB, peakRssKiB };
+}
+
+const total = (counts: Record<string, number>) => Object.values(counts).reduce((sum, n) => sum + n, 0);
+
+/**
+ * Budget 5 of issue 14: the steps' own API requests per onboarding (the cloudcore stand-in's counted apart), at
+ * most 15 plus one per DaemonSet patched; the worst onboarding of every round counts.
+ */
+export function onboardingRequestBudgets(bench: OnboardingBench): Budget[] {
+  const done = bench.worker.onboardings.filter((o) => o.status === 'SUCCEEDED');
+  const beyond = (o: (typeof done)[number]) => total(o.ownRequests) - (o.ownRequests['patch daemonsets'] ?? 0);
+  const worst = [...done].sort((a, b) => beyond(b) - beyond(a))[0];
+  const first = done[0];
+  const note = worst
+    ? `worst: ${worst.node.nodeName} (${worst.waits} waits) ${total(worst.ownRequests)} requests, ` +
+      `${worst.ownRequests['patch daemonsets'] ?? 0} DaemonSets patched; first onboarding ` +
+      `${first ? total(first.ownRequests) : 0} with ${first?.ownRequests['patch daemonsets'] ?? 0} patched; ` +
+      `cloudcore stand-in apart: ${first ? total(first.cloudcoreRequests) : 0}`
+    : 'no onboarding succeeded';
+  return [
+    atMost(
+      'onboarding.requestsBeyondPatches',
+      'API requests per onboarding, beyond 1 per DaemonSet patched',
+      worst ? beyond(worst) : Number.NaN,
+      15,
+      'requests',
+      note,
+    ),
+  ];
+}
+
+/** The steps' requests of each onboarding by step kind, and the cloudcore stand-in's apart, for the text report. */
+export function formatOnboardingRequests(bench: OnboardingBench): string {
+  const lines = [
+    '',
+    `API requests per onboarding (fixture + ${bench.extraDaemonSets.count} add-on DaemonSets, ` +
+      `${bench.extraDaemonSets.landingOnEdge} landing on edge nodes): the steps' own, then the cloudcore stand-in's`,
+  ];
+  for (const o of bench.worker.onboardings) {
+    const own = Object.entries(o.ownRequests)
+      .map(([key, n]) => `${n} ${key}`)
+      .join(', ');
+    lines.push(
+      `  ${o.node.nodeName} (${o.waits}): ${total(o.ownRequests)} (${own}); cloudcore ${total(o.cloudcoreRequests)}`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }

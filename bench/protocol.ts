@@ -33,11 +33,11 @@ export interface CountsRequest {
   readonly reset: boolean;
 }
 
-/** parent → worker: the counters (read before a reset). */
+/** parent → worker: the counters of each client (read before a reset), as `RequestLog.byClient` gives them. */
 export interface CountsReply {
   readonly kind: 'counts';
   readonly id: number;
-  readonly counts: Record<string, number>;
+  readonly counts: Record<string, Record<string, number>>;
 }
 
 /** One onboarding as measured by the worker. */
@@ -54,7 +54,11 @@ export interface OnboardingResult {
   readonly states: readonly StateTime[];
   /** every Kubernetes API request the sandbox saw during the onboarding (workflow + cloudcore stand-in) */
   readonly requests: Record<string, number>;
-  /** requests made while the "Keep cloud DaemonSets off edge nodes" handler ran, each attempt included */
+  /** the steps' own requests (their ServiceAccount's): what the onboarding costs the API server */
+  readonly ownRequests: Record<string, number>;
+  /** the cloudcore stand-in's requests (registering the Node, its status), as a real cluster sees them from cloudcore */
+  readonly cloudcoreRequests: Record<string, number>;
+  /** the steps' requests while the "Keep cloud DaemonSets off edge nodes" handler ran, each attempt included */
   readonly daemonSetStep: {
     readonly requests: Record<string, number>;
     readonly handlerMs: number;

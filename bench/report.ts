@@ -152,11 +152,11 @@ function bundleSection(bundles: BundleBench, line: (text?: string) => void): voi
     line(`   +maps = median of ${bundles.mapRuns} runs with --enable-source-maps (set in NODE_OPTIONS on Lambda)`);
   const mapsHeader = maps ? `${lpad('+maps', 9)}${lpad('/bare', 8)}` : '';
   line(
-    `   ${pad('handler', 24)}${lpad('bundle', 10)}${lpad('map', 10)}${lpad('load', 9)}${lpad('/bare', 8)}${mapsHeader}`,
+    `   ${pad('handler (K: Kubernetes)', 24)}${lpad('bundle', 10)}${lpad('map', 10)}${lpad('load', 9)}${lpad('/bare', 8)}${mapsHeader}`,
   );
   for (const b of bundles.bundles) {
     line(
-      `   ${pad(b.name, 24)}${lpad(kb(b.bytes), 10)}${lpad(kb(b.mapBytes), 10)}${lpad(ms(b.loadMs), 9)}${lpad(ratio(b.loadMs, bare), 8)}${b.loadWithSourceMapsMs === null ? '' : `${lpad(ms(b.loadWithSourceMapsMs), 9)}${lpad(ratio(b.loadWithSourceMapsMs, bare), 8)}`}${b.loadError ? `  LOAD FAILED: ${b.loadError}` : ''}`,
+      `   ${pad(`${b.name}${b.kubernetes ? ' K' : ''}`, 24)}${lpad(kb(b.bytes), 10)}${lpad(kb(b.mapBytes), 10)}${lpad(ms(b.loadMs), 9)}${lpad(ratio(b.loadMs, bare), 8)}${b.loadWithSourceMapsMs === null ? '' : `${lpad(ms(b.loadWithSourceMapsMs), 9)}${lpad(ratio(b.loadWithSourceMapsMs, bare), 8)}`}${b.loadError ? `  LOAD FAILED: ${b.loadError}` : ''}`,
     );
   }
   const largest = [...bundles.bundles].sort((a, b) => b.bytes - a.bytes)[0];
@@ -164,6 +164,10 @@ function bundleSection(bundles: BundleBench, line: (text?: string) => void): voi
     const parts = largest.packages.map((p) => `${p.name} ${kb(p.bytes)}`).join(', ');
     line(`   Largest, ${largest.name}: ${parts}.`);
   }
+  const cold = bundles.coldOnboarding;
+  line(
+    `   Cold onboarding: module init (load − bare node) summed over its ${cold.functions.length} functions = ${ms(cold.moduleInitMs)}.`,
+  );
   line('   Externals load from node_modules (NODE_PATH), standing in for the SDK the runtime provides.');
   line('   Compare ratios, not milliseconds: bare node is slower when the machine is busy.');
 }

@@ -33,7 +33,13 @@ export type StepUse =
    * the drift-report bucket, under drift-reports/ only: s3:PutObject and s3:GetObject on its objects, s3:ListBucket
    * of that prefix (a run's parts are listed; a missing object is then a 404, not a 403)
    */
-  | 's3:drift-reports';
+  | 's3:drift-reports'
+  /** dynamodb:PutItem on the table of command waits: stores a workflow's wait (and task token) for a host command */
+  | 'dynamodb:wait-put'
+  /** dynamodb:DeleteItem on the table of command waits: takes a wait, so its task is completed once */
+  | 'dynamodb:wait-take'
+  /** states:SendTaskSuccess on the workflows that wait for a task token: resumes a workflow waiting on a host command */
+  | 'stepfunctions:task-success';
 
 /**
  * The kind each function of functions/shared/ssm.ts (the one module that calls SSM) needs. A step whose code
@@ -85,11 +91,6 @@ export const STEPS = {
     description: 'Releases the Leases this execution holds for a node or for an uninstall',
     uses: ['kubernetes'],
   },
-  ResolveJoinSettings: {
-    entry: 'functions/resolve-join-settings/handler.ts',
-    description: 'Reads cloudcore and edge-watcher settings and decides the keadm profile, version and URLs',
-    uses: ['kubernetes'],
-  },
   RenderHostScript: {
     entry: 'functions/render-host-script/handler.ts',
     description: 'Renders the preflight, EdgeMesh and keadm join script for a dry run’s plan',
@@ -105,10 +106,24 @@ export const STEPS = {
     description: 'Reads the status of an SSM command on a host and decides how long to wait before asking again',
     uses: ['ssm:read-command', 'ssm:cancel-command', 'ssm:token-delete'],
   },
+  AwaitHostCommand: {
+    entry: 'functions/await-host-command/handler.ts',
+    description:
+      'Stores the task token of a workflow waiting on a host command, and completes the task if the command already ended',
+    uses: ['ssm:read-command', 'dynamodb:wait-put', 'dynamodb:wait-take', 'stepfunctions:task-success'],
+  },
+  ResumeOnCommandEvent: {
+    entry: 'functions/resume-on-command-event/handler.ts',
+    description: "Resumes the workflow waiting on a host command when SSM's event says the command ended",
+    uses: ['dynamodb:wait-take', 'stepfunctions:task-success'],
+  },
   CheckNodeReady: {
     entry: 'functions/check-node-ready/handler.ts',
     description: 'Checks the composite readiness of the new edge node',
     uses: ['kubernetes'],
+    // it watches the node for up to a minute (WATCH_SECONDS), after the kubeconfig read and the watch's connect
+    // (each bounded by the request timeout, at most 30 s) and before the stream's 5 s grace
+    timeoutSeconds: 150,
   },
   FinishNode: {
     entry: 'functions/finish-node/handler.ts',

@@ -7,6 +7,7 @@ import { STEP_NAMES, STEPS } from '../functions/registry';
 import { readSettings } from '../functions/shared/settings';
 import { type EdgekeeperConfig, stepEnvironment } from './config';
 import { cloudcoreExposure } from './constructs/cloudcore-exposure';
+import { CommandEvents, callbackWorkflows } from './constructs/command-events';
 import { DriftReportBucket } from './constructs/drift-report-bucket';
 import { DriftSchedule } from './constructs/drift-schedule';
 import { Inventory } from './constructs/inventory';
@@ -61,12 +62,20 @@ export class EdgekeeperStack extends Stack {
       placement,
       hostTags: { edge: settings.edgeHostTag, cloud: settings.cloudHostTag },
     };
+    // host commands end the workflow's wait through SSM's event, polling kept as the fallback (docs/adr/0017)
+    const commandEvents = new CommandEvents(this, 'CommandEvents');
+    const stepResources = {
+      driftReportBucket: driftReports,
+      commandWaitsTable: commandEvents.table,
+      callbackWorkflows: callbackWorkflows(),
+    };
     const functions = Object.fromEntries(
       STEP_NAMES.map((name) => [
         name,
-        new StepLambda(this, name, { spec: STEPS[name], ...lambda, driftReportBucket: driftReports }).function,
+        new StepLambda(this, name, { spec: STEPS[name], ...lambda, ...stepResources }).function,
       ]),
     );
+    commandEvents.resumeWith(functions.ResumeOnCommandEvent);
 
     // Edge Node Joined / Join Failed / Removed events go to a bus of their own so consumers can subscribe.
     this.eventBus = new events.EventBus(this, 'Events', { eventBusName: `${this.stackName}-events` });

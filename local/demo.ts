@@ -1,112 +1,177 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterLeftovers, clusterView, readJoinTokenFrom } from './cli/cluster-view';
 import { EXIT, type Io } from './cli/io';
-import { formatDuration, progressPrinter } from './cli/progress';
-import { defaultLogFile, handlerEnvironment } from './cli/targets';
+import { progressPrinter } from './cli/progress';
+import { DemoClock, formatDone, writeTimings } from './demo-timings';
 import { executionsDirFor } from './executions';
-import { runWorkflow, type WorkflowResult } from './runtime';
-import { type SandboxInfo, startSandbox } from './sandbox/sandbox';
-
-type Instance = SandboxInfo['instances'][number];
+import type { WorkflowResult } from './runtime';
+import { type HostSpec, loadHostFixture } from './sandbox/hosts';
+import { type Sandbox, startSandbox } from './sandbox/sandbox';
 
 /**
  * `npm run demo`: what KubeSphere's "Add Edge Nodes" and "Remove Edge Nodes" pages ask a person to do by hand,
  * done by edgekeeper's workflows on an embedded sandbox — a simulated KubeSphere 3.2 cluster with KubeEdge and
  * isolated edge hosts behind an SSM-compatible endpoint. Nothing on this machine changes; the sandbox is removed
- * at the end.
+ * at the end. Its last line tells where the time went; `timingsFile` gets the same as JSON (for `npm run bench`).
  */
-export async function runDemo(io: Io): Promise<number> {
+export async function runDemo(io: Io, options: { timingsFile?: string } = {}): Promise<number> {
+  const clock = new DemoClock();
   const say = (text = '') => io.stdout(`${text}\n`);
+  const hosts = demoHosts(await loadHostFixture());
   const dir = mkdtempSync(join(tmpdir(), 'edgekeeper-demo-'));
-  const started = Date.now();
   say('edgekeeper demo: the whole life of a KubeEdge edge node, on an embedded sandbox.');
-  say(`Starting a simulated KubeSphere 3.2 cluster with KubeEdge and six edge hosts in ${dir} …`);
-  const sandbox = await startSandbox({ dir });
+  say(`Starting a simulated KubeSphere 3.2 cluster with KubeEdge, two edge hosts and two cloud hosts in ${dir} …`);
+  let code: number;
   try {
-    const target = { kind: 'sandbox', dir } as const;
-    const environment = await handlerEnvironment(target, defaultLogFile(target) ?? 'off');
-    const executionsDir = executionsDirFor(target, {});
-    const token = await readJoinTokenFrom(sandbox.info.kubeconfig);
-    const results: WorkflowResult[] = [];
-    const run = async (workflow: string, input: object) => {
-      const result = await runStep(workflow, input, io, { environment, executionsDir });
-      results.push(result);
-      return result;
-    };
-    const good = pickHost(sandbox.info, (host) => host.runtime.version === '20.10.7' && host.cloudcoreReachable);
-    const oldDocker = pickHost(sandbox.info, (host) => host.runtime.version?.startsWith('18.') ?? false);
-    say(`  edge hosts isolated with ${sandbox.info.mode}; kubectl works too: KUBECONFIG=${sandbox.info.kubeconfig}`);
-    say();
-    say(
-      'Before: two cloud nodes, and cloud DaemonSets (calico-node, kube-proxy, nodelocaldns) that may land on any edge node.',
-    );
-    say(await clusterView(sandbox.info.kubeconfig));
-
-    say(`1. Add an edge node: edgekeeper onboard --name edge-1 --ip 10.20.0.11 --instance ${good.instanceId}`);
-    say(`   (${good.name}: ${good.os} ${good.arch}, ${good.runtime.kind} ${good.runtime.version})`);
-    const joined = await run('onboard-node', { nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: good.instanceId });
-    if (joined.status !== 'SUCCEEDED') return fail(joined, say);
-    const daemonSets = (joined.output as { daemonSets: DaemonSetReport }).daemonSets;
-    say(`   patched ${daemonSets.patched.map((ds) => ds.name).join(', ')}`);
-    say(`   left alone ${daemonSets.skipped.map((ds) => `${ds.name} (${ds.reason})`).join(', ')}`);
-    say();
-    say('After: edge-1 is Ready with the edge roles and the NoSchedule taint, and no cloud DaemonSet can land on it.');
-    say(await clusterView(sandbox.info.kubeconfig));
-
-    say(
-      `2. A join that fails is rolled back: ${oldDocker.name} runs Docker ${oldDocker.runtime.version}, too old for KubeEdge.`,
-    );
-    const refused = await run('onboard-node', {
-      nodeName: 'edge-2',
-      nodeIp: '10.20.0.12',
-      instanceId: oldDocker.instanceId,
-    });
-    say(`   ${refused.status}: ${refused.error?.message.split('\n')[0]}`);
-    const leftovers = await clusterLeftovers(sandbox.info.kubeconfig, 'edge-2');
-    say(
-      leftovers.length === 0
-        ? '   rolled back by remove-node: checked, no node edge-2 and no lock; its reset script verified the host clean.'
-        : `   the rollback left ${leftovers.join(' and ')}: that is a bug, please report it.`,
-    );
-    if (leftovers.length > 0) return EXIT.workflowFailed;
-    say();
-
-    say('3. Remove the edge node: edgekeeper remove --name edge-1');
-    const removed = await run('remove-node', { mode: 'remove', nodeName: 'edge-1' });
-    if (removed.status !== 'SUCCEEDED') return fail(removed, say);
-    const reset = (removed.output as { hostReset: { removed: string[]; unmounted: string[]; edgemesh: string } })
-      .hostReset;
-    say(
-      `   host: keadm reset, mosquitto removed, ${reset.unmounted.length} volume unmounted, removed ${reset.removed.join(' ')}`,
-    );
-    say(
-      `   EdgeMesh settings (nsswitch.conf, ip_forward) ${reset.edgemesh === 'restored' ? 'put back as they were' : 'untouched'}; node deleted.`,
-    );
-    say();
-
-    say('4. Uninstall KubeEdge from the cluster: edgekeeper uninstall');
-    const uninstalled = await run('remove-node', { mode: 'uninstall' });
-    if (uninstalled.status !== 'SUCCEEDED') return fail(uninstalled, say);
-    const report = (uninstalled.output as { report: { deleted: string[]; releaseSecrets: string[] } }).report;
-    say(
-      `   deleted ${report.deleted.length} objects of the Helm release (CRDs and ClusterRoles too), its Secrets and namespace kubeedge.`,
-    );
-    say();
-    const logs = readFileSync(join(dir, 'logs', 'edgekeeper.log'), 'utf8');
-    const leaked = JSON.stringify(results).includes(token) || logs.includes(token);
-    say(
-      leaked
-        ? 'The join token appeared in an output, event or log: that is a bug, please report it.'
-        : `Checked: the join token is in none of the ${results.reduce((n, r) => n + r.events.length, 0)} events, the outputs or the steps' logs.`,
-    );
-    say(`Done in ${formatDuration(Date.now() - started)}.`);
-    return leaked ? EXIT.workflowFailed : EXIT.ok;
+    const sandbox = await startPrepared(dir, [hosts.good, hosts.oldDocker, ...hosts.cloud]);
+    try {
+      code = await runActs(sandbox, hosts, dir, io, clock);
+    } finally {
+      await sandbox.stop();
+    }
   } finally {
-    await sandbox.stop();
     rmSync(dir, { recursive: true, force: true });
   }
+  clock.lap('stop');
+  const timings = clock.timings();
+  if (options.timingsFile) writeTimings(options.timingsFile, timings);
+  say(formatDone(timings));
+  return code;
+}
+
+/**
+ * The hosts the acts use, out of the sandbox's fixture: one that joins cleanly, one whose Docker is too old, and the
+ * cloud hosts that logs/exec routing reaches by tag. Starting only these halves the sandbox's start and removal.
+ */
+interface DemoHosts {
+  readonly good: HostSpec;
+  readonly oldDocker: HostSpec;
+  readonly cloud: readonly HostSpec[];
+}
+
+function demoHosts(fixture: readonly HostSpec[]): DemoHosts {
+  const edge = (matches: (host: HostSpec) => boolean): HostSpec => {
+    const host = fixture.find((spec) => spec.role === 'edge' && spec.online && matches(spec));
+    if (!host) throw new Error('the sandbox fixture lacks an edge host the demo needs');
+    return host;
+  };
+  return {
+    good: edge((host) => host.runtime.version === '20.10.7' && host.cloudcoreReachable),
+    oldDocker: edge((host) => host.runtime.version?.startsWith('18.') ?? false),
+    cloud: fixture.filter((spec) => spec.role === 'cloud'),
+  };
+}
+
+/**
+ * Starts the sandbox and, meanwhile, loads what the acts run: the local runtime, the handlers of both workflows and
+ * their validated definitions. Starting hosts is mostly other processes' work (namespaces, mounts, copies), so the
+ * loading fills the wait instead of adding to it. The sandbox is stopped again when the loading fails.
+ */
+async function startPrepared(dir: string, hosts: readonly HostSpec[]): Promise<Sandbox> {
+  const starting = startSandbox({ dir, hosts });
+  const preparing = (async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    const { prepareWorkflow } = require('./runtime') as typeof import('./runtime');
+    for (const workflow of ['onboard-node', 'remove-node']) await prepareWorkflow(workflow);
+  })();
+  const [started, prepared] = await Promise.allSettled([starting, preparing]);
+  if (started.status === 'rejected') throw started.reason;
+  if (prepared.status === 'rejected') {
+    await started.value.stop();
+    throw prepared.reason;
+  }
+  return started.value;
+}
+
+/** The sandbox's tour and the four acts; `clock` ends a phase after each. */
+async function runActs(sandbox: Sandbox, hosts: DemoHosts, dir: string, io: Io, clock: DemoClock): Promise<number> {
+  const say = (text = '') => io.stdout(`${text}\n`);
+  const target = { kind: 'sandbox', dir } as const;
+  // loaded after the Kubernetes client and the handlers' packages, which the sandbox's start made room for
+  const { defaultLogFile, handlerEnvironment } = require('./cli/targets') as typeof import('./cli/targets');
+  const { clusterLeftovers, clusterView, readJoinTokenFrom } =
+    require('./cli/cluster-view') as typeof import('./cli/cluster-view');
+  const environment = await handlerEnvironment(target, defaultLogFile(target) ?? 'off');
+  const executionsDir = executionsDirFor(target, {});
+  const token = await readJoinTokenFrom(sandbox.info.kubeconfig);
+  const results: WorkflowResult[] = [];
+  const run = async (workflow: string, input: object) => {
+    const result = await runStep(workflow, input, io, { environment, executionsDir });
+    results.push(result);
+    return result;
+  };
+  const { good, oldDocker } = hosts;
+  say(`  edge hosts isolated with ${sandbox.info.mode}; kubectl works too: KUBECONFIG=${sandbox.info.kubeconfig}`);
+  say();
+  say(
+    'Before: two cloud nodes, and cloud DaemonSets (calico-node, kube-proxy, nodelocaldns) that may land on any edge node.',
+  );
+  say(await clusterView(sandbox.info.kubeconfig));
+  clock.lap('sandbox');
+
+  say(`1. Add an edge node: edgekeeper onboard --name edge-1 --ip 10.20.0.11 --instance ${good.instanceId}`);
+  say(`   (${good.name}: ${good.os} ${good.arch}, ${good.runtime.kind} ${good.runtime.version})`);
+  const joined = await run('onboard-node', { nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: good.instanceId });
+  if (joined.status !== 'SUCCEEDED') return fail(joined, say);
+  const daemonSets = (joined.output as { daemonSets: DaemonSetReport }).daemonSets;
+  say(`   patched ${daemonSets.patched.map((ds) => ds.name).join(', ')}`);
+  say(`   left alone ${daemonSets.skipped.map((ds) => `${ds.name} (${ds.reason})`).join(', ')}`);
+  say();
+  say('After: edge-1 is Ready with the edge roles and the NoSchedule taint, and no cloud DaemonSet can land on it.');
+  say(await clusterView(sandbox.info.kubeconfig));
+  clock.lap('add');
+
+  say(
+    `2. A join that fails is rolled back: ${oldDocker.name} runs Docker ${oldDocker.runtime.version}, too old for KubeEdge.`,
+  );
+  const refused = await run('onboard-node', {
+    nodeName: 'edge-2',
+    nodeIp: '10.20.0.12',
+    instanceId: oldDocker.instanceId,
+  });
+  say(`   ${refused.status}: ${refused.error?.message.split('\n')[0]}`);
+  const leftovers = await clusterLeftovers(sandbox.info.kubeconfig, 'edge-2');
+  say(
+    leftovers.length === 0
+      ? '   rolled back by remove-node: checked, no node edge-2 and no lock; its reset script verified the host clean.'
+      : `   the rollback left ${leftovers.join(' and ')}: that is a bug, please report it.`,
+  );
+  if (leftovers.length > 0) return EXIT.workflowFailed;
+  clock.lap('rollback');
+  say();
+
+  say('3. Remove the edge node: edgekeeper remove --name edge-1');
+  const removed = await run('remove-node', { mode: 'remove', nodeName: 'edge-1' });
+  if (removed.status !== 'SUCCEEDED') return fail(removed, say);
+  const reset = (removed.output as { hostReset: { removed: string[]; unmounted: string[]; edgemesh: string } })
+    .hostReset;
+  say(
+    `   host: keadm reset, mosquitto removed, ${reset.unmounted.length} volume unmounted, removed ${reset.removed.join(' ')}`,
+  );
+  say(
+    `   EdgeMesh settings (nsswitch.conf, ip_forward) ${reset.edgemesh === 'restored' ? 'put back as they were' : 'untouched'}; node deleted.`,
+  );
+  clock.lap('remove');
+  say();
+
+  say('4. Uninstall KubeEdge from the cluster: edgekeeper uninstall');
+  const uninstalled = await run('remove-node', { mode: 'uninstall' });
+  if (uninstalled.status !== 'SUCCEEDED') return fail(uninstalled, say);
+  const report = (uninstalled.output as { report: { deleted: string[]; releaseSecrets: string[] } }).report;
+  say(
+    `   deleted ${report.deleted.length} objects of the Helm release (CRDs and ClusterRoles too), its Secrets and namespace kubeedge.`,
+  );
+  clock.lap('uninstall');
+  say();
+  const logs = readFileSync(join(dir, 'logs', 'edgekeeper.log'), 'utf8');
+  const leaked = JSON.stringify(results).includes(token) || logs.includes(token);
+  say(
+    leaked
+      ? 'The join token appeared in an output, event or log: that is a bug, please report it.'
+      : `Checked: the join token is in none of the ${results.reduce((n, r) => n + r.events.length, 0)} events, the outputs or the steps' logs.`,
+  );
+  return leaked ? EXIT.workflowFailed : EXIT.ok;
 }
 
 interface DaemonSetReport {
@@ -120,6 +185,7 @@ async function runStep(
   io: Io,
   where: { environment: Record<string, string>; executionsDir: string },
 ): Promise<WorkflowResult> {
+  const { runWorkflow } = require('./runtime') as typeof import('./runtime');
   return runWorkflow({
     workflow,
     input,
@@ -128,12 +194,6 @@ async function runStep(
     compressedWaitMs: 250,
     onEvent: progressPrinter((line) => io.stdout(`  ${line}\n`), io.color),
   });
-}
-
-function pickHost(info: SandboxInfo, matches: (host: Instance) => boolean): Instance {
-  const host = info.instances.find((instance) => instance.role === 'edge' && instance.online && matches(instance));
-  if (!host) throw new Error('the sandbox fixture lacks an edge host the demo needs');
-  return host;
 }
 
 function fail(result: WorkflowResult, say: (text: string) => void): number {

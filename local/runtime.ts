@@ -3,8 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { isStepName, STEPS, type StepName } from '../functions/registry';
-import { readSettings, runWithEnvironment } from '../functions/shared/settings';
+import {
+  currentEnvironment,
+  readSettings,
+  runWithEnvironment,
+  settingsEnvironment,
+} from '../functions/shared/settings';
 import { fillSettings, listAslFiles, pascalCase, placeholdersOf, readAslFile, substitute } from '../lib/asl';
+import { COMMAND_EVENTS_ENV, openCallbacks, taskTokens } from './callbacks';
 import { EXECUTIONS_DIR_ENV, ExecutionRegistry, processExecutionsDir } from './executions';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
@@ -105,6 +111,14 @@ export interface RunWorkflowOptions {
   readonly waits?: 'real' | 'compressed';
   /** @default 100 */
   readonly compressedWaitMs?: number;
+  /**
+   * With compressed waits, how long a `.waitForTaskToken` task waits for its callback before States.Timeout (never
+   * longer than its TimeoutSeconds). That timeout is the fallback for an event that never comes: where events can
+   * come (the environment names the sandbox's event stream) it stays as the ASL says, as deployed; where none can
+   * (workflow tests with stub handlers), it is compressed like any pause.
+   * @default the state's TimeoutSeconds with an event stream, else `compressedWaitMs`
+   */
+  readonly compressedCallbackTimeoutMs?: number;
   /** called for every event as it happens (progress views) */
   readonly onEvent?: (event: WorkflowEvent) => void;
   /** receives the entries a workflow publishes to EventBridge */
@@ -155,7 +169,8 @@ interface ExecutionScope {
 /**
  * Runs a workflow definition in-process with aws-local-stepfunctions. Every Lambda task is served by the handler
  * the CDK app deploys for that function (the shared registry), with Lambda's payload and error semantics;
- * `states:startExecution.sync` runs the other local workflow; `events:putEvents` is delivered to `onPublish`.
+ * `states:startExecution.sync` runs the other local workflow; `events:putEvents` is delivered to `onPublish`;
+ * `lambda:invoke.waitForTaskToken` waits for a callback on the process's Step Functions endpoint (local/callbacks).
  */
 export async function runWorkflow(options: RunWorkflowOptions): Promise<WorkflowResult> {
   // without a registry of its own, a run gets a fresh one: names are unique only within that run (its children)
@@ -258,6 +273,30 @@ export function workflowStates(workflow: string): { name: string; type: string }
   return statesOf(definition).map(([name, state]) => ({ name, type: String(state.Type) }));
 }
 
+/**
+ * Does ahead of time what a workflow's first run in this process would do first: loads the handlers of its Lambda
+ * steps and of the workflows it starts, and validates their definitions (for `environment`, as runWorkflow's).
+ * Yields to the event loop between modules, so that it can overlap work that waits on other processes: the demo
+ * prepares its workflows while the sandbox's hosts start.
+ */
+export async function prepareWorkflow(workflow: string, environment: Record<string, string> = {}): Promise<void> {
+  const workflows = listAslFiles().map((asl) => asl.name);
+  const prepared = new Set<string>();
+  const prepare = async (name: string) => {
+    if (prepared.has(name)) return;
+    prepared.add(name);
+    for (const placeholder of placeholdersOf(readAslFile(name).text)) {
+      const step = placeholder.match(/^(\w+)FunctionArn$/)?.[1];
+      const child = workflows.find((other) => `${pascalCase(other)}StateMachineArn` === placeholder);
+      if (step && isStepName(step)) await loadHandler(step);
+      else if (child) await prepare(child);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    stateMachineOf(localDefinition(name, { ...process.env, ...environment }));
+  };
+  await prepare(workflow);
+}
+
 function executionArn(workflow: string, name: string): string {
   return `${localStateMachineArn(workflow).replace(':stateMachine:', ':execution:')}:${name}`;
 }
@@ -289,7 +328,42 @@ export function localSubstitutions(text: string): Record<string, string> {
 /** A workflow's definition as it runs locally: time limits from the settings of `environment`, local ARNs. */
 function localDefinition(workflow: string, environment: NodeJS.ProcessEnv): StateMachineDefinition {
   const text = fillSettings(readAslFile(workflow).text, readSettings(environment));
-  return JSON.parse(substitute(text, localSubstitutions(text))) as StateMachineDefinition;
+  return withTaskTimeouts(JSON.parse(substitute(text, localSubstitutions(text))) as StateMachineDefinition);
+}
+
+/**
+ * The time limit of a Task that states none. Step Functions lets such a task run as long as its execution may;
+ * the engine would fail it after 60 s (the States Language spec's default), so a batch's child onboarding that
+ * took longer (a slow download, a loaded machine) failed its iteration with States.Timeout while it ran on. This is
+ * the longest delay Node's timers take (2^31 - 1 ms, 24.8 days): a longer one would fire at once.
+ */
+export const UNSTATED_TASK_TIMEOUT_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** Gives every Task state without TimeoutSeconds or TimeoutSecondsPath {@link UNSTATED_TASK_TIMEOUT_SECONDS}. */
+export function withTaskTimeouts(definition: StateMachineDefinition): StateMachineDefinition {
+  for (const [, state] of statesOf(definition)) {
+    if (state.Type === 'Task' && state.TimeoutSeconds === undefined && state.TimeoutSecondsPath === undefined) {
+      state.TimeoutSeconds = UNSTATED_TASK_TIMEOUT_SECONDS;
+    }
+  }
+  return definition;
+}
+
+/** The definitions this process has validated already, as JSON text. */
+const validDefinitions = new Set<string>();
+
+/**
+ * The state machine of a definition, validated the first time this process runs it: asl-validator compiles its JSON
+ * schemas on every call (a few hundred ms), and a demo or a batch runs the same definitions again and again.
+ */
+function stateMachineOf(definition: StateMachineDefinition): StateMachine {
+  const text = JSON.stringify(definition);
+  const machine = new StateMachine(definition, {
+    validationOptions: validDefinitions.has(text) ? { noValidate: true } : { checkArn: true, checkPaths: true },
+  });
+  // reached only when valid: the constructor throws otherwise
+  validDefinitions.add(text);
+  return machine;
 }
 
 async function execute(
@@ -300,7 +374,7 @@ async function execute(
 ): Promise<unknown> {
   // the steps' timeout settings decide the workflow's own time limit, as CDK does at synth time
   const definition = localDefinition(options.workflow, { ...process.env, ...control.environment });
-  const machine = new StateMachine(definition, { validationOptions: { checkArn: true, checkPaths: true } });
+  const machine = stateMachineOf(definition);
   const tasks = taskStates(definition);
   const stoppable = stopPoints(definition, PERSON_WAITS[options.workflow]);
   const overrides: RunOptions['overrides'] = {
@@ -323,6 +397,8 @@ async function execute(
         StartTime: new Date().toISOString(),
       },
       StateMachine: { Id: localStateMachineArn(options.workflow), Name: `${STATE_MACHINE_PREFIX}-${options.workflow}` },
+      // every visit of a `.waitForTaskToken` task replaces this with a fresh token (see waitForTaskToken)
+      Task: { Token: TASK_TOKEN_PLACEHOLDER },
     },
   });
   control.aborts.add(execution.abort);
@@ -341,6 +417,7 @@ async function execute(
 interface TaskSpec {
   readonly name: string;
   readonly resource: string;
+  readonly timeoutSeconds?: number;
 }
 
 function statesOf(definition: StateMachineDefinition): [string, Record<string, unknown>][] {
@@ -360,7 +437,11 @@ function statesOf(definition: StateMachineDefinition): [string, Record<string, u
 function taskStates(definition: StateMachineDefinition): TaskSpec[] {
   return statesOf(definition)
     .filter(([, state]) => state.Type === 'Task')
-    .map(([name, state]) => ({ name, resource: String(state.Resource) }));
+    .map(([name, state]) => ({
+      name,
+      resource: String(state.Resource),
+      ...(typeof state.TimeoutSeconds === 'number' && { timeoutSeconds: state.TimeoutSeconds }),
+    }));
 }
 
 /**
@@ -446,6 +527,9 @@ function serveTask(
     case 'arn:aws:states:::lambda:invoke':
       serve = (input) => invokeLambda(input as { FunctionName: string; Payload: unknown }, options.handlers);
       break;
+    case 'arn:aws:states:::lambda:invoke.waitForTaskToken':
+      serve = (input) => waitForTaskToken(input as { FunctionName: string; Payload: unknown }, task, options, control);
+      break;
     case 'arn:aws:states:::states:startExecution.sync:2':
       serve = (input) =>
         startChildExecution(input as unknown as ChildExecutionInput, options, scope.name, !stoppable, control, record);
@@ -500,6 +584,95 @@ async function invokeLambda(
     return { StatusCode: 200, Payload: JSON.parse(JSON.stringify(result ?? null)) as JSONValue };
   } catch (error) {
     throw new LambdaFunctionError(error);
+  }
+}
+
+/** What `$$.Task.Token` reads in the engine; never leaves the runtime (the handler gets the visit's real token). */
+const TASK_TOKEN_PLACEHOLDER = '<the task token of this visit>';
+
+/** The task's own TimeoutSeconds, compressed when the waits are (see `compressedCallbackTimeoutMs`). */
+function callbackTimeoutMs(task: TaskSpec, options: RunWorkflowOptions, eventsFlow: boolean): number {
+  // withTaskTimeouts gave every task a TimeoutSeconds; the fallback is the same longest timer Node keeps
+  const stated = (task.timeoutSeconds ?? UNSTATED_TASK_TIMEOUT_SECONDS) * 1000;
+  if (options.waits !== 'compressed') return stated;
+  const compressed = options.compressedCallbackTimeoutMs ?? (eventsFlow ? stated : (options.compressedWaitMs ?? 100));
+  return Math.min(stated, compressed);
+}
+
+/** The task timed out before its token came back: Step Functions' name, which the workflow's Catch matches. */
+class StatesTimeoutError extends Error {
+  override readonly name = 'States.Timeout';
+}
+
+/**
+ * `lambda:invoke.waitForTaskToken`: a fresh token for this visit, the Lambda invoked with it (the handler gets the
+ * local Step Functions endpoint in its environment), then the task waits for SendTaskSuccess / SendTaskFailure on
+ * that token, or fails with States.Timeout. While it waits, the events of the sandbox named by the run's environment
+ * go to the ResumeOnCommandEvent step, as the deployed EventBridge rule sends them.
+ */
+async function waitForTaskToken(
+  input: { FunctionName: string; Payload: unknown },
+  task: TaskSpec,
+  options: RunWorkflowOptions,
+  control: RunControl,
+): Promise<JSONValue> {
+  const environment = currentEnvironment();
+  const eventsUrl = environment[COMMAND_EVENTS_ENV];
+  const timeoutMs = callbackTimeoutMs(task, options, Boolean(eventsUrl));
+  // subscribed before the handler runs: an event from then on is delivered, and one before it the handler sees
+  const lease = await openCallbacks(
+    eventsUrl
+      ? { url: eventsUrl, deliver: (event) => void deliverEvent(event, handlerEnv(), options.handlers) }
+      : undefined,
+  );
+  function handlerEnv(): NodeJS.ProcessEnv {
+    return { ...environment, ...settingsEnvironment({ stepFunctionsEndpoint: lease.endpoint }) };
+  }
+  const wait = taskTokens.issue();
+  let timer: NodeJS.Timeout | undefined;
+  let abort = () => {};
+  try {
+    const payload = withToken(input.Payload, wait.token);
+    await runWithEnvironment(handlerEnv(), () => invokeLambda({ ...input, Payload: payload }, options.handlers));
+    const ended = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StatesTimeoutError('the task timed out waiting for its token')), timeoutMs);
+      // a run aborted at once lets go of the wait too, so nothing holds the process
+      abort = () => reject(new ExecutionStoppedError('stopped while waiting for the task token'));
+      control.aborts.add(abort);
+    });
+    return (await Promise.race([wait.result, ended])) as JSONValue;
+  } finally {
+    clearTimeout(timer);
+    control.aborts.delete(abort);
+    wait.close();
+    await lease.release();
+  }
+}
+
+/** The payload with the visit's token where `$$.Task.Token` was read. */
+function withToken(value: unknown, token: string): unknown {
+  if (value === TASK_TOKEN_PLACEHOLDER) return token;
+  if (Array.isArray(value)) return value.map((item) => withToken(item, token));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, withToken(item, token)]));
+  }
+  return value;
+}
+
+/**
+ * One event to its target, as EventBridge invokes a Lambda asynchronously: nobody waits for the result, and a
+ * failure is dropped (the waiting task's timeout covers a lost event).
+ */
+async function deliverEvent(
+  event: unknown,
+  environment: NodeJS.ProcessEnv,
+  replacements: RunWorkflowOptions['handlers'],
+): Promise<void> {
+  try {
+    const handler = replacements?.ResumeOnCommandEvent ?? (await loadHandler('ResumeOnCommandEvent'));
+    await runWithEnvironment(environment, () => handler(event));
+  } catch {
+    // a failed target: the wait times out and the workflow polls
   }
 }
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { MAX_BATCH_REQUESTS } from '../shared/batch';
 import { existingNodeNameRule, nodeIpRule, nodeNameRule, type Rule } from '../shared/domain';
 import { OnboardRequest, versionFormatRule } from '../shared/schemas';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BATCH_WORKFLOWS } from '../shared/batch';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';

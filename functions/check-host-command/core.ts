@@ -1,7 +1,7 @@
 import { nextPollDelay } from '../shared/backoff';
 import { EdgekeeperError } from '../shared/errors';
 import { HostUnreachableError, type Invocation } from '../shared/host-commands';
-import { joinFailureChangedHost, parseScriptFailure } from '../shared/join-script';
+import { joinFailureChangedHost, parseScriptFailure } from '../shared/join-script-failures';
 import {
   assertHostClean,
   hostServesAnotherNode,

@@ -1,6 +1,6 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { TransientServiceError } from '../shared/errors';
-import { joinTokenParameterName } from '../shared/join-script';
+import { joinTokenParameterName } from '../shared/join-token';
 import { readSettings } from '../shared/settings';
 import { cancelCommand, deleteParameter, readInvocation } from '../shared/ssm';
 import { defineStep } from '../shared/step';

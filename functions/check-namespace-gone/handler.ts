@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { namespaceWaitPorts } from '../shared/uninstall-cluster';
 import { checkNamespaceGone } from '../shared/uninstall-plan';
 
@@ -18,7 +18,7 @@ const Input = z.object({
  * Waits, one check at a time, until the deleted KubeEdge namespace is really gone; then the uninstall record is
  * forgotten, so a finished uninstall leaves nothing behind.
  */
-export const handler = defineStep('CheckNamespaceGone', Input, async (input) => {
+export const handler = defineClusterStep('CheckNamespaceGone', Input, async (input) => {
   const settings = readSettings();
   const ports = namespaceWaitPorts(await kubeClients(settings));
   const timeoutSeconds = settings.namespaceDeletionTimeoutSeconds;

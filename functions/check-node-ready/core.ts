@@ -6,7 +6,12 @@ import type { KeadmProfile } from '../shared/schemas';
 
 /** The parts of a `V1Node` readiness depends on. */
 export interface NodeView {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+  };
   spec?: { taints?: { key: string; value?: string; effect: string }[] };
   status?: {
     conditions?: { type: string; status: string }[];
@@ -92,4 +97,41 @@ export function decidePoll(
     waitSeconds: Math.max(1, Math.min(nextPollDelay(attempt), remainingSeconds)),
     missing: readiness.missing,
   };
+}
+
+/**
+ * How long one check watches the node before handing back to the workflow. A joined node is normally Ready within
+ * a minute of the host script, so one check (one invocation, three state transitions, one API request) usually
+ * sees it, instead of a poll every few seconds; the Lambda timeout (functions/registry.ts) leaves room beyond it.
+ */
+export const WATCH_SECONDS = 60;
+
+/** Where a check learns the node's state. */
+export interface NodeSource {
+  /** the node now, or null when it does not exist */
+  read(): Promise<NodeView | null>;
+  /**
+   * Watches the node for up to `seconds`, from its current state: resolves as soon as `done(node)` holds, else
+   * with the node as last seen (null: it does not exist) when the watch ends.
+   */
+  watch(seconds: number, done: (node: NodeView | null) => boolean): Promise<NodeView | null>;
+}
+
+/**
+ * One check: reads the node once (`watch: false`, the manual join: a person may take half an hour, and each check
+ * renews the lock's Leases), or watches it until it is ready, for at most {@link WATCH_SECONDS} and never past the
+ * deadline; then decides as {@link decidePoll} does.
+ * @param now the clock (epoch ms)
+ * @throws NodeNotReadyError when the deadline has passed and the node is not ready
+ */
+export async function checkReadiness(
+  source: NodeSource,
+  expected: ExpectedNode,
+  poll: { readonly attempt: number; readonly deadlineMs: number; readonly watch: boolean },
+  now: () => number,
+): Promise<PollDecision> {
+  const seconds = poll.watch ? Math.min(WATCH_SECONDS, Math.floor((poll.deadlineMs - now()) / 1000)) : 0;
+  const node =
+    seconds > 0 ? await source.watch(seconds, (seen) => evaluateReadiness(seen, expected).ready) : await source.read();
+  return decidePoll(node, expected, poll.attempt, now(), poll.deadlineMs);
 }

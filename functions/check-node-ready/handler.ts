@@ -1,10 +1,10 @@
-import { z } from 'zod';
-import { readNode } from '../shared/cluster-reads';
+import * as z from 'zod';
+import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
-import { decidePoll, type NodeView } from './core';
+import { checkReadiness } from './core';
+import { clusterNodeSource, remembering } from './node-source';
 
 const Input = z.object({
   operationId: z.string().min(1),
@@ -22,24 +22,28 @@ const Input = z.object({
 });
 
 /**
- * One readiness check of the joined node, with the backoff before the next one; fails at the ready timeout (or, for a
- * manual join, at the manual join timeout).
+ * One readiness check of the joined node: after an SSM join it watches the node until Ready (up to a minute), while a
+ * person runs the manual join it reads it once; then the backoff before the next check. Fails at the ready timeout
+ * (or, for a manual join, at the manual join timeout).
  */
-export const handler = defineStep(
+export const handler = defineClusterStep(
   'CheckNodeReady',
   Input,
   async ({ nodeName, nodeIp, settings, startedAt, attempt, timeout }) => {
     const config = readSettings();
-    const node = await readNode(await kubeClients(config), nodeName);
-    const now = Date.now();
-    const since = startedAt ?? new Date(now).toISOString();
-    const decision = decidePoll(
-      node as NodeView | null,
+    const { source, seen } = remembering(clusterNodeSource(await kubeClients(config), nodeName));
+    const since = startedAt ?? new Date().toISOString();
+    const manual = timeout === 'manualJoin';
+    const decision = await checkReadiness(
+      source,
       { nodeName, nodeIp, taint: settings.taint, profile: settings.profile, version: settings.version },
-      attempt,
-      now,
-      Date.parse(since) +
-        (timeout === 'manualJoin' ? config.manualJoinTimeoutSeconds : config.nodeReadyTimeoutSeconds) * 1000,
+      {
+        attempt,
+        deadlineMs:
+          Date.parse(since) + (manual ? config.manualJoinTimeoutSeconds : config.nodeReadyTimeoutSeconds) * 1000,
+        watch: !manual,
+      },
+      Date.now,
     );
     return {
       ready: decision.done,
@@ -47,6 +51,8 @@ export const handler = defineStep(
       waitSeconds: decision.done ? 0 : decision.waitSeconds,
       startedAt: since,
       attempt: attempt + 1,
+      // once ready, the node as seen: finishing patches it without reading it again
+      node: decision.done ? seen() : null,
     };
   },
 );

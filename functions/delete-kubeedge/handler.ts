@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { RecordedPlan, uninstallDeletePorts } from '../shared/uninstall-cluster';
 import { deleteRelease } from '../shared/uninstall-plan';
 
@@ -17,7 +17,7 @@ const Input = z.object({
  * the KubeEdge release in the planned order (cluster-scoped ones included), its storage Secrets, then the
  * namespace. Objects already gone count as such.
  */
-export const handler = defineStep('DeleteKubeEdge', Input, async ({ plan, removedNodes }) => {
+export const handler = defineClusterStep('DeleteKubeEdge', Input, async ({ plan, removedNodes }) => {
   const kube = await kubeClients(readSettings());
   return deleteRelease(uninstallDeletePorts(kube), plan, removedNodes);
 });

@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readNode } from '../shared/cluster-reads';
+import { defineClusterStep } from '../shared/cluster-step';
 import { isNotFound, kubeClients, translateKubeError } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { type DeleteOutcome, manualJoinDeletion } from './core';
 
 const Input = z.object({
@@ -16,7 +16,7 @@ const Input = z.object({
 });
 
 /** Deletes the Node object (`kubectl delete node`); one that is already gone is nothing to do. */
-export const handler = defineStep(
+export const handler = defineClusterStep(
   'DeleteNode',
   Input,
   async ({ nodeName, onlyWithInternalIp }): Promise<{ outcome: DeleteOutcome }> => {

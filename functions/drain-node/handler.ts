@@ -1,7 +1,7 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { drainTurn } from './core';
 import { drainPorts } from './ports';
 
@@ -18,7 +18,7 @@ const Input = z.object({
  * One turn of clearing the node of workloads (see drainTurn): refuses workload pods without `drain`, otherwise
  * cordons, evicts through the Eviction API (PodDisruptionBudgets honoured) and says whether to wait.
  */
-export const handler = defineStep('DrainNode', Input, async (input) => {
+export const handler = defineClusterStep('DrainNode', Input, async (input) => {
   const settings = readSettings();
   const ports = drainPorts(await kubeClients(settings));
   return drainTurn(ports, { ...input, timeoutSeconds: settings.drainTimeoutSeconds, now: new Date() });

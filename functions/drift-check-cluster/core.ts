@@ -19,8 +19,6 @@ export interface ClusterReadPort {
   listDaemonSets(continueToken?: string): Promise<Page<DaemonSet>>;
   /** pods bound to a node, of every namespace */
   listBoundPods(continueToken?: string): Promise<Page<V1Pod>>;
-  /** null when it does not exist */
-  readNode(name: string): Promise<V1Node | null>;
   readDeployment(namespace: string, name: string): Promise<V1Deployment | null>;
   readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | null>;
 }
@@ -55,8 +53,8 @@ export async function checkCluster(
   now: Date,
 ): Promise<void> {
   await checkDaemonSets(port, config, collector);
-  await checkEdgeNodes(port, collector, now);
-  await checkEdgePods(port, collector);
+  const edgeNodes = await checkEdgeNodes(port, collector, now);
+  await checkEdgePods(port, collector, edgeNodes);
   await checkMetricsServer(port, collector);
   await checkEdgeWatcherConfig(port, collector);
   await checkLocks(locks, collector, now);
@@ -84,8 +82,16 @@ export async function checkDaemonSets(
   }
 }
 
-/** Edge nodes not Ready (and since when), and KubeEdge versions outside cloudcore's skew. */
-export async function checkEdgeNodes(port: ClusterReadPort, collector: FindingCollector, now: Date): Promise<void> {
+/**
+ * Edge nodes not Ready (and since when), and KubeEdge versions outside cloudcore's skew.
+ * @returns the names of the edge nodes, for the pod check
+ */
+export async function checkEdgeNodes(
+  port: ClusterReadPort,
+  collector: FindingCollector,
+  now: Date,
+): Promise<Set<string>> {
+  const names = new Set<string>();
   const cloudcore = versionOfImage(
     await port.readDeployment(CLOUDCORE_DEPLOYMENT.namespace, CLOUDCORE_DEPLOYMENT.name),
   );
@@ -93,6 +99,7 @@ export async function checkEdgeNodes(port: ClusterReadPort, collector: FindingCo
   for await (const page of pages((token) => port.listEdgeNodes(token))) {
     for (const node of page) {
       const name = node.metadata?.name ?? '';
+      names.add(name);
       const ready = node.status?.conditions?.find((condition) => condition.type === 'Ready');
       if (ready?.status !== 'True') {
         const since = ready?.lastTransitionTime ? new Date(ready.lastTransitionTime) : undefined;
@@ -123,22 +130,21 @@ export async function checkEdgeNodes(port: ClusterReadPort, collector: FindingCo
       }
     }
   }
+  return names;
 }
 
 /**
  * Pods bound to edge nodes that are Pending or crash-looping. Pods are listed cluster-wide page by page; whether a
- * pod's node is an edge node is read once per node and remembered in a bounded cache, so memory stays flat.
+ * pod's node is an edge node comes from the edge nodes' own listing (`edgeNodes`, else listed here), never from a
+ * read per node: on a cluster of thousands of nodes that would be thousands of requests. What is kept is the edge
+ * nodes' names alone, a few dozen bytes each.
  */
-export async function checkEdgePods(port: ClusterReadPort, collector: FindingCollector): Promise<void> {
-  const edge = new BoundedCache<boolean>(4096);
-  const isEdgeNode = async (name: string) => {
-    const known = edge.get(name);
-    if (known !== undefined) return known;
-    const node = await port.readNode(name);
-    const answer = node !== null && EDGE_ROLE_LABEL in (node.metadata?.labels ?? {});
-    edge.set(name, answer);
-    return answer;
-  };
+export async function checkEdgePods(
+  port: ClusterReadPort,
+  collector: FindingCollector,
+  edgeNodes?: ReadonlySet<string>,
+): Promise<void> {
+  const edge = edgeNodes ?? (await edgeNodeNames(port));
   for await (const page of pages((token) => port.listBoundPods(token))) {
     for (const pod of page) {
       const nodeName = pod.spec?.nodeName;
@@ -148,7 +154,7 @@ export async function checkEdgePods(port: ClusterReadPort, collector: FindingCol
       );
       const pending = pod.status?.phase === 'Pending';
       if (!looping && !pending) continue;
-      if (!(await isEdgeNode(nodeName))) continue;
+      if (!edge.has(nodeName)) continue;
       const object = `pod/${pod.metadata?.namespace}/${pod.metadata?.name}`;
       if (looping) {
         await collector.add(
@@ -171,6 +177,14 @@ export async function checkEdgePods(port: ClusterReadPort, collector: FindingCol
       }
     }
   }
+}
+
+async function edgeNodeNames(port: ClusterReadPort): Promise<Set<string>> {
+  const names = new Set<string>();
+  for await (const page of pages((token) => port.listEdgeNodes(token))) {
+    for (const node of page) names.add(node.metadata?.name ?? '');
+  }
+  return names;
 }
 
 function pendingReason(pod: V1Pod): string {
@@ -287,20 +301,4 @@ export function skewProblem(edge: Version, cloudcore: Version): string | undefin
     return `${cloudcore.minor - edge.minor} minor versions behind (at most ${MAX_MINOR_SKEW})`;
   }
   return undefined;
-}
-
-/** A map that forgets everything once full: enough to spare repeated reads, never more than `limit` entries. */
-class BoundedCache<T> {
-  private readonly entries = new Map<string, T>();
-
-  constructor(private readonly limit: number) {}
-
-  get(key: string): T | undefined {
-    return this.entries.get(key);
-  }
-
-  set(key: string, value: T): void {
-    if (this.entries.size >= this.limit) this.entries.clear();
-    this.entries.set(key, value);
-  }
 }

@@ -1,17 +1,17 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { FindingCollector } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
+import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { lockPorts } from '../shared/leases';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { checkCluster } from './core';
 import { clusterReadPort } from './ports';
 
 const Input = z.object({ operationId: z.string().min(1) });
 
 /** Checks the cluster for drift; the findings are stored page by page and summarised in the result. */
-export const handler = defineStep('DriftCheckCluster', Input, async ({ operationId }) => {
+export const handler = defineClusterStep('DriftCheckCluster', Input, async ({ operationId }) => {
   const settings = readSettings();
   const kube = await kubeClients(settings);
   const store = reportStoreFor(settings);

@@ -38,7 +38,6 @@ export function clusterReadPort({ core, apps }: KubeClients): ClusterReadPort {
       list('listing pods', () =>
         core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName!=', limit: PAGE_SIZE, _continue: token }),
       ),
-    readNode: (name) => read(`reading node ${name}`, () => core.readNode({ name })),
     readDeployment: (namespace, name) =>
       read(`reading Deployment ${namespace}/${name}`, () => apps.readNamespacedDeployment({ namespace, name })),
     readConfigMap: (namespace, name) =>

@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { FindingCollector, PAGE_SIZE } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
+import { defineClusterStep } from '../shared/cluster-step';
 import { EDGE_ROLE_LABEL, MANAGED_ANNOTATIONS, MANAGED_LABEL } from '../shared/domain';
 import { kubeClients, translateKubeError } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { describeInstances, listTaggedInstances } from '../shared/ssm';
-import { defineStep } from '../shared/step';
 import { checkHosts, type HostCheckPort } from './core';
 import { checkRouting } from './routing';
 import { REAL_CLOCK, routingCheckConfig, routingCheckPort } from './routing-port';
@@ -13,7 +13,7 @@ import { REAL_CLOCK, routingCheckConfig, routingCheckPort } from './routing-port
 const Input = z.object({ operationId: z.string().min(1) });
 
 /** Compares the managed edge nodes with SSM's inventory and, routing on, with the cloud hosts' rules; findings stored page by page, summarised in the result. */
-export const handler = defineStep('DriftCheckHosts', Input, async ({ operationId }) => {
+export const handler = defineClusterStep('DriftCheckHosts', Input, async ({ operationId }) => {
   const settings = readSettings();
   const kube = await kubeClients(settings);
   const { core } = kube;

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PAGE_SIZE } from '../drift-findings/findings';
-import { advertiseAddress } from '../resolve-join-settings/core';
 import { streamDestination } from '../route-node-streams/core';
 import { readConfigMap } from '../shared/cluster-reads';
 import { CLOUDCORE_CONFIGMAP, EDGE_ROLE_LABEL, KUBEEDGE_NAMESPACE, MANAGED_LABEL } from '../shared/domain';
 import { bashCommands } from '../shared/host-commands';
+import { advertiseAddress } from '../shared/join-settings/core';
 import { type KubeClients, translateKubeError } from '../shared/k8s';
 import type { Settings } from '../shared/settings';
 import { describeCommand, listInvocations, readInvocation, sendShellCommandToTagged } from '../shared/ssm';

@@ -1,19 +1,19 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { REAL_CLOCK, routingCheckConfig, routingCheckPort } from '../drift-check-hosts/routing-port';
 import { FindingCollector } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
+import { defineClusterStep } from '../shared/cluster-step';
 import { daemonSetPort } from '../shared/daemonset-fence';
 import { kubeClients } from '../shared/k8s';
 import { lockPorts } from '../shared/leases';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { remediateDrift } from './core';
 import { restoreRouting } from './routing';
 
 const Input = z.object({ operationId: z.string().min(1) });
 
 /** Fixes the safe drift (DaemonSet fences, stale locks, logs/exec routing); the fixes are stored for the report and summarised. */
-export const handler = defineStep('DriftRemediate', Input, async ({ operationId }) => {
+export const handler = defineClusterStep('DriftRemediate', Input, async ({ operationId }) => {
   const settings = readSettings();
   const kube = await kubeClients(settings);
   const store = reportStoreFor(settings);

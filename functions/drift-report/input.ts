@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { FINDING_TYPE_NAMES } from '../drift-findings/findings';
 
 /** The report step's input: the summaries of the two checks and of the remediation, as the workflow passes them. */

@@ -47,15 +47,31 @@ export interface FinishResult {
 const ATTEMPTS = 5;
 const EDGE_TAINT_KEY = `${EDGE_TAINT.key}:${EDGE_TAINT.effect}`;
 
+/** What the readiness check last saw of the node: enough to plan the patch, which tests its resourceVersion. */
+export interface SeenNode {
+  readonly resourceVersion: string;
+  readonly labels: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly taints: V1Taint[];
+}
+
+export function nodeAsSeen(seen: SeenNode): V1Node {
+  return {
+    metadata: { resourceVersion: seen.resourceVersion, labels: seen.labels, annotations: seen.annotations },
+    spec: { taints: seen.taints },
+  };
+}
+
 /**
  * Makes the node what the request asks, declaratively, with one compare-and-swap patch: a changed node (a kubelet
- * status update in between) is read again and the patch computed again, up to five times.
+ * status update in between) is read again and the patch computed again, up to five times. The first attempt plans
+ * from `seen`, the node as the readiness check last saw it, when there is one: a stale view only fails the `test`.
  * @throws NodeVanishedError when the node does not exist
  * @throws NodeKeptChangingError when every attempt raced another writer
  */
-export async function finishNode(port: NodePort, request: FinishRequest): Promise<FinishResult> {
+export async function finishNode(port: NodePort, request: FinishRequest, seen?: V1Node | null): Promise<FinishResult> {
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
-    const node = await port.readNode(request.nodeName);
+    const node = attempt === 1 && seen ? seen : await port.readNode(request.nodeName);
     if (!node) {
       throw new NodeVanishedError(`node ${request.nodeName} disappeared before it could be marked as managed`);
     }

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readNode } from '../shared/cluster-reads';
+import { defineClusterStep } from '../shared/cluster-step';
 import { isConflict, jsonPatch, kubeClients, statusOf, translateKubeError } from '../shared/k8s';
 import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
-import { finishNode, type NodePort } from './core';
+import { finishNode, type NodePort, nodeAsSeen } from './core';
 
 const Input = z.object({
   operationId: z.string().min(1),
@@ -12,26 +12,39 @@ const Input = z.object({
   /** null for a manual join: no SSM instance backs the node */
   instanceId: z.string().min(1).nullable(),
   settings: JoinSettings,
+  /** the node as the readiness check last saw it; null or absent (a rerun) reads it */
+  seen: z
+    .object({
+      resourceVersion: z.string().min(1),
+      labels: z.record(z.string(), z.string()),
+      annotations: z.record(z.string(), z.string()),
+      taints: z.array(z.object({ key: z.string(), value: z.string().optional(), effect: z.string() })),
+    })
+    .nullish(),
 });
 
 /**
  * Marks the joined node as edgekeeper's and applies the request's labels and taint to it, declaratively: a rerun
  * with other labels or without the taint converges the node to it.
  */
-export const handler = defineStep('FinishNode', Input, async ({ operationId, nodeName, instanceId, settings }) => {
-  const kube = await kubeClients(readSettings());
-  const port: NodePort = {
-    readNode: (name) => readNode(kube, name),
-    async patchNode(name, body) {
-      try {
-        await kube.core.patchNode({ name, body: [...body] }, jsonPatch);
-        return 'patched';
-      } catch (error) {
-        // a failed resourceVersion test (422) or a conflict (409): the node changed since it was read
-        if (isConflict(error) || statusOf(error) === 422) return 'conflict';
-        throw translateKubeError(error, `marking node ${name}`);
-      }
-    },
-  };
-  return finishNode(port, { nodeName, instanceId, operationId, settings });
-});
+export const handler = defineClusterStep(
+  'FinishNode',
+  Input,
+  async ({ operationId, nodeName, instanceId, settings, seen }) => {
+    const kube = await kubeClients(readSettings());
+    const port: NodePort = {
+      readNode: (name) => readNode(kube, name),
+      async patchNode(name, body) {
+        try {
+          await kube.core.patchNode({ name, body: [...body] }, jsonPatch);
+          return 'patched';
+        } catch (error) {
+          // a failed resourceVersion test (422) or a conflict (409): the node changed since it was read
+          if (isConflict(error) || statusOf(error) === 422) return 'conflict';
+          throw translateKubeError(error, `marking node ${name}`);
+        }
+      },
+    };
+    return finishNode(port, { nodeName, instanceId, operationId, settings }, seen && nodeAsSeen(seen));
+  },
+);

@@ -1,11 +1,11 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { defineClusterStep } from '../shared/cluster-step';
 import { TransientServiceError } from '../shared/errors';
 import { joinTokenParameterName, parentOfRollback } from '../shared/join-script';
 import { kubeClients } from '../shared/k8s';
 import { parseRemoveNodeInput } from '../shared/remove-input';
 import { readSettings } from '../shared/settings';
 import { deleteParameter } from '../shared/ssm';
-import { defineStep } from '../shared/step';
 import { inspectRemoval } from './core';
 import { inspectPorts } from './ports';
 
@@ -16,7 +16,7 @@ const Input = z.object({ operationId: z.string().min(1), request: z.unknown() })
  * (request, node annotation or lock record) unless it serves another node, and whether SSM can reach it. An
  * offline host fails here, naming what would stay on it, unless `force` asks for the cluster side only.
  */
-export const handler = defineStep('InspectNode', Input, async ({ operationId, request }) => {
+export const handler = defineClusterStep('InspectNode', Input, async ({ operationId, request }) => {
   const parsed = parseRemoveNodeInput(request);
   if (parsed.mode === 'uninstall') throw new Error('uninstall requests take the uninstall branch');
   const settings = readSettings();

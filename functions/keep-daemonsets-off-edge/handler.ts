@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { defineClusterStep } from '../shared/cluster-step';
 import { daemonSetPort, keepDaemonSetsOffEdge } from '../shared/daemonset-fence';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 
 const Input = z.object({
   operationId: z.string().min(1),
@@ -12,7 +12,7 @@ const Input = z.object({
 });
 
 /** Keeps every cloud DaemonSet off edge nodes (see `keepDaemonSetsOffEdge`); a dry run only reports. */
-export const handler = defineStep('KeepDaemonSetsOffEdge', Input, async ({ dryRun }) => {
+export const handler = defineClusterStep('KeepDaemonSetsOffEdge', Input, async ({ dryRun }) => {
   const settings = readSettings();
   const port = daemonSetPort(await kubeClients(settings));
   return keepDaemonSetsOffEdge(port, { allowlist: settings.daemonSetAllowlist }, dryRun);

@@ -1,8 +1,8 @@
+import { defineLockStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { lockPorts, nodeDirectoryPort } from '../shared/leases';
 import { acquireNodeLocks, acquireUninstallLock } from '../shared/node-lock';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { LockStepInput } from './input';
 
 /**
@@ -10,7 +10,7 @@ import { LockStepInput } from './input';
  * one for an uninstall. A rollback child runs under its parent's Leases; onboarding also re-checks, under the lock,
  * that no uninstall runs and that no other node has the name, IP or instance.
  */
-export const handler = defineStep('LockNode', LockStepInput, async (input) => {
+export const handler = defineLockStep('LockNode', LockStepInput, async (input) => {
   const settings = readSettings();
   const kube = await kubeClients(settings);
   const ports = lockPorts(kube, settings);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { existingNodeNameRule, INSTANCE_ID_PATTERN, ipv4Rule } from '../shared/domain';
 import { parseExecutionArn } from '../shared/node-lock';
 
@@ -44,7 +44,11 @@ export const UninstallLockInput = z.object({ ...Common, purpose: z.literal('unin
  */
 export const ReleaseStepInput = z.discriminatedUnion('purpose', [
   UninstallLockInput,
-  NodeLockInput.extend({ handOver: z.boolean({ error: 'must be a boolean' }).optional() }),
+  NodeLockInput.extend({
+    handOver: z.boolean({ error: 'must be a boolean' }).optional(),
+    /** the lock step's `keys` (onboarding's success path): its Leases are deleted at these versions, unlisted */
+    taken: z.array(z.object({ lease: z.string().min(1), resourceVersion: z.string().min(1).optional() })).optional(),
+  }),
 ]);
 
 // told apart by `purpose`, so a wrong purpose is reported on that field rather than on the input as a whole

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { BATCH_WORKFLOWS } from '../shared/batch';
 import { defineStep } from '../shared/step';
 import { planWave } from './core';

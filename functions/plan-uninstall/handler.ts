@@ -1,8 +1,8 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { parseRemoveNodeInput } from '../shared/remove-input';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 import { uninstallPlanPorts } from '../shared/uninstall-cluster';
 import { planOrResumeUninstall } from '../shared/uninstall-plan';
 
@@ -13,7 +13,7 @@ const Input = z.object({ operationId: z.string().min(1), request: z.unknown() })
  * release read from its storage Secrets (no helm binary), or the plan an interrupted uninstall recorded. A cluster
  * without KubeEdge has nothing to uninstall, which makes a rerun harmless.
  */
-export const handler = defineStep('PlanUninstall', Input, async ({ request }) => {
+export const handler = defineClusterStep('PlanUninstall', Input, async ({ request }) => {
   const parsed = parseRemoveNodeInput(request);
   if (parsed.mode !== 'uninstall') throw new Error('only uninstall requests are planned here');
   const settings = readSettings();

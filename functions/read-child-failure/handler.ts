@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineStep } from '../shared/step';
 import { readChildFailure } from './core';
 

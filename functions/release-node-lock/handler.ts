@@ -1,16 +1,16 @@
 import { ReleaseStepInput } from '../lock-node/input';
+import { defineLockStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { leasePort } from '../shared/leases';
 import { handOverNodeLocks, releaseNodeLocks, releaseUninstallLock } from '../shared/node-lock';
 import { readSettings } from '../shared/settings';
-import { defineStep } from '../shared/step';
 
 /**
  * Releases the Leases this execution holds: every one recorded for the node (name, instance, IP), or the uninstall
  * Lease. A rollback child leaves its parent's Leases to the parent (`kept-for-parent`). With `handOver`, a failing
  * onboarding keeps its Leases but hands them to its rollback child, the one execution that may then work under them.
  */
-export const handler = defineStep('ReleaseNodeLock', ReleaseStepInput, async (input) => {
+export const handler = defineLockStep('ReleaseNodeLock', ReleaseStepInput, async (input) => {
   const leases = leasePort(await kubeClients(readSettings()));
   if (input.purpose === 'uninstall') return releaseUninstallLock(leases, input.executionId);
   const request = {
@@ -19,5 +19,5 @@ export const handler = defineStep('ReleaseNodeLock', ReleaseStepInput, async (in
     instanceId: input.instanceId,
     nodeIp: input.nodeIp,
   };
-  return input.handOver ? handOverNodeLocks(leases, request) : releaseNodeLocks(leases, request);
+  return input.handOver ? handOverNodeLocks(leases, request) : releaseNodeLocks(leases, request, input.taken);
 });

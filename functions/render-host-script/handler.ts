@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { renderHostScript } from '../shared/join-script';
 import { JoinSettings } from '../shared/schemas';
 import { defineStep } from '../shared/step';

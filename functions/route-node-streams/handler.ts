@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { bashCommands } from '../shared/host-commands';
 import { readSettings } from '../shared/settings';
 import { describeCommand, listInvocations, sendShellCommandToTagged } from '../shared/ssm';

@@ -1,10 +1,10 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { readJoinToken } from '../shared/cluster-reads';
+import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
 import { deleteParameter, putSecureParameter, sendShellCommand } from '../shared/ssm';
-import { defineStep } from '../shared/step';
 import { sendJoinScript } from './core';
 
 const Input = z.object({
@@ -25,7 +25,7 @@ const EXPIRY_MARGIN_SECONDS = 15 * 60;
  * workflow, so the execution history stays small (a dry run shows it); the token goes to a SecureString
  * parameter that the script names.
  */
-export const handler = defineStep('SendJoinScript', Input, async (request) => {
+export const handler = defineClusterStep('SendJoinScript', Input, async (request) => {
   const settings = readSettings();
   const kube = await kubeClients(settings);
   return sendJoinScript(

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { bashCommands, firstPoll } from '../shared/host-commands';
 import { renderResetScript } from '../shared/reset-script';
 import { KeadmProfile } from '../shared/schemas';

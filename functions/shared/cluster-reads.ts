@@ -85,15 +85,16 @@ export async function listNodeRecords(kube: KubeClients): Promise<NodeRecord[]> 
   }
 }
 
-/** Whether KubeEdge's objects exist, and KubeSphere's edge-watcher-config when there is one. */
+/**
+ * Whether KubeEdge's objects exist, and KubeSphere's edge-watcher-config when there is one. The namespace is read
+ * only when none of the objects is there: an object exists only in a namespace that exists, so one request is
+ * spared on every cluster that has KubeEdge.
+ */
 export async function readKubeEdgeObjects(kube: KubeClients) {
   const namespace = KUBEEDGE_NAMESPACE;
-  const [kubeedgeNamespacePresent, cloudcoreConfigPresent, tokenSecretPresent, edgeWatcher] = await Promise.all([
-    exists(() => kube.core.readNamespace({ name: namespace }), `reading namespace ${namespace}`),
-    exists(
-      () => kube.core.readNamespacedConfigMap({ name: CLOUDCORE_CONFIGMAP, namespace }),
-      `reading ConfigMap ${namespace}/${CLOUDCORE_CONFIGMAP}`,
-    ),
+  const [cloudcore, tokenSecretPresent, edgeWatcher] = await Promise.all([
+    // read whole: validation resolves the join settings from it, so that the workflow reads it once
+    readConfigMap(kube, namespace, CLOUDCORE_CONFIGMAP),
     // Only existence matters here: the token itself is read when the script is sent.
     exists(
       () => kube.core.readNamespacedSecret({ name: TOKEN_SECRET, namespace }),
@@ -101,11 +102,19 @@ export async function readKubeEdgeObjects(kube: KubeClients) {
     ),
     readConfigMap(kube, namespace, EDGE_WATCHER_CONFIGMAP),
   ]);
+  const cloudcoreConfigPresent = cloudcore !== null;
+  const kubeedgeNamespacePresent =
+    cloudcoreConfigPresent ||
+    tokenSecretPresent ||
+    edgeWatcher !== null ||
+    (await exists(() => kube.core.readNamespace({ name: namespace }), `reading namespace ${namespace}`));
   const data = edgeWatcher?.data;
   return {
     kubeedgeNamespacePresent,
     cloudcoreConfigPresent,
     tokenSecretPresent,
     edgeWatcherConfig: data ? { region: data.region ?? '', version: data.version ?? '', uri: data.uri } : null,
+    /** the `cloudcore.yaml` key of cloudcore's ConfigMap, when it has one */
+    cloudcoreYaml: cloudcore?.data?.['cloudcore.yaml'],
   };
 }

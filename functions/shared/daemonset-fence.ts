@@ -112,12 +112,42 @@ export async function keepDaemonSetsOffEdge(
   config: KeepOffEdgeConfig,
   dryRun: boolean,
 ): Promise<KeepOffEdgeReport> {
-  const decisions: DaemonSetDecision[] = [];
-  for (const daemonSet of await port.listDaemonSets()) {
-    const first = classifyDaemonSet(daemonSet, config);
-    decisions.push(dryRun || first.action === 'skip' ? first : await patchUntilSettled(port, first, config));
-  }
+  const first = (await port.listDaemonSets()).map((daemonSet) => classifyDaemonSet(daemonSet, config));
+  // each DaemonSet is patched on its own, so a few at a time: the step takes one round trip, not one per DaemonSet
+  const decisions = await mapConcurrently(first, PATCH_CONCURRENCY, (decision) =>
+    dryRun || decision.action === 'skip' ? decision : patchUntilSettled(port, decision, config),
+  );
   return reportOf(decisions);
+}
+
+/** How many DaemonSets are patched at once: enough to overlap the round trips, few enough to spare the API server. */
+const PATCH_CONCURRENCY = 8;
+
+/**
+ * `items.map(fn)` with at most `limit` calls pending at a time; the results keep the items' order. After a call
+ * fails no new one starts, the pending ones finish, and the first failure is thrown: nothing runs on after it.
+ */
+async function mapConcurrently<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => R | Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index]);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+  return results;
 }
 
 async function patchUntilSettled(

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type { DescribeExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { TransientServiceError } from './errors';
 import type { ExecutionStatus, ExecutionStatusPort } from './node-lock';
 import { parseExecutionArn } from './node-lock';
@@ -49,7 +49,7 @@ export function stepFunctionsExecutionStatus(client: DescribeExecutionClient): E
       const arn = parseExecutionArn(holderId);
       if (!arn || arn.account === LOCAL_ACCOUNT || arn.region === 'local') return 'unknown';
       try {
-        const { status } = await client.send(new DescribeExecutionCommand({ executionArn: holderId }));
+        const { status } = await client.send(new (sfnSdk().DescribeExecutionCommand)({ executionArn: holderId }));
         if (status && ENDED.has(status)) return 'ended';
         if (status && RUNNING.has(status)) return 'running';
         return 'unknown';
@@ -127,14 +127,25 @@ export function processIsAlive(pid: number): boolean {
   }
 }
 
+/**
+ * The Step Functions SDK, loaded by the first question rather than with the step: most lock operations never ask
+ * one (ADR 0016). `require`, not `import()`: the bundle is CommonJS, and the SDK the Lambda runtime provides is
+ * found through NODE_PATH, which only `require` consults.
+ */
+const sfnSdk = () => require('@aws-sdk/client-sfn') as typeof import('@aws-sdk/client-sfn');
+
 let sfn: SFNClient | undefined;
 
 /** The registry when the local runtime gave one (setting localExecutionsDir), Step Functions otherwise. */
 export function executionStatusPort(localExecutionsDir: string | undefined): ExecutionStatusPort {
   if (localExecutionsDir) return localExecutionStatus(localExecutionsDir);
-  // Well inside a step's Lambda timeout: a stalled endpoint fails this call, and the step's retry decides.
-  sfn ??= traced(new SFNClient({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } }));
-  return stepFunctionsExecutionStatus(sfn);
+  return stepFunctionsExecutionStatus({
+    send: (command) => {
+      // Well inside a step's Lambda timeout: a stalled endpoint fails this call, and the step's retry decides.
+      sfn ??= traced(new (sfnSdk().SFNClient)({ requestHandler: { connectionTimeout: 3_000, requestTimeout: 5_000 } }));
+      return sfn.send(command);
+    },
+  });
 }
 
 export type { ExecutionStatus };

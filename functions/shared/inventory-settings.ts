@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /*
  * The schemas of the inventory settings (settings.ts declares the settings themselves): which fields a device

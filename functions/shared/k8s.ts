@@ -1,8 +1,5 @@
 import {
   ApiException,
-  AppsV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
   createConfiguration,
   KubeConfig,
   KubernetesObjectApi,
@@ -11,19 +8,23 @@ import {
   ServerConfiguration,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import { type EksTokenOptions, EksTokenSource } from './eks-token';
+import type { EksTokenOptions } from './eks-token';
 import { ClusterAccessDeniedError, TransientServiceError } from './errors';
+import { type AppsApi, type CoordinationApi, type CoreApi, typedApis } from './kube-api';
+import { type OpenWatch, watchOver } from './kube-watch';
 import { currentEnvironment, EKS_SETTINGS, type Settings, SettingsError } from './settings';
 import { readSecureParameter } from './ssm';
 import { retryAfterSeconds, retryHint, transportFailure } from './transport';
 
 /** The Kubernetes APIs the steps use, built once per cluster source and reused while the Lambda is warm. */
 export interface KubeClients {
-  readonly core: CoreV1Api;
-  readonly apps: AppsV1Api;
-  readonly coordination: CoordinationV1Api;
+  readonly core: CoreApi;
+  readonly apps: AppsApi;
+  readonly coordination: CoordinationApi;
   /** generic access by apiVersion/kind, for Helm release objects of any type */
   readonly objects: KubernetesObjectApi;
+  /** one watch request, read event by event (the generated clients read a whole body first) */
+  readonly watch: OpenWatch;
 }
 
 const cache = new Map<string, Promise<KubeClients>>();
@@ -105,6 +106,9 @@ function eksKubeConfig(settings: Settings, signing: EksSigning): KubeConfig {
   const region = currentEnvironment().AWS_REGION;
   if (!region)
     throw new SettingsError('cluster auth eks needs AWS_REGION: the EKS token is signed for its STS endpoint');
+  // The AWS credential chain and the signer load with cluster auth eks only, not with every step (ADR 0016);
+  // the bundler keeps a required module's own requires until this runs.
+  const { EksTokenSource } = require('./eks-token') as typeof import('./eks-token');
   const tokens = new EksTokenSource({ clusterName, region, ...signing });
   const config = new KubeConfig();
   config.loadFromOptions({
@@ -123,7 +127,8 @@ function eksKubeConfig(settings: Settings, signing: EksSigning): KubeConfig {
 }
 
 /**
- * The API clients, built as `KubeConfig.makeApiClient` builds them plus two middlewares. Every request carries an
+ * The API clients (kube-api.ts: the calls the generated classes would make) on the configuration
+ * `KubeConfig.makeApiClient` builds, plus two middlewares. Every request carries an
  * abort signal that fires after the request timeout, so a frozen API server fails the call (translated to a
  * TransientServiceError) instead of hanging the step. Per-call options (the patch content types) append to it.
  * `onUnauthorized` hears of every answer with HTTP 401 (the credentials were refused).
@@ -151,10 +156,9 @@ export function makeClients(config: KubeConfig, timeoutSeconds: number, onUnauth
     promiseMiddleware: [timeout, refused],
   });
   return {
-    core: new CoreV1Api(configuration),
-    apps: new AppsV1Api(configuration),
-    coordination: new CoordinationV1Api(configuration),
+    ...typedApis(configuration),
     objects: new ObjectApi(configuration, config),
+    watch: watchOver(config, timeoutSeconds, onUnauthorized),
   };
 }
 

@@ -1,8 +1,8 @@
-import { readJoinSettings } from '../resolve-join-settings/cluster';
 import { readJoinToken } from './cluster-reads';
 import { KUBEEDGE_NAMESPACE, TOKEN_SECRET } from './domain';
 import { InvalidRequestError, KubeEdgeNotInstalledError } from './errors';
 import { assertJoinTokenShape, renderHostScript, scriptToFile } from './join-script';
+import { readJoinSettings } from './join-settings/cluster';
 import { kubeClients } from './k8s';
 import { type JoinSettings, joinModeOf, OnboardRequest, problemsFromIssues } from './schemas';
 import { shellQuote } from './scripts/values-block';
@@ -54,7 +54,7 @@ export function renderManualJoinCommand(settings: JoinSettings, token: string): 
 
 /**
  * The join command of a manual join request, read from the cluster now: the join settings as the workflow's
- * "Resolve join settings" step resolves them and the join token as the send step reads it (cloudcore rotates it
+ * validation resolves them and the join token as the send step reads it (cloudcore rotates it
  * every 12 h: a command is good until then). For the CLI and the REST API, called by the one who starts the manual
  * join, never by a workflow step. `request` is an onboarding request as a caller sends it (`OnboardRequestInput`),
  * parsed here.

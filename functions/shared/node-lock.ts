@@ -120,6 +120,8 @@ export interface LockOutcome {
     readonly value: string;
     readonly lease: string;
     readonly outcome: KeyOutcome;
+    /** the Lease as this step left it, when it holds it itself: the release deletes it at that version, unlisted */
+    readonly resourceVersion?: string;
   }[];
 }
 
@@ -154,10 +156,10 @@ function keysOf(request: { nodeName: string; instanceId?: string | null; nodeIp?
  * name, the IP or the instance.
  */
 export async function acquireNodeLocks(ports: LockPorts, request: NodeLockRequest): Promise<LockOutcome> {
-  const taken: { key: LockKey; value: string; lease: string; outcome: KeyOutcome }[] = [];
+  const taken: { key: LockKey; value: string; lease: string; outcome: KeyOutcome; resourceVersion?: string }[] = [];
   try {
     for (const target of keysOf(request)) {
-      taken.push({ ...target, outcome: await acquireKey(ports, request, target) });
+      taken.push({ ...target, ...(await acquireKey(ports, request, target)) });
     }
     if (request.onboarding) {
       await refuseWhileUninstalling(ports, request.holder, request.now);
@@ -176,22 +178,32 @@ export async function acquireNodeLocks(ports: LockPorts, request: NodeLockReques
   return { lock, keys: taken };
 }
 
-async function acquireKey(ports: LockPorts, request: NodeLockRequest, target: KeyTarget): Promise<KeyOutcome> {
+/** How one key was locked, and the Lease's resourceVersion when this execution holds it itself. */
+type KeyTaken = { outcome: KeyOutcome; resourceVersion?: string };
+
+function versionOf(lease: V1Lease): { resourceVersion?: string } {
+  const resourceVersion = lease.metadata?.resourceVersion;
+  return resourceVersion ? { resourceVersion } : {};
+}
+
+async function acquireKey(ports: LockPorts, request: NodeLockRequest, target: KeyTarget): Promise<KeyTaken> {
   const wanted = lockLease(target.lease, target.key, request);
   // A Lease deleted between our failed create and our read is simply created again; a few rounds settle any race.
   for (let attempt = 0; attempt < 5; attempt++) {
-    if ((await ports.leases.createLease(wanted)) !== 'exists') return 'acquired';
+    const created = await ports.leases.createLease(wanted);
+    if (created !== 'exists') return { outcome: 'acquired', ...versionOf(created) };
     const current = await ports.leases.readLease(target.lease);
     if (!current) continue;
     const holder = current.spec?.holderIdentity ?? '';
     if (holder === request.holder) {
-      await renewOrThrow(ports.leases, current, request, target, recordedFor(current, request));
-      return 'held';
+      const renewed = await renewOrThrow(ports.leases, current, request, target, recordedFor(current, request));
+      return { outcome: 'held', ...versionOf(renewed) };
     }
     const status = holder ? await ports.executions.statusOf(holder) : 'unknown';
     if (isHandedTo(current, request.holder) && status === 'running') {
+      // the parent's Lease: never carried, so that no release of this execution deletes it unlisted
       await renewOrThrow(ports.leases, current, request, target, current.metadata?.annotations ?? {});
-      return 'adopted';
+      return { outcome: 'adopted' };
     }
     if (!isFree(current, status, request.now)) {
       throw new NodeLockedError(`${describeKey(target)} is locked by ${describeHolder(current, status)}`);
@@ -213,7 +225,7 @@ async function acquireKey(ports: LockPorts, request: NodeLockRequest, target: Ke
     if (replaced === 'conflict') {
       throw new NodeLockedError(`${describeKey(target)} was locked by another operation at the same moment`);
     }
-    return 'acquired';
+    return { outcome: 'acquired', ...versionOf(replaced) };
   }
   throw new NodeLockedError(`${describeKey(target)} kept changing hands while it was being locked`);
 }
@@ -224,7 +236,7 @@ async function renewOrThrow(
   request: { now: Date; durationSeconds: number },
   target: KeyTarget,
   annotations: Record<string, string>,
-): Promise<void> {
+): Promise<V1Lease> {
   const renewed = await leases.replaceLease({
     ...current,
     metadata: { ...current.metadata, annotations },
@@ -233,6 +245,7 @@ async function renewOrThrow(
   if (renewed === 'conflict') {
     throw new NodeLockedError(`${describeKey(target)} changed hands while its lock was being renewed`);
   }
+  return renewed;
 }
 
 /** The annotations of a Lease we hold, completed with what this request knows (an earlier run may have known less). */
@@ -352,6 +365,23 @@ async function deleteIfHeld(leases: LeasePort, name: string, holder: string): Pr
   return (await leases.deleteLease(name, current.metadata?.resourceVersion ?? '')) === 'deleted';
 }
 
+/**
+ * Deletes a Lease held by `holder` at the resourceVersion it was just read with: one request, where reading it again
+ * first would be two. When it changed since (the delete's precondition fails), it is read and decided again.
+ */
+async function deleteAsListed(
+  leases: LeasePort,
+  name: string,
+  holder: string,
+  resourceVersion: string | undefined,
+): Promise<boolean> {
+  if (resourceVersion) {
+    const answer = await leases.deleteLease(name, resourceVersion);
+    if (answer !== 'conflict') return answer === 'deleted';
+  }
+  return deleteIfHeld(leases, name, holder);
+}
+
 export interface ReleaseOutcome {
   /**
    * `released` when this execution let go of at least one Lease; `kept-for-parent` when a rollback ran under its
@@ -363,9 +393,46 @@ export interface ReleaseOutcome {
 
 /**
  * Releases every Lease the holder holds for the node: the ones named by the request and any other recorded for
- * that node name (a step that knew the instance or IP only later). Leases of other holders are left alone.
+ * that node name (a step that knew the instance or IP only later). Leases of other holders are left alone. With
+ * `taken`, the lock step's keys of this same request with the versions it left them at (onboarding), it deletes them
+ * unlisted, and lists only when one of them changed since.
  */
 export async function releaseNodeLocks(
+  leases: LeasePort,
+  request: { holder: string; nodeName: string; instanceId?: string | null; nodeIp?: string | null },
+  taken?: readonly { readonly lease: string; readonly resourceVersion?: string }[],
+): Promise<ReleaseOutcome> {
+  const unlisted = taken ? await releaseAsTaken(leases, request, taken) : null;
+  if (unlisted?.complete)
+    return { lock: unlisted.released.length > 0 ? 'released' : 'not-held', released: unlisted.released };
+  const listed = await releaseListed(leases, request);
+  const released = [...(unlisted?.released ?? []), ...listed.released];
+  return { lock: released.length > 0 ? 'released' : listed.lock, released };
+}
+
+/**
+ * Deletes the Leases the lock step took at the resourceVersions it left them at, without listing: a Lease that
+ * still has that version is still this execution's. Incomplete (the listing release takes over) when a key has no
+ * version carried or a Lease changed since (a renewal during a manual join, a hand-over).
+ */
+async function releaseAsTaken(
+  leases: LeasePort,
+  request: { nodeName: string; instanceId?: string | null; nodeIp?: string | null },
+  taken: readonly { readonly lease: string; readonly resourceVersion?: string }[],
+): Promise<{ complete: boolean; released: string[] }> {
+  const versions = new Map(taken.map(({ lease, resourceVersion }) => [lease, resourceVersion]));
+  const names = keysOf(request).map((key) => key.lease);
+  const released: string[] = [];
+  if (names.some((name) => !versions.get(name))) return { complete: false, released };
+  for (const name of names) {
+    const answer = await leases.deleteLease(name, versions.get(name) ?? '');
+    if (answer === 'conflict') return { complete: false, released };
+    if (answer === 'deleted') released.push(name);
+  }
+  return { complete: true, released };
+}
+
+async function releaseListed(
   leases: LeasePort,
   request: { holder: string; nodeName: string; instanceId?: string | null; nodeIp?: string | null },
 ): Promise<ReleaseOutcome> {
@@ -379,11 +446,12 @@ export async function releaseNodeLocks(
   const released: string[] = [];
   let parentHolds = false;
   for (const name of names) {
-    const current = all.find((lease) => lease.metadata?.name === name) ?? (await leases.readLease(name));
+    const listed = all.find((lease) => lease.metadata?.name === name);
+    const current = listed ?? (await leases.readLease(name));
     const holder = current?.spec?.holderIdentity ?? '';
     if (current && isHandedTo(current, request.holder)) parentHolds = true;
     if (holder !== request.holder) continue;
-    if (await deleteIfHeld(leases, name, request.holder)) released.push(name);
+    if (await deleteAsListed(leases, name, request.holder, current?.metadata?.resourceVersion)) released.push(name);
   }
   const lock = released.length > 0 ? 'released' : parentHolds ? 'kept-for-parent' : 'not-held';
   return { lock, released };

@@ -14,3 +14,15 @@ export const REDACTED = '<redacted>';
 export function redactSecrets(text: string): string {
   return text.replace(TOKEN, REDACTED).replace(JWT, REDACTED).replace(TOKEN_FLAG, `$1${REDACTED}`);
 }
+
+/**
+ * The same error (its class and name kept: the workflows match the name) with every occurrence of `secret` in its
+ * message and stack replaced: a service may echo a token it refuses.
+ */
+export function withoutSecret(error: Error, secret: string): Error {
+  if (!secret) return error;
+  const scrub = (text: string) => text.split(secret).join(REDACTED);
+  if (error.message.includes(secret)) error.message = scrub(error.message);
+  if (error.stack?.includes(secret)) error.stack = scrub(error.stack);
+  return error;
+}

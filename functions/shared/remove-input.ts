@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DNS1123_SUBDOMAIN, existingNodeNameRule, instanceIdRule, nodeIpRule, type Rule } from './domain';
 import { InvalidRequestError } from './errors';
 import { problemsFromIssues } from './schemas';

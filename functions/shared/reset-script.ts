@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { existingNodeNameRule, instanceIdRule } from './domain';
 import { EdgekeeperError } from './errors';
 import { resetCommand } from './keadm/reset';

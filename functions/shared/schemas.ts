@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   DNS1123_SUBDOMAIN,
   instanceIdRule,
@@ -219,7 +219,7 @@ export const ARCH_PLACEHOLDER = '${arch}';
 
 /**
  * Everything the host script needs except the join token (added at send time) and the CPU architecture (detected on
- * the host). Output of resolve-join-settings, input of render-host-script; it travels through the execution history.
+ * the host). Resolved by validation (shared/join-settings/cluster.ts), input of render-host-script; it travels through the execution history.
  */
 export const JoinSettings = z.strictObject({
   nodeName: z.string(),

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   boundedCount,
   EVENT_BUS_NAME,
@@ -7,7 +7,7 @@ import {
   InventoryFieldMap,
   inventoryFieldMapCodec,
 } from './inventory-settings';
-import { DEFAULT_KUBEEDGE_VERSION } from './keadm/profiles';
+import { DEFAULT_KUBEEDGE_VERSION } from './keadm/default-version';
 import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, Region } from './schemas';
 
 /*
@@ -212,6 +212,22 @@ export const SETTING_SPECS = {
     codec: text,
   }),
   ssmEndpoint: setting({ env: 'EDGEKEEPER_SSM_ENDPOINT', schema: HTTP_URL.optional(), codec: text }),
+  // local stand-ins (the sandbox, the local runtime) for the services of event-driven host-command completion
+  dynamodbEndpoint: setting({ env: 'EDGEKEEPER_DYNAMODB_ENDPOINT', schema: HTTP_URL.optional(), codec: text }),
+  stepFunctionsEndpoint: setting({
+    env: 'EDGEKEEPER_STEP_FUNCTIONS_ENDPOINT',
+    schema: HTTP_URL.optional(),
+    codec: text,
+  }),
+  commandWaitsTable: setting({
+    // the stack's table of host commands a workflow waits on (lib/constructs/command-events.ts): no context path
+    env: 'EDGEKEEPER_COMMAND_WAITS_TABLE',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'must be a DynamoDB table name' })
+      .optional(),
+    codec: text,
+  }),
   cloudcorePublicAddress: setting({
     env: 'EDGEKEEPER_CLOUDCORE_ADDRESS',
     context: ['cloudcore', 'publicAddress'],

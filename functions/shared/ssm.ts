@@ -1,24 +1,11 @@
-import {
-  CancelCommandCommand,
-  DeleteParameterCommand,
-  DescribeInstanceInformationCommand,
-  GetCommandInvocationCommand,
-  GetParameterCommand,
-  InvalidInstanceId,
-  InvocationDoesNotExist,
-  ListCommandInvocationsCommand,
-  ListCommandsCommand,
-  ParameterNotFound,
-  PutParameterCommand,
-  SendCommandCommand,
-  SSMClient,
-} from '@aws-sdk/client-ssm';
+import type * as SsmSdk from '@aws-sdk/client-ssm';
 import { translateAwsError } from './aws-errors';
 import { TransientServiceError } from './errors';
 import { HostUnreachableError, type Invocation, type ShellCommand } from './host-commands';
+import { endpointOverride } from './local-endpoint';
 import { tracer } from './powertools';
 import { redactSecrets } from './redact';
-import { currentEnvironment, type Settings, SettingsError } from './settings';
+import { type Settings, SettingsError } from './settings';
 
 /**
  * The one SSM adapter: every call edgekeeper makes to SSM (Run Command, the managed-instance inventory, Parameter
@@ -26,21 +13,28 @@ import { currentEnvironment, type Settings, SettingsError } from './settings';
  * timeouts are TransientServiceError, which the workflows retry). Nothing else imports the SSM SDK.
  */
 
-const clients = new Map<string, SSMClient>();
+/**
+ * The SSM SDK, loaded by the first call rather than with the step (ADR 0016): a step that calls SSM on none of its
+ * invocations (a Kubernetes step with cluster auth eks) never loads it. `require`, not `import()`: the bundle is
+ * CommonJS, and the SDK the Lambda runtime provides is found through NODE_PATH, which only `require` consults.
+ */
+let sdk: typeof SsmSdk;
+
+const clients = new Map<string, SsmSdk.SSMClient>();
 
 /**
  * The SSM client of a Lambda (or of a local run), traced. The sandbox overrides the endpoint; region, credentials
  * and the SDK's own retries come from the standard AWS SDK configuration chain. Each HTTP request is bounded by the
  * request timeout, and each call as a whole (SDK retries included) by the abort signal of {@link call}.
  */
-function ssmClient(settings: Settings): SSMClient {
+function ssmClient(settings: Settings): SsmSdk.SSMClient {
   const timeoutMs = settings.requestTimeoutSeconds * 1000;
   const key = `${settings.ssmEndpoint ?? 'aws'} ${timeoutMs}`;
   let client = clients.get(key);
   if (!client) {
     client = tracer.captureAWSv3Client(
-      new SSMClient({
-        ...(settings.ssmEndpoint ? { endpoint: settings.ssmEndpoint, ...endpointIdentity() } : {}),
+      new sdk.SSMClient({
+        ...endpointOverride(settings.ssmEndpoint),
         requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
       }),
     );
@@ -49,27 +43,14 @@ function ssmClient(settings: Settings): SSMClient {
   return client;
 }
 
-/**
- * A local endpoint (the sandbox) gets its region and dummy credentials from the step's environment, which the local
- * runtime gives through `runWithEnvironment` without touching process.env; absent there, the SDK's chain decides.
- */
-function endpointIdentity(): { region?: string; credentials?: { accessKeyId: string; secretAccessKey: string } } {
-  const env = currentEnvironment();
-  return {
-    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
-    ...(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY } }
-      : {}),
-  };
-}
-
 /** Sends one SSM command, giving up after the request timeout; failures are translated for `target`. */
 async function call<Output>(
   settings: Settings,
   target: string,
-  send: (client: SSMClient, abortSignal: AbortSignal) => Promise<Output>,
+  send: (client: SsmSdk.SSMClient, abortSignal: AbortSignal) => Promise<Output>,
 ): Promise<Output> {
   const seconds = settings.requestTimeoutSeconds;
+  sdk ??= require('@aws-sdk/client-ssm') as typeof SsmSdk;
   try {
     return await send(ssmClient(settings), AbortSignal.timeout(seconds * 1000));
   } catch (error) {
@@ -99,7 +80,7 @@ function unreachable(instanceId: string): HostUnreachableError {
  */
 export async function readSecureParameter(settings: Settings, name: string): Promise<string> {
   const { Parameter } = await call(settings, `parameter ${name}`, (client, abortSignal) =>
-    client.send(new GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal }),
+    client.send(new sdk.GetParameterCommand({ Name: name, WithDecryption: true }), { abortSignal }),
   );
   if (!Parameter?.Value) throw new SettingsError(`SSM parameter ${name} holds no value`);
   return Parameter.Value;
@@ -116,7 +97,7 @@ export async function putSecureParameter(
 ): Promise<void> {
   await call(settings, `parameter ${parameter.name}`, (client, abortSignal) =>
     client.send(
-      new PutParameterCommand({
+      new sdk.PutParameterCommand({
         Name: parameter.name,
         Value: parameter.value,
         Type: 'SecureString',
@@ -144,7 +125,7 @@ export async function writeSecureParameter(
 ): Promise<{ version: number; tier: string }> {
   const answer = await call(settings, `parameter ${parameter.name}`, (client, abortSignal) =>
     client.send(
-      new PutParameterCommand({
+      new sdk.PutParameterCommand({
         Name: parameter.name,
         Value: parameter.value,
         Type: 'SecureString',
@@ -162,10 +143,10 @@ export async function writeSecureParameter(
 export async function deleteParameter(settings: Settings, name: string): Promise<void> {
   try {
     await call(settings, `parameter ${name}`, (client, abortSignal) =>
-      client.send(new DeleteParameterCommand({ Name: name }), { abortSignal }),
+      client.send(new sdk.DeleteParameterCommand({ Name: name }), { abortSignal }),
     );
   } catch (error) {
-    if (error instanceof ParameterNotFound) return;
+    if (error instanceof sdk.ParameterNotFound) return;
     throw error;
   }
 }
@@ -176,9 +157,12 @@ export async function describeInstance(
   instanceId: string,
 ): Promise<{ pingStatus: string; platformType: string; ipAddress?: string } | null> {
   const { InstanceInformationList } = await call(settings, instanceId, (client, abortSignal) =>
-    client.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }), {
-      abortSignal,
-    }),
+    client.send(
+      new sdk.DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [instanceId] }] }),
+      {
+        abortSignal,
+      },
+    ),
   );
   const instance = InstanceInformationList?.[0];
   return instance
@@ -209,7 +193,7 @@ export async function describeInstances(
     do {
       const answer = await call(settings, `${batch.length} instances`, (client, abortSignal) =>
         client.send(
-          new DescribeInstanceInformationCommand({
+          new sdk.DescribeInstanceInformationCommand({
             Filters: [{ Key: 'InstanceIds', Values: [...batch] }],
             MaxResults: INSTANCE_IDS_PER_CALL,
             NextToken: nextToken,
@@ -235,7 +219,7 @@ export async function listTaggedInstances(
   const [key, value] = tag.split('=');
   const answer = await call(settings, `instances tagged ${tag}`, (client, abortSignal) =>
     client.send(
-      new DescribeInstanceInformationCommand({
+      new sdk.DescribeInstanceInformationCommand({
         Filters: [{ Key: `tag:${key}`, Values: [value] }],
         MaxResults: INSTANCE_IDS_PER_CALL,
         NextToken: nextToken,
@@ -259,7 +243,7 @@ export async function sendShellCommand(settings: Settings, command: ShellCommand
   try {
     const { Command } = await call(settings, command.instanceId, (client, abortSignal) =>
       client.send(
-        new SendCommandCommand({
+        new sdk.SendCommandCommand({
           DocumentName: 'AWS-RunShellScript',
           InstanceIds: [command.instanceId],
           Parameters: {
@@ -274,7 +258,7 @@ export async function sendShellCommand(settings: Settings, command: ShellCommand
     if (!Command?.CommandId) throw new TransientServiceError('SSM accepted the command but returned no command id');
     return Command.CommandId;
   } catch (error) {
-    if (error instanceof InvalidInstanceId) throw unreachable(command.instanceId);
+    if (error instanceof sdk.InvalidInstanceId) throw unreachable(command.instanceId);
     throw error;
   }
 }
@@ -290,7 +274,7 @@ export async function sendShellCommandToTagged(
   const [key, value] = command.tag.split('=');
   const { Command } = await call(settings, `tag:${command.tag}`, (client, abortSignal) =>
     client.send(
-      new SendCommandCommand({
+      new sdk.SendCommandCommand({
         DocumentName: 'AWS-RunShellScript',
         Targets: [{ Key: `tag:${key}`, Values: [value] }],
         Parameters: { commands: [...command.commands], executionTimeout: [String(settings.routingTimeoutSeconds)] },
@@ -309,7 +293,7 @@ export async function describeCommand(
   commandId: string,
 ): Promise<{ status: string; targetCount: number }> {
   const { Commands } = await call(settings, commandId, (client, abortSignal) =>
-    client.send(new ListCommandsCommand({ CommandId: commandId }), { abortSignal }),
+    client.send(new sdk.ListCommandsCommand({ CommandId: commandId }), { abortSignal }),
   );
   const command = Commands?.[0];
   return { status: command?.Status ?? 'Pending', targetCount: command?.TargetCount ?? 0 };
@@ -321,7 +305,7 @@ export async function listInvocations(
   commandId: string,
 ): Promise<(Invocation & { readonly instanceId: string })[]> {
   const { CommandInvocations } = await call(settings, commandId, (client, abortSignal) =>
-    client.send(new ListCommandInvocationsCommand({ CommandId: commandId, Details: true }), { abortSignal }),
+    client.send(new sdk.ListCommandInvocationsCommand({ CommandId: commandId, Details: true }), { abortSignal }),
   );
   return (CommandInvocations ?? []).map((invocation) => ({
     instanceId: invocation.InstanceId ?? 'unknown',
@@ -340,7 +324,9 @@ export async function readInvocation(
 ): Promise<Invocation | null> {
   try {
     const answer = await call(settings, instanceId, (client, abortSignal) =>
-      client.send(new GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }), { abortSignal }),
+      client.send(new sdk.GetCommandInvocationCommand({ CommandId: commandId, InstanceId: instanceId }), {
+        abortSignal,
+      }),
     );
     return {
       status: answer.Status ?? 'Pending',
@@ -349,8 +335,8 @@ export async function readInvocation(
       stderr: redactSecrets(answer.StandardErrorContent ?? ''),
     };
   } catch (error) {
-    if (error instanceof InvocationDoesNotExist) return null;
-    if (error instanceof InvalidInstanceId) throw unreachable(instanceId);
+    if (error instanceof sdk.InvocationDoesNotExist) return null;
+    if (error instanceof sdk.InvalidInstanceId) throw unreachable(instanceId);
     throw error;
   }
 }
@@ -359,7 +345,7 @@ export async function readInvocation(
 export async function cancelCommand(settings: Settings, commandId: string, instanceId: string): Promise<void> {
   try {
     await call(settings, commandId, (client, abortSignal) =>
-      client.send(new CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }), { abortSignal }),
+      client.send(new sdk.CancelCommandCommand({ CommandId: commandId, InstanceIds: [instanceId] }), { abortSignal }),
     );
   } catch {
     // best effort: the timeout error that follows says what happened

@@ -2,7 +2,6 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod';
 import { isStepName, STEPS } from '../registry';
 import { InvalidRequestError } from './errors';
-import { renewLocks } from './leases';
 import { type LambdaContext, logger, metrics, tracer } from './powertools';
 import { problemsFromIssues } from './schemas';
 
@@ -14,6 +13,11 @@ export interface StepContext {
 
 /** A step as Lambda calls it; the local runtime calls it without a context. */
 export type StepHandler<Result> = (event: unknown, context?: LambdaContext) => Promise<Result>;
+
+export interface StepOptions {
+  /** keeps the Leases of the lock-holding execution `executionId` fresh; given by defineClusterStep */
+  readonly renewLocks?: (executionId: string) => Promise<unknown>;
+}
 
 /**
  * Wraps a step's logic as a Lambda handler: parses the event with the step's zod schema (a rejection names each
@@ -28,7 +32,14 @@ export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Re
   stepName: string,
   schema: Schema,
   run: (input: z.output<Schema>) => Promise<Result>,
+  options: StepOptions = {},
 ): StepHandler<Result> {
+  const { renewLocks } = options;
+  // Lock renewal lives in cluster-step.ts so that a step that never reaches the cluster does not bundle the
+  // Kubernetes client; a step that does must not lose it by importing the wrong module.
+  if (!renewLocks && reachesCluster(stepName)) {
+    throw new Error(`step ${stepName} reaches the cluster: define it with defineClusterStep (shared/cluster-step.ts)`);
+  }
   return async (event, context) => {
     if (context) logger.addContext(context as Parameters<typeof logger.addContext>[0]);
     metrics.captureColdStartMetric(context?.functionName);
@@ -49,7 +60,7 @@ export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Re
       // Every step of a lock holder that can reach the cluster keeps its Leases fresh, given `executionId`
       // ($$.Execution.Id) by the workflow. Renewal never fails the step.
       const executionId = stringAt(event, 'executionId');
-      if (executionId && reachesCluster(stepName)) await renewLocks(executionId);
+      if (executionId && renewLocks) await renewLocks(executionId);
       const result = await run(input);
       logger.info('step succeeded');
       return result;

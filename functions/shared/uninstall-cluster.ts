@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { exists } from './cluster-reads';
 import { EDGE_ROLE_LABEL, KUBEEDGE_NAMESPACE, LOCK_NAMESPACE } from './domain';
 import { EdgekeeperError } from './errors';

@@ -1,18 +1,21 @@
 import { join } from 'node:path';
-import { type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DRIFT_REPORT_PREFIX } from '../../functions/drift-findings/s3-report-store';
 import type { StepSpec, StepUse } from '../../functions/registry';
-import { JOIN_TOKEN_PARAMETER_PATH } from '../../functions/shared/join-script';
+import { JOIN_TOKEN_PARAMETER_PATH } from '../../functions/shared/join-token';
 import { SETTINGS_ENV } from '../../functions/shared/settings';
 import { grantOnExecutions } from './execution-grants';
 import type { StepPlacement } from './step-network';
+import { STEP_MEMORY_MB } from './step-sizing';
+import { stateMachineName } from './workflows';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 
@@ -22,6 +25,24 @@ const REPO_ROOT = join(__dirname, '..', '..');
  * same rights, and the access entries carry no EKS access policy that would grant more.
  */
 export const EKS_STEPS_GROUP = 'edgekeeper:steps';
+
+/**
+ * How esbuild bundles every step, locally (no Docker): the one source of these options, which `npm run bench`
+ * (bench/bundles.ts) builds with too, so that it measures what deploys. ADR 0016 says why each one is there.
+ * - CommonJS for Node.js 22, minified, with a source map (`--enable-source-maps` is set in NODE_OPTIONS).
+ * - The AWS SDK v3 and its Smithy packages stay out: the Lambda runtime provides them.
+ * - `whatwg-url`, which node-fetch 2 (in @kubernetes/client-node) requires but never uses on Node, where `URL` is
+ *   built in, becomes a module that hands out Node's own `URL` (bundling-shims/whatwg-url.ts). The alias path is
+ *   relative to the project root, where CDK runs esbuild.
+ */
+export const STEP_BUNDLING = {
+  format: OutputFormat.CJS,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  externalModules: ['@aws-sdk/*', '@smithy/*'],
+  esbuildArgs: { '--alias': ['whatwg-url=./lib/constructs/bundling-shims/whatwg-url.ts'] },
+} as const satisfies BundlingOptions;
 
 export interface StepLambdaProps {
   readonly spec: StepSpec;
@@ -44,6 +65,13 @@ export interface StepLambdaProps {
   readonly hostTags: { readonly edge: string; readonly cloud: string };
   /** the drift-report bucket, required by a step that uses `s3:drift-reports`; its name joins the step's settings */
   readonly driftReportBucket?: s3.IBucket;
+  /**
+   * the table of host-command waits (lib/constructs/command-events.ts), required by a step that uses
+   * `dynamodb:wait-put` or `dynamodb:wait-take`; its name joins the step's settings
+   */
+  readonly commandWaitsTable?: dynamodb.ITable;
+  /** the workflows whose tasks wait for a token (`.waitForTaskToken`): where `stepfunctions:task-success` reaches */
+  readonly callbackWorkflows?: readonly string[];
 }
 
 /**
@@ -65,7 +93,7 @@ export class StepLambda extends Construct {
       description: props.spec.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: props.architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
-      memorySize: 512,
+      memorySize: STEP_MEMORY_MB,
       timeout: Duration.seconds(props.spec.timeoutSeconds ?? 60),
       tracing: lambda.Tracing.ACTIVE,
       logGroup,
@@ -74,15 +102,17 @@ export class StepLambda extends Construct {
         ...(props.spec.uses.includes('s3:drift-reports')
           ? { [SETTINGS_ENV.driftReportBucket]: driftReportBucketOf(props).bucketName }
           : {}),
+        ...(usesCommandWaits(props.spec)
+          ? { [SETTINGS_ENV.commandWaitsTable]: commandWaitsTableOf(props).tableName }
+          : {}),
         POWERTOOLS_SERVICE_NAME: 'edgekeeper',
         POWERTOOLS_METRICS_NAMESPACE: 'Edgekeeper',
         NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
-        format: OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
+        ...STEP_BUNDLING,
+        externalModules: [...STEP_BUNDLING.externalModules],
+        esbuildArgs: { '--alias': [...STEP_BUNDLING.esbuildArgs['--alias']] },
       },
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
@@ -200,8 +230,43 @@ export class StepLambda extends Construct {
           'a drift run writes and reads its own parts and report, named after it, and latest.json, under one prefix',
       });
     }
+    // a wait is stored by one step and taken by whichever of two comes first: each holds only its item operation
+    const waitActions = [
+      ...(uses.has('dynamodb:wait-put') ? ['dynamodb:PutItem'] : []),
+      ...(uses.has('dynamodb:wait-take') ? ['dynamodb:DeleteItem'] : []),
+    ];
+    if (waitActions.length > 0) grant({ actions: waitActions, resources: [commandWaitsTableOf(props).tableArn] });
+    if (uses.has('stepfunctions:task-success')) {
+      // SendTaskSuccess is authorized on the state machine whose task waits; the machines are named after the stack
+      // (workflows.ts), and an ARN built from the name keeps the step's role from depending on the machine, which
+      // depends on the step
+      const workflows = props.callbackWorkflows ?? [];
+      if (workflows.length === 0) throw new Error(`step ${props.spec.entry} completes tasks, and no workflow waits`);
+      grant({
+        actions: ['states:SendTaskSuccess'],
+        resources: workflows.map((workflow) =>
+          stack.formatArn({
+            service: 'states',
+            resource: 'stateMachine',
+            resourceName: stateMachineName(this, workflow),
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+      });
+    }
     acknowledgeStepFindings(role);
   }
+}
+
+function usesCommandWaits(spec: StepSpec): boolean {
+  return spec.uses.some((use) => use === 'dynamodb:wait-put' || use === 'dynamodb:wait-take');
+}
+
+function commandWaitsTableOf(props: StepLambdaProps): dynamodb.ITable {
+  if (!props.commandWaitsTable) {
+    throw new Error(`step ${props.spec.entry} uses the command waits, and no table of them was given`);
+  }
+  return props.commandWaitsTable;
 }
 
 function driftReportBucketOf(props: StepLambdaProps): s3.IBucket {

@@ -1,8 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import type { DriftSummary } from '../../functions/drift-report/core';
+import { markCliMain } from '../demo-timings';
 import type { InventoryEmitFlags } from '../inventory/emit';
 import { DEFAULT_SANDBOX_DIR } from '../sandbox/defaults';
-import { runApiJoinCommand, runApiWorkflowCommand } from './api-client';
 import { BATCH_VIEW, readBatchFile, refuseSingleNodeFlags, requireSingleNodeFlags } from './batch-view';
 import type { CredentialsFlags } from './credentials';
 import { formatDriftSummary } from './drift-view';
@@ -18,6 +18,8 @@ import { TOKEN_DURATION } from './token-duration';
  * The command wiring: commands, options, flag checks. Whatever runs in this process (the local runtime, the
  * sandbox, the Kubernetes client) is loaded by the action that needs it, when it runs, so that `--api-url`, which
  * only calls the REST API, never loads it (test/unit/local/cli-module-graph.test.ts holds this module to that).
+ * The API's client (an AWS credential chain, request signing) loads the same way: a local run or the demo never
+ * needs it.
  * They load with `require`, not `import()`: the CLI runs as CommonJS (tsx/cjs, see bin/edgekeeper.js), where an
  * `import()` goes to Node's own ESM loader, which cannot load a `.ts` file.
  */
@@ -38,6 +40,7 @@ interface TargetFlags {
 
 /** Runs the CLI and resolves to its exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  markCliMain();
   let exitCode: number = EXIT.ok;
   const program = buildProgram(io, (code) => {
     exitCode = code;
@@ -149,6 +152,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       checkOnboardFlags(input);
       const remote = resolveTarget(flags, io.env);
       if (remote.kind === 'api') {
+        const { runApiJoinCommand } = require('./api-client') as typeof import('./api-client');
         setExit(await runApiJoinCommand(input, { url: remote.url, json: Boolean(flags.json) }, io));
         return;
       }
@@ -309,10 +313,11 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .description(
       'on an embedded sandbox: add an edge node, roll back a failing join, remove the node, uninstall KubeEdge',
     )
+    .option('--timings <file>', 'also write where the time went as JSON (what `npm run bench` reads)')
     .exitOverride()
-    .action(async () => {
+    .action(async (flags: { timings?: string }) => {
       const { runDemo } = require('../demo') as typeof import('../demo');
-      setExit(await runDemo(io));
+      setExit(await runDemo(io, flags.timings === undefined ? {} : { timingsFile: flags.timings }));
     });
 
   return program;
@@ -393,6 +398,7 @@ async function runWorkflowCommand(
       ...(options.view && { view: options.view }),
       ...(options.exitCode && { exitCode: options.exitCode }),
     };
+    const { runApiWorkflowCommand } = require('./api-client') as typeof import('./api-client');
     return runApiWorkflowCommand(workflow, input as Record<string, unknown>, apiFlags, io, {}, shows);
   }
   if (flags.wait === false) throw new UsageError('--no-wait: only with --api-url; a local run lives in this process');

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { LOCAL_LOG_ENV } from '../../functions/shared/powertools';
 import { settingsEnvironment } from '../../functions/shared/settings';
+import { COMMAND_EVENTS_ENV } from '../callbacks';
 import { readSandboxInfo } from '../sandbox/sandbox';
 
 /** Where a workflow command runs. */
@@ -28,10 +29,14 @@ export async function handlerEnvironment(target: Target, logs?: string): Promise
     ...settingsEnvironment({
       kubeconfigPath: info.edgekeeperKubeconfig,
       ssmEndpoint: info.ssm.endpoint,
+      dynamodbEndpoint: info.dynamodb.endpoint,
+      commandWaitsTable: info.dynamodb.commandWaitsTable,
       cloudcorePublicAddress: info.cloudcore.publicAddress,
       cloudcorePorts: info.cloudcore.ports,
       downloadMirror: info.downloadMirror,
     }),
+    // the local runtime subscribes to SSM's command events while a workflow waits for one (local/callbacks)
+    [COMMAND_EVENTS_ENV]: info.commandEvents,
     AWS_REGION: info.ssm.region,
     AWS_ACCESS_KEY_ID: 'sandbox',
     AWS_SECRET_ACCESS_KEY: 'sandbox',

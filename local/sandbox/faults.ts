@@ -9,6 +9,7 @@ import type { IncomingMessage } from 'node:http';
  *     sandbox.faults.inject({ service: 'ssm', operation: 'SendCommand', fault: { kind: 'throttle' } });
  *     await sandbox.faults.refuseConnections('ssm', 2000);
  *     sandbox.faults.takeHostOffline('mi-…');
+ *     sandbox.faults.interceptCommandEvents({ action: 'drop', times: Infinity });
  *
  * Rules match in the order they were added; each applies to the next `times` matching requests, then retires.
  */
@@ -63,6 +64,26 @@ export interface HostSwitch {
   setOnline(instanceId: string, online: boolean, options: { kill: boolean }): void;
 }
 
+/**
+ * What happens to SSM's command status-change events (local/sandbox/aws/command-events.ts): `drop` loses them, as
+ * a missed EventBridge delivery would; `duplicate` sends each twice, as EventBridge's at-least-once delivery may.
+ */
+export interface CommandEventRule {
+  readonly action: 'drop' | 'duplicate';
+  /** how many events (the next ones, optionally only of one command) @default 1 */
+  readonly times?: number;
+  readonly commandId?: string;
+}
+
+/** One command event a rule applied to. */
+export interface InterceptedCommandEvent {
+  readonly action: CommandEventRule['action'];
+  readonly commandId: string;
+  readonly instanceId: string;
+  readonly status: string;
+  readonly at: Date;
+}
+
 /** A front end that can stop accepting connections for a while. */
 export type ConnectionRefuser = (ms: number) => Promise<void>;
 
@@ -75,6 +96,8 @@ export class FaultPlan {
   private readonly injected: InjectedFault[] = [];
   private readonly refusers = new Map<FaultService, ConnectionRefuser>();
   private hostSwitch?: HostSwitch;
+  private eventRules: (CommandEventRule & { remaining: number })[] = [];
+  private readonly intercepted: InterceptedCommandEvent[] = [];
 
   /** Adds a rule; returns a function that removes it. */
   inject(rule: FaultRule): () => void {
@@ -88,6 +111,7 @@ export class FaultPlan {
   /** Removes every rule not yet used up. */
   clear(): void {
     this.rules = [];
+    this.eventRules = [];
   }
 
   /** Every fault injected so far, oldest first: lets a test prove its fault happened. */
@@ -125,6 +149,40 @@ export class FaultPlan {
     if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
     this.injected.push({ service, ...request, fault: rule.fault, at: new Date() });
     return rule.fault;
+  }
+
+  /** Drops or duplicates the next command events; returns a function that removes the rule. */
+  interceptCommandEvents(rule: CommandEventRule): () => void {
+    const active = { ...rule, remaining: rule.times ?? 1 };
+    this.eventRules.push(active);
+    return () => {
+      this.eventRules = this.eventRules.filter((r) => r !== active);
+    };
+  }
+
+  /** Every command event a rule dropped or duplicated, oldest first. */
+  interceptedCommandEvents(): readonly InterceptedCommandEvent[] {
+    return [...this.intercepted];
+  }
+
+  /** @internal the event stream asks this for each event: what to do with it, if a rule matches (used once) */
+  takeCommandEventFault(detail: {
+    readonly 'command-id': string;
+    readonly 'instance-id': string;
+    readonly status: string;
+  }): CommandEventRule['action'] | undefined {
+    const rule = this.eventRules.find((r) => r.commandId === undefined || r.commandId === detail['command-id']);
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.eventRules = this.eventRules.filter((r) => r !== rule);
+    this.intercepted.push({
+      action: rule.action,
+      commandId: detail['command-id'],
+      instanceId: detail['instance-id'],
+      status: detail.status,
+      at: new Date(),
+    });
+    return rule.action;
   }
 
   /** @internal the sandbox wires its services in */

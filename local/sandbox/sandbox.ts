@@ -4,10 +4,21 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { COMMAND_WAITS_TABLE } from './aws/dynamodb';
+import { type AwsEndpoint, startAwsEndpoint } from './aws/endpoint';
 import { type RequestLog, type SandboxCluster, startCluster } from './cluster';
 import { type EdgeServices, fallbackPath, startEdgeServices } from './edge';
 import { FaultPlan } from './faults';
-import { type EdgeHosts, type IsolationMode, loadHostFixture, portInsideHost, startEdgeHosts } from './hosts';
+import {
+  type EdgeHosts,
+  type HostSpec,
+  ISOLATION_MODES,
+  type IsolationMode,
+  loadHostFixture,
+  portInsideHost,
+  startEdgeHosts,
+} from './hosts';
+import { detectIsolationMode } from './hosts/isolation-mode';
 
 export { DEFAULT_SANDBOX_DIR } from './defaults';
 
@@ -23,12 +34,16 @@ const Port = z.number().int().min(1).max(65_535);
 export const SandboxInfoSchema = z.object({
   dir: z.string(),
   pid: z.number().int().positive(),
-  mode: z.enum(['namespaces', 'rootless', 'portable']),
+  mode: z.enum(ISOLATION_MODES),
   /** the admin's kubeconfig: test setup, kubectl, cloudcore */
   kubeconfig: z.string(),
   /** ServiceAccount kube-system/edgekeeper's, held to deploy/rbac.yaml: what the workflows' steps use */
   edgekeeperKubeconfig: z.string(),
   ssm: z.object({ endpoint: z.url(), region: z.string() }),
+  /** DynamoDB with the table of host-command waits the steps use */
+  dynamodb: z.object({ endpoint: z.url(), commandWaitsTable: z.string() }),
+  /** SSM's command status-change events, one JSON event per line, while the connection stays open */
+  commandEvents: z.url(),
   cloudcore: z.object({
     publicAddress: z.string(),
     ports: z.object({ cloudhub: Port, quic: Port, https: Port, stream: Port, tunnel: Port }),
@@ -61,8 +76,10 @@ export interface Sandbox {
   readonly info: SandboxInfo;
   /** the simulated API server's request counters per verb and resource (what `npm run bench` reports) */
   readonly requestLog: RequestLog;
-  /** fault hooks of the API server, the SSM endpoint and the hosts (see local/sandbox/faults.ts) */
+  /** fault hooks of the API server, the SSM endpoint, the command events and the hosts (see local/sandbox/faults.ts) */
   readonly faults: FaultPlan;
+  /** the DynamoDB tables and the command events sent so far */
+  readonly aws: Pick<AwsEndpoint, 'tables' | 'commandEvents'>;
   /** adds cluster objects straight to the store, controllers run once: scale benches (`seedEdgeNodes`) */
   seedObjects: SandboxCluster['seedObjects'];
   /** stops everything started, in reverse order, and removes `sandbox.json` */
@@ -113,6 +130,8 @@ export async function startSandbox(options: {
   faults?: FaultPlan;
   /** the RBAC manifest the steps' identity is held to @default deploy/rbac.yaml */
   rbacManifest?: string;
+  /** the hosts (edge first, then cloud) @default fixtures/hosts.yaml; see fleetHostSpecs for a large fleet */
+  hosts?: readonly HostSpec[];
 }): Promise<Sandbox> {
   const dir = path.resolve(options.dir);
   const faults = options.faults ?? new FaultPlan();
@@ -131,20 +150,31 @@ export async function startSandbox(options: {
     stops.push(() => cluster.stop());
     const edge: EdgeServices = await startEdgeServices({
       dir,
-      kubeconfigPath: cluster.kubeconfigPath,
+      // its own identity, so the request log tells its requests from the steps' and a person's
+      kubeconfigPath: cluster.cloudcoreKubeconfigPath,
       ...(options.readyDelayMs === undefined ? {} : { readyDelayMs: options.readyDelayMs }),
     });
     stops.push(() => edge.stop());
-    const specs = await loadHostFixture();
+    const aws = await startAwsEndpoint({ region: SANDBOX_REGION, faults });
+    stops.push(() => aws.stop());
+    const specs = options.hosts ?? (await loadHostFixture());
+    const mode = options.mode ?? detectIsolationMode();
     const hosts: EdgeHosts = await startEdgeHosts({
       dir,
       specs,
-      provisioner: { endpoints: edge.endpoints, provisionHost: edge.provisionHost, portablePath: fallbackPath },
-      ...(options.mode === undefined ? {} : { mode: options.mode }),
+      provisioner: {
+        endpoints: edge.endpoints,
+        // a host with namespaces (online, not portable) never reads the fallback PATH: no thousands of symlinks
+        provisionHost: (root, traits) =>
+          edge.provisionHost(root, traits, { fallbackTools: mode === 'portable' || !traits.online }),
+        portablePath: fallbackPath,
+      },
+      mode,
       ...(options.offlineDeliveryTimeoutMs === undefined
         ? {}
         : { offlineDeliveryTimeoutMs: options.offlineDeliveryTimeoutMs }),
       faults,
+      onInvocationEnded: (invocation) => aws.commandEvents.invocationEnded(invocation),
     });
     stops.push(() => hosts.stop());
 
@@ -161,6 +191,8 @@ export async function startSandbox(options: {
       kubeconfig: cluster.kubeconfigPath,
       edgekeeperKubeconfig: cluster.edgekeeperKubeconfigPath,
       ssm: { endpoint: hosts.ssm.url, region: SANDBOX_REGION },
+      dynamodb: { endpoint: aws.url, commandWaitsTable: COMMAND_WAITS_TABLE.name },
+      commandEvents: aws.commandEventsUrl,
       cloudcore: {
         publicAddress: '127.0.0.1',
         ports: {
@@ -194,6 +226,7 @@ export async function startSandbox(options: {
       info,
       requestLog: cluster.requestLog,
       faults,
+      aws: { tables: aws.tables, commandEvents: aws.commandEvents },
       seedObjects: (objects) => cluster.seedObjects(objects),
       stop: stopAll,
     };

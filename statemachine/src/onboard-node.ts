@@ -2,6 +2,7 @@
  * onboard-node, the source of `statemachine/onboard-node.asl.json` (`npm run asl` writes it). State names are a
  * contract: the docs, the CLI's progress lines and the tests name them.
  */
+import { POLL_DELAY } from '../../functions/shared/backoff';
 import {
   type Catcher,
   choice,
@@ -12,6 +13,7 @@ import {
   isTrue,
   LOCK_REFUSED,
   lambda,
+  lambdaCallback,
   lockFor,
   onAnyError,
   onError,
@@ -94,7 +96,7 @@ function untilNodeReady(spec: {
         'attempt.$': '$.readiness.attempt',
         ...spec.payload,
       },
-      keep: ['ready', 'missing', 'waitSeconds', 'startedAt', 'attempt'],
+      keep: ['ready', 'missing', 'waitSeconds', 'startedAt', 'attempt', 'node'],
       resultPath: '$.readiness',
       catch: spec.catch,
       next: spec.ready,
@@ -114,10 +116,11 @@ export const onboardNode = workflow('onboard-node', {
   states: {
     'Validate the request': lambda('ValidateOnboardRequest', {
       comment:
-        'Name, IP, instance id, version, region and labels; name and IP unused; KubeEdge installed; host online (no host for a manual join). Every problem is reported at once.',
+        'Name, IP, instance id, version, region and labels; name and IP unused; KubeEdge installed; host online (no host for a manual join). Every problem is reported at once. Resolves the join settings: keadm profile and version, region, download URL, cloudcore public address and ports, taint.',
       // a retried validation must not take this execution's own Leases for another's
       payload: { 'request.$': '$', execution: { 'id.$': '$$.Execution.Id' } },
-      keep: ['request', 'alreadyJoined'],
+      // the join settings too: resolved from the ConfigMaps validation reads, so that no later state reads them again
+      keep: ['request', 'alreadyJoined', 'join'],
       alsoRetry: [HOST_OFFLINE_RETRIER],
       catch: beforeLock,
       next: 'Lock the node',
@@ -126,17 +129,12 @@ export const onboardNode = workflow('onboard-node', {
       comment:
         'One Lease each for the node name, the instance and the IP, all or none, held by this execution: a concurrent operation on any of them fails fast.',
       payload: lockTarget,
+      // the Leases and the versions it left them at: the release deletes them at those, without listing first
+      selector: { 'keys.$': '$.Payload.keys' },
+      resultPath: '$.lock',
       // refused: the step took none of the three Leases (all or none); any other failure may have left some of
       // them, and releasing deletes only this execution's
       catch: [onError(LOCK_REFUSED, 'Nothing to undo'), ...beforeJoin],
-      next: 'Resolve join settings',
-    }),
-    'Resolve join settings': lambda('ResolveJoinSettings', {
-      comment: 'keadm profile and version, region, download URL, cloudcore public address and ports, taint.',
-      payload: { 'request.$': '$.request' },
-      keep: ['settings'],
-      resultPath: '$.join',
-      catch: beforeJoin,
       next: 'Dry run?',
     }),
     'Dry run?': choice({
@@ -147,10 +145,16 @@ export const onboardNode = workflow('onboard-node', {
       comment:
         'A rerun of a request that already succeeded must not join twice; it applies the labels and taint of this request to the node.',
       choices: [
-        isTrue('$.alreadyJoined', 'Finish the node'),
+        isTrue('$.alreadyJoined', 'Skip the join'),
         isPresentString('$.request.mode', 'manual', 'Start waiting for the manual join'),
       ],
       otherwise: 'Send the join script to the host',
+    }),
+    'Skip the join': pass({
+      comment: 'No readiness check has seen the node: finishing reads it.',
+      result: { node: null },
+      resultPath: '$.readiness',
+      next: 'Finish the node',
     }),
 
     // A manual join: the caller renders the join command outside the workflow (it holds the join token, which must
@@ -221,7 +225,18 @@ export const onboardNode = workflow('onboard-node', {
       catch: [onError(NOTHING_SENT, 'Note that the preflight changed nothing'), ...afterJoin],
       next: 'Wait for the host script',
     }),
-    'Wait for the host script': waitFor('$.command.waitSeconds', 'Check the host script'),
+    'Wait for the host script': lambdaCallback('AwaitHostCommand', {
+      comment:
+        "Ends as soon as SSM reports the command ended: EventBridge hands SSM's status change to ResumeOnCommandEvent, which sends this task's token back. Without that event the wait times out after the polling backoff cap and the check polls; a wait that cannot be set up falls back to polling with backoff.",
+      payload: { 'commandId.$': '$.command.commandId', 'instanceId.$': '$.command.instanceId' },
+      timeoutSeconds: POLL_DELAY.maxSeconds,
+      catch: [
+        onError(['States.Timeout'], 'Check the host script', null),
+        onAnyError('Pause before checking the host script', null),
+      ],
+      next: 'Check the host script',
+    }),
+    'Pause before checking the host script': waitFor('$.command.waitSeconds', 'Check the host script'),
     'Check the host script': lambda('CheckHostCommand', {
       comment:
         'Backoff between checks; a failed script fails with its failing step and stderr tail; a timeout cancels it. The join token parameter is deleted once the command ends.',
@@ -247,7 +262,7 @@ export const onboardNode = workflow('onboard-node', {
       wait: 'Wait for the node',
       startComment: 'The ready timeout counts from here.',
       checkComment:
-        'Node exists, Ready=True, edge labels, expected InternalIP, taint when asked; fails after the ready timeout.',
+        'Watches the node (up to a minute per check, one API request) until it exists, Ready=True, edge labels, expected InternalIP, taint when asked; fails after the ready timeout.',
       catch: afterJoin,
     }),
     'Finish the node': lambda('FinishNode', {
@@ -257,6 +272,8 @@ export const onboardNode = workflow('onboard-node', {
         'nodeName.$': '$.request.nodeName',
         'instanceId.$': '$.request.instanceId',
         'settings.$': '$.join.settings',
+        // the node as the readiness check last saw it: the patch is built from it, not from another read
+        'seen.$': '$.readiness.node',
       },
       catch: afterJoin,
       next: 'Route logs and exec to the node',
@@ -294,7 +311,7 @@ export const onboardNode = workflow('onboard-node', {
     }),
     'Release the lock': lambda('ReleaseNodeLock', {
       comment: 'A lock whose holder has ended is free for the next operation; the finished work is not failed for it.',
-      payload: lockTarget,
+      payload: { ...lockTarget, 'taken.$': '$.lock.keys' },
       catch: [onAnyError('Publish Edge Node Joined', '$.releaseError')],
       next: 'Publish Edge Node Joined',
     }),

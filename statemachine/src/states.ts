@@ -139,6 +139,40 @@ export function lambda(step: StepName, spec: LambdaStep): State {
   });
 }
 
+export interface CallbackStep {
+  readonly comment?: string;
+  /** the fields the handler receives besides `operationId` and `taskToken` */
+  readonly payload: Readonly<Record<string, unknown>>;
+  /** how long to wait for the token to come back before failing with States.Timeout */
+  readonly timeoutSeconds: number;
+  /** where the callback's output goes; null (the default) keeps the state's input as its output */
+  readonly resultPath?: string | null;
+  readonly catch?: readonly Catcher[];
+  readonly next: string;
+}
+
+/**
+ * A Lambda step that hands this task's token to someone else and waits (`.waitForTaskToken`): the task ends when
+ * SendTaskSuccess or SendTaskFailure names the token, or with States.Timeout after `timeoutSeconds`. The handler's
+ * own result is ignored; its failure fails the task, with the canonical retrier as for any Lambda step.
+ */
+export function lambdaCallback(step: StepName, spec: CallbackStep): State {
+  return withoutUndefined({
+    Type: 'Task',
+    Comment: spec.comment,
+    Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+    Parameters: {
+      FunctionName: `\${${functionPlaceholder(step)}}`,
+      Payload: { 'operationId.$': '$$.Execution.Name', ...spec.payload, 'taskToken.$': '$$.Task.Token' },
+    },
+    TimeoutSeconds: spec.timeoutSeconds,
+    ResultPath: spec.resultPath ?? null,
+    Retry: [LAMBDA_RETRIER],
+    Catch: spec.catch?.length ? spec.catch : undefined,
+    Next: spec.next,
+  });
+}
+
 export interface PublishStep {
   readonly comment?: string;
   readonly detailType: string;

@@ -162,11 +162,12 @@ export class E2E {
 
   /**
    * Runs the onboarding workflow in-process with the real handlers, pauses compressed to 50 ms. `env` overrides
-   * settings for this run only (e.g. a short ready timeout).
+   * settings for this run only (e.g. a short ready timeout). `callbackTimeoutMs` is how long the wait for the host
+   * script's event lasts before the check polls (default: compressed like the pauses).
    */
   async onboard(
     input: OnboardInput,
-    options: { executionName?: string; env?: Record<string, string> } = {},
+    options: { executionName?: string; env?: Record<string, string>; callbackTimeoutMs?: number } = {},
   ): Promise<OnboardRun> {
     const published: PublishedEvent[] = [];
     const result = await runWorkflow({
@@ -174,6 +175,7 @@ export class E2E {
       input: { taint: true, labels: {}, dryRun: false, ...input },
       waits: 'compressed',
       compressedWaitMs: 50,
+      ...(options.callbackTimeoutMs === undefined ? {} : { compressedCallbackTimeoutMs: options.callbackTimeoutMs }),
       onPublish: (event) => published.push(event),
       environment: { ...this.environment, ...(options.env ?? {}) },
       executionsDir: this.executionsDir,

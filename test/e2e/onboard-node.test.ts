@@ -93,6 +93,11 @@ describe('onboarding on the sandbox', () => {
     for (const label of EDGE_LABELS) expect(firstNode?.metadata?.labels).toHaveProperty([label]);
     expect(firstNode?.spec?.taints).toContainEqual(expect.objectContaining(EDGE_TAINT));
     expect(internalIps(firstNode)).toEqual(['10.20.0.11']);
+    // the readiness check watches the node: it sees it turn Ready in one check instead of polling for it
+    const readinessChecks = firstRun.result.events.filter(
+      (event) => event.type === 'StateEntered' && event.state === 'Check node readiness',
+    );
+    expect(readinessChecks).toHaveLength(1);
     expect(firstRun.published.map((event) => event.detailType)).toEqual(['Edge Node Joined']);
     expect(await e2e.lease('edge-1')).toBeUndefined();
   });

@@ -14,7 +14,7 @@ import {
   type V1Namespace,
   type V1Node,
 } from '@kubernetes/client-node';
-import { type SandboxCluster, startCluster } from '../../local/sandbox/cluster';
+import { CLOUDCORE_USER, EDGEKEEPER_USER, type SandboxCluster, startCluster } from '../../local/sandbox/cluster';
 
 let cluster: SandboxCluster;
 let dir: string;
@@ -375,6 +375,57 @@ describe('sandbox cluster through @kubernetes/client-node', () => {
     await core.listNamespacedPod({ namespace: 'default' });
     await apps.readNamespacedDaemonSet({ name: 'kube-proxy', namespace: 'kube-system' });
     expect(cluster.requestLog.counts()).toEqual({ 'get daemonsets': 1, 'list pods': 2 });
+  });
+
+  it('counts each client apart: the admin, the cloudcore stand-in and the steps’ ServiceAccount', async () => {
+    // Prepare
+    const clientOf = (path: string) => {
+      const config = new KubeConfig();
+      config.loadFromFile(path);
+      return config.makeApiClient(CoreV1Api);
+    };
+    const cloudcore = clientOf(cluster.cloudcoreKubeconfigPath);
+    const steps = clientOf(cluster.edgekeeperKubeconfigPath);
+    cluster.requestLog.reset();
+
+    // Act
+    await core.listNamespacedPod({ namespace: 'kube-system' });
+    await cloudcore.readNamespacedSecret({ name: 'tokensecret', namespace: 'kubeedge' });
+    await cloudcore.listNode();
+    await steps.readNamespacedConfigMap({ name: 'cloudcore', namespace: 'kubeedge' });
+
+    // Assess
+    expect(cluster.requestLog.byClient()).toEqual({
+      admin: { 'list pods': 1 },
+      [CLOUDCORE_USER]: { 'get secrets': 1, 'list nodes': 1 },
+      [EDGEKEEPER_USER]: { 'get configmaps': 1 },
+    });
+    expect(cluster.requestLog.counts(CLOUDCORE_USER)).toEqual({ 'get secrets': 1, 'list nodes': 1 });
+    expect(cluster.requestLog.total()).toBe(4);
+    expect(cluster.requestLog.trace().map((r) => [r.verb, r.resource, r.namespace, r.name])).toEqual([
+      ['list', 'pods', 'kube-system', undefined],
+      ['get', 'secrets', 'kubeedge', 'tokensecret'],
+      ['list', 'nodes', undefined, undefined],
+      ['get', 'configmaps', 'kubeedge', 'cloudcore'],
+    ]);
+  });
+
+  it('pages a list through continue tokens, the same items as one list, while nothing is written', async () => {
+    // Prepare
+    const whole = await core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName!=' });
+
+    // Act
+    const names: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName!=', limit: 3, _continue: token });
+      names.push(...page.items.map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`));
+      token = page.metadata?._continue || undefined;
+    } while (token);
+
+    // Assess
+    expect(names).toEqual(whole.items.map((pod) => `${pod.metadata?.namespace}/${pod.metadata?.name}`));
+    expect(names.length).toBeGreaterThan(3);
   });
 });
 

@@ -105,14 +105,15 @@ function oneRoundPerLoop<T extends LoggedEvent>(events: readonly T[]): T[] {
 /**
  * A `--json` document with what differs between two runs of the same request set aside: the execution's name
  * (wherever it appears: ARN, record path, child names), the times (epoch milliseconds, ISO 8601 strings, waits and
- * durations), how many rounds a polling loop took and its round counter (`attempt`), and the sandbox's random SSM
- * command ids.
+ * durations), how many rounds a polling loop took and its round counter (`attempt`), the sandbox's random SSM
+ * command ids, and the resourceVersions of the objects the run wrote (the cluster's counter moves between runs).
  */
 function timeless(document: { events: LoggedEvent[] }, name: string): unknown {
   const named = JSON.parse(JSON.stringify(document).replaceAll(name, '<name>'));
   const strip = (value: unknown, key = ''): unknown => {
     if (Array.isArray(value)) return value.map((item) => strip(item));
-    if (typeof value === 'string') return ISO_TIME.test(value) || key === 'commandId' ? '<varies>' : value;
+    if (typeof value === 'string')
+      return ISO_TIME.test(value) || key === 'commandId' || key === 'resourceVersion' ? '<varies>' : value;
     if (typeof value === 'number' && /^(timestamp|attempt)$|(Ms|Seconds|duration)$/i.test(key)) return '<varies>';
     if (value === null || typeof value !== 'object') return value;
     return Object.fromEntries(Object.entries(value).map(([field, item]) => [field, strip(item, field)]));

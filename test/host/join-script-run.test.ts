@@ -3,8 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveJoinSettings } from '../../functions/resolve-join-settings/core';
 import { parseScriptFailure, renderHostScript } from '../../functions/shared/join-script';
+import { resolveJoinSettings } from '../../functions/shared/join-settings/core';
 import type { JoinSettings } from '../../functions/shared/schemas';
 import { CLOUDCORE_YAML } from '../unit/onboard/fixtures';
 

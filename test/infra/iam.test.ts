@@ -43,6 +43,9 @@ const ACTIONS_OF_USE: Record<StepUse, readonly string[]> = {
   'ssm:token-write': ['ssm:PutParameter'],
   'ssm:token-delete': ['ssm:DeleteParameter'],
   's3:drift-reports': [],
+  'dynamodb:wait-put': [],
+  'dynamodb:wait-take': [],
+  'stepfunctions:task-success': [],
 };
 
 /**

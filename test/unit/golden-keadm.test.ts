@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { resolveJoinSettings } from '../../functions/resolve-join-settings/core';
 import { renderHostScript } from '../../functions/shared/join-script';
+import { resolveJoinSettings } from '../../functions/shared/join-settings/core';
 import { supportedVersions } from '../../functions/shared/keadm/profiles';
 import { CLOUDCORE_YAML } from './onboard/fixtures';
 

@@ -18,7 +18,7 @@ const request = (n: number, extra: object = {}) => ({
   ...extra,
 });
 
-const SETTINGS: StepResult<'ResolveJoinSettings'>['settings'] = {
+const SETTINGS: StepResult<'ValidateOnboardRequest'>['join']['settings'] = {
   nodeName: 'edge-b1',
   nodeIp: '10.30.0.1',
   profile: 'fork',
@@ -54,10 +54,10 @@ function childStubs(behaviour: Behaviour, started: string[]): Stubs {
         request: { ...asked, mode: 'ssm', taint: true, labels: {}, dryRun: false },
         alreadyJoined: true,
         adopting: false,
+        join: { settings: { ...SETTINGS, nodeName: asked.nodeName } },
       };
     },
     LockNode: async () => ({ lock: 'acquired', keys: [] }),
-    ResolveJoinSettings: async (input) => ({ settings: { ...SETTINGS, nodeName: nodeOf(input) } }),
     ReleaseNodeLock: async () => ({ lock: 'released', released: [] }),
     FinishNode: async (input) => {
       if (behaviour.unfinished?.includes(nodeOf(input))) {

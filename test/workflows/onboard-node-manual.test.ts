@@ -10,7 +10,7 @@ import { asHandlers, failWith, type StepInput, type StepResult, type Stubs } fro
 
 const request = { nodeName: 'edge-m', nodeIp: '10.20.0.71' };
 const STARTED = '2026-01-01T00:00:00.000Z';
-const settings: StepResult<'ResolveJoinSettings'>['settings'] = {
+const settings: StepResult<'ValidateOnboardRequest'>['join']['settings'] = {
   nodeName: 'edge-m',
   nodeIp: '10.20.0.71',
   profile: 'fork',
@@ -53,6 +53,7 @@ function manualHandlers(calls: Call[]): Stubs {
       request: { ...request, mode: 'manual' as const, instanceId: null, taint: true, labels: {}, dryRun: false },
       alreadyJoined: false,
       adopting: false,
+      join: { settings },
     })),
     LockNode: step('LockNode', () => ({
       lock: 'acquired' as const,
@@ -62,13 +63,13 @@ function manualHandlers(calls: Call[]): Stubs {
       lock: 'released' as const,
       released: ['edgekeeper-node-edge-m'],
     })),
-    ResolveJoinSettings: step('ResolveJoinSettings', () => ({ settings })),
     CheckNodeReady: step('CheckNodeReady', () => ({
       ready: ++checks >= 2,
       missing: checks >= 2 ? [] : ['node edge-m does not exist'],
       waitSeconds: 1,
       startedAt: STARTED,
       attempt: checks,
+      node: checks >= 2 ? { resourceVersion: '7', labels: {}, annotations: {}, taints: [] } : null,
     })),
     FinishNode: step('FinishNode', () => ({
       nodeName: 'edge-m',
@@ -126,7 +127,6 @@ describe('onboard-node, manual join', () => {
     expect(entered).toEqual([
       'Validate the request',
       'Lock the node',
-      'Resolve join settings',
       'Start waiting for the manual join',
       'Check the manual join',
       'Wait for the manual join',
@@ -151,7 +151,16 @@ describe('onboard-node, manual join', () => {
       timeout: 'manualJoin',
       executionId: expect.stringMatching(EXECUTION),
     });
-    expect(called('FinishNode')).toEqual([{ operationId: 'op-m', nodeName: 'edge-m', instanceId: null, settings }]);
+    // finishing patches the node as the last check saw it
+    expect(called('FinishNode')).toEqual([
+      {
+        operationId: 'op-m',
+        nodeName: 'edge-m',
+        instanceId: null,
+        settings,
+        seen: { resourceVersion: '7', labels: {}, annotations: {}, taints: [] },
+      },
+    ]);
     expect(result.output).toEqual({ ...request, instanceId: null, alreadyJoined: false, daemonSets: DAEMONSETS });
     expect(published.map((event) => event.detailType)).toEqual(['Edge Node Joined']);
   });
@@ -197,6 +206,7 @@ describe('onboard-node, manual join', () => {
             waitSeconds: 1,
             startedAt: STARTED,
             attempt: checks,
+            node: null,
           };
         },
       },

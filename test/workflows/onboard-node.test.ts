@@ -1,10 +1,12 @@
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { StepName } from '../../functions/registry';
+import { currentEnvironment, readSettings } from '../../functions/shared/settings';
 import { type PublishedEvent, runWorkflow, type WorkflowEvent } from '../../local/runtime';
 import { asHandlers, failWith, NamedError, type StepInput, type StepResult, type Stubs } from './stubs';
 
 const request = { nodeName: 'edge-1', nodeIp: '10.20.0.11', instanceId: 'mi-0123456789abcdef0' };
 const STARTED = '2026-01-01T00:00:00.000Z';
-const settings: StepResult<'ResolveJoinSettings'>['settings'] = {
+const settings: StepResult<'ValidateOnboardRequest'>['join']['settings'] = {
   nodeName: 'edge-1',
   nodeIp: '10.20.0.11',
   profile: 'fork',
@@ -18,6 +20,8 @@ const settings: StepResult<'ResolveJoinSettings'>['settings'] = {
   taint: true,
   labels: {},
 };
+/** The node as the readiness check saw it Ready: what finishing patches. */
+const SEEN = { resourceVersion: '4711', labels: { 'node-role.kubernetes.io/edge': '' }, annotations: {}, taints: [] };
 const DAEMONSETS: StepResult<'KeepDaemonSetsOffEdge'> = {
   patched: [{ namespace: 'kube-system', name: 'calico-node' }],
   skipped: [{ namespace: 'kubeedge', name: 'edgemesh-agent', reason: 'meant for edge nodes' }],
@@ -80,6 +84,7 @@ function happyHandlers(
       },
       alreadyJoined: options.alreadyJoined ?? false,
       adopting: false,
+      join: { settings },
     })),
     LockNode: step('LockNode', (input) => ({
       lock: String(input.executionId).endsWith('-rollback') ? 'adopted' : 'acquired',
@@ -92,7 +97,6 @@ function happyHandlers(
           ? { lock: 'kept-for-parent', released: [] }
           : { lock: 'released', released: ['edgekeeper-node-edge-1'] },
     ),
-    ResolveJoinSettings: step('ResolveJoinSettings', () => ({ settings })),
     RenderHostScript: step('RenderHostScript', () => ({ script: '#!/bin/bash\necho join\n' })),
     SendJoinScript: step('SendJoinScript', () => ({
       commandId: 'c-1',
@@ -123,12 +127,20 @@ function happyHandlers(
           : null,
       };
     }),
+    // no event comes here: each wait times out (compressed to 1 ms) and the check polls
+    AwaitHostCommand: step('AwaitHostCommand', (input) => ({
+      commandId: String(input.commandId),
+      instanceId: String(input.instanceId),
+      outcome: 'waiting',
+    })),
+    ResumeOnCommandEvent: step('ResumeOnCommandEvent', () => ({ outcome: 'no-wait' })),
     CheckNodeReady: step('CheckNodeReady', () => ({
       ready: ++readinessChecks >= 2,
       missing: readinessChecks >= 2 ? [] : ['Ready=True'],
       waitSeconds: 1,
       startedAt: STARTED,
       attempt: readinessChecks,
+      node: readinessChecks >= 2 ? SEEN : null,
     })),
     FinishNode: step('FinishNode', () => ({
       nodeName: 'edge-1',
@@ -194,7 +206,7 @@ function happyHandlers(
 async function onboard(
   input: object,
   replace: Stubs = {},
-  options: { alreadyJoined?: boolean; dryRun?: boolean; failPublishing?: boolean } = {},
+  options: { alreadyJoined?: boolean; dryRun?: boolean; failPublishing?: boolean; callbackTimeoutMs?: number } = {},
 ) {
   const calls: Call[] = [];
   const published: PublishedEvent[] = [];
@@ -204,6 +216,7 @@ async function onboard(
     executionName: 'op-1',
     waits: 'compressed',
     compressedWaitMs: 1,
+    ...(options.callbackTimeoutMs === undefined ? {} : { compressedCallbackTimeoutMs: options.callbackTimeoutMs }),
     handlers: asHandlers({ ...happyHandlers(calls, options), ...replace }),
     onPublish: (event) => {
       if (options.failPublishing) throw new NamedError('EventBridge.InternalException', 'PutEvents failed');
@@ -225,7 +238,6 @@ describe('onboard-node workflow', () => {
     expect(entered.filter((s) => !s?.endsWith('?'))).toEqual([
       'Validate the request',
       'Lock the node',
-      'Resolve join settings',
       'Send the join script to the host',
       'Wait for the host script',
       'Check the host script',
@@ -264,10 +276,18 @@ describe('onboard-node workflow', () => {
       ...request,
     };
     expect(called('LockNode')).toEqual([lock]);
-    expect(called('ReleaseNodeLock')).toEqual([lock]);
+    // the release gets the Leases as the lock step took them, to delete them without listing first
+    expect(called('ReleaseNodeLock')).toEqual([
+      {
+        ...lock,
+        taken: [{ key: 'node', value: 'edge-1', lease: 'edgekeeper-node-edge-1', outcome: 'acquired' }],
+      },
+    ]);
     expect(called('ValidateOnboardRequest')).toEqual([
       { operationId: 'op-1', request, execution: { id: expect.stringMatching(EXECUTION) } },
     ]);
+    // finishing patches the node as the readiness check saw it Ready, without reading it again
+    expect(called('FinishNode')).toEqual([expect.objectContaining({ seen: SEEN })]);
     // every step sees the operation id, which ties its logs to this execution
     expect(calls.every((call) => call.input.operationId === 'op-1')).toBe(true);
   });
@@ -294,7 +314,8 @@ describe('onboard-node workflow', () => {
     expect(entered).not.toContain('Send the join script to the host');
     expect(entered).not.toContain('Check node readiness');
     expect(called('FinishNode')).toEqual([
-      { operationId: 'op-1', nodeName: 'edge-1', instanceId: request.instanceId, settings },
+      // no readiness check saw the node: finishing reads it
+      { operationId: 'op-1', nodeName: 'edge-1', instanceId: request.instanceId, settings, seen: null },
     ]);
     expect(entered).toContain('Keep cloud DaemonSets off edge nodes');
     expect(result.output).toMatchObject({ alreadyJoined: true });
@@ -354,23 +375,41 @@ describe('onboard-node workflow', () => {
   it('retries a transient error and then goes on', async () => {
     let attempts = 0;
     const { result, ofType } = await onboard(request, {
-      ResolveJoinSettings: async () => {
+      LockNode: async () => {
         attempts += 1;
-        if (attempts === 1) throw new NamedError('TransientServiceError', 'reading ConfigMap: HTTP 503');
-        return { settings };
+        if (attempts === 1) throw new NamedError('TransientServiceError', 'creating Lease: HTTP 503');
+        return {
+          lock: 'acquired',
+          keys: [{ key: 'node', value: 'edge-1', lease: 'edgekeeper-node-edge-1', outcome: 'acquired' }],
+        };
       },
     });
     expect(result.status).toBe('SUCCEEDED');
-    expect(ofType('StateRetried')).toEqual(['Resolve join settings']);
+    expect(ofType('StateRetried')).toEqual(['Lock the node']);
   });
 
-  it('releases the lock when a step before the join fails, and rolls nothing back', async () => {
-    const { result, entered, rollback, published } = await onboard(request, {
-      ResolveJoinSettings: failWith('CloudcoreConfigError', 'cloudcore.yaml has no modules.cloudHub.advertiseAddress'),
+  it('fails on a cloudcore configuration the join cannot use before locking: validation resolves the settings', async () => {
+    const message = 'cloudcore.yaml has no modules.cloudHub.advertiseAddress';
+    const { result, entered, calls } = await onboard(request, {
+      ValidateOnboardRequest: failWith('CloudcoreConfigError', message),
     });
-    expect(result.error?.name).toBe('CloudcoreConfigError');
-    expect(entered.slice(entered.indexOf('Resolve join settings'))).toEqual([
-      'Resolve join settings',
+    expect(result.error).toEqual({ name: 'CloudcoreConfigError', message });
+    expect(entered).toEqual([
+      'Validate the request',
+      'Nothing to undo',
+      'Publish Edge Node Join Failed',
+      'Fail with the original error',
+    ]);
+    expect(calls).toEqual([]);
+  });
+
+  it('releases the lock when the lock step fails after it may have taken Leases, and rolls nothing back', async () => {
+    const { result, entered, rollback, published } = await onboard(request, {
+      LockNode: failWith('ClusterAccessDeniedError', 'creating Lease edgekeeper-ip-10.20.0.11: HTTP 403'),
+    });
+    expect(result.error?.name).toBe('ClusterAccessDeniedError');
+    expect(entered.slice(entered.indexOf('Lock the node'))).toEqual([
+      'Lock the node',
       'Nothing to roll back',
       'Release the lock after failure',
       'Publish Edge Node Join Failed',
@@ -378,7 +417,7 @@ describe('onboard-node workflow', () => {
     ]);
     expect(rollback).toEqual([]);
     expect(published[0].detail).toMatchObject({
-      error: 'CloudcoreConfigError',
+      error: 'ClusterAccessDeniedError',
       rollback: { result: 'not-needed' },
       lock: { result: 'released' },
     });
@@ -529,8 +568,72 @@ describe('onboard-node workflow', () => {
     const { result, entered, ofType } = await onboard(request, {}, { failPublishing: true });
     expect(result.status).toBe('SUCCEEDED');
     expect(result.output).toEqual({ ...request, alreadyJoined: false, daemonSets: DAEMONSETS });
-    expect(ofType('StateCaught')).toEqual(['Publish Edge Node Joined']);
+    // besides the host script's waits, which no event ends here: each times out into the check
+    expect(ofType('StateCaught').filter((state) => state !== 'Wait for the host script')).toEqual([
+      'Publish Edge Node Joined',
+    ]);
     expect(entered.slice(-2)).toEqual(['Publish Edge Node Joined', 'Report the joined node']);
+  });
+});
+
+describe('onboard-node workflow: waiting for the host script', () => {
+  /** What the event's target does deployed: sends the waiting task's token back, here a moment after the wait began. */
+  function resumeSoon(tokens: string[]) {
+    return async (input: StepInput): Promise<StepResult<'AwaitHostCommand'>> => {
+      const token = String(input.taskToken);
+      tokens.push(token);
+      const endpoint = readSettings(currentEnvironment()).stepFunctionsEndpoint;
+      const client = new SFNClient({
+        endpoint,
+        region: 'local',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      setTimeout(() => {
+        void client
+          .send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ status: 'Success' }) }))
+          .finally(() => client.destroy());
+      }, 20);
+      return { commandId: String(input.commandId), instanceId: String(input.instanceId), outcome: 'waiting' };
+    };
+  }
+
+  it('moves on when the task token comes back, with a fresh token for every wait and none in the history', async () => {
+    const tokens: string[] = [];
+    const { result, entered, ofType } = await onboard(
+      request,
+      { AwaitHostCommand: resumeSoon(tokens) },
+      // longer than the test: only the token ends a wait
+      { callbackTimeoutMs: 60_000 },
+    );
+
+    expect(result.status).toBe('SUCCEEDED');
+    // the stub check says InProgress once, so the workflow waits twice, each time until the token comes back
+    expect(entered.filter((s) => s === 'Wait for the host script' || s === 'Check the host script')).toEqual([
+      'Wait for the host script',
+      'Check the host script',
+      'Wait for the host script',
+      'Check the host script',
+    ]);
+    expect(ofType('StateFailed')).toEqual([]);
+    expect(new Set(tokens).size).toBe(2);
+    const history = JSON.stringify(result.events);
+    for (const token of tokens) expect(history).not.toContain(token);
+  });
+
+  it('polls with backoff when the wait cannot be set up', async () => {
+    const { result, entered } = await onboard(request, {
+      AwaitHostCommand: failWith('SettingsError', 'EDGEKEEPER_COMMAND_WAITS_TABLE: must be a DynamoDB table name'),
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(entered.filter((s) => s?.includes('host script'))).toEqual([
+      'Wait for the host script',
+      'Pause before checking the host script',
+      'Check the host script',
+      'Wait for the host script',
+      'Pause before checking the host script',
+      'Check the host script',
+    ]);
   });
 });
 

@@ -9,10 +9,11 @@ interface HandlerModules {
   ValidateOnboardRequest: typeof import('../../functions/validate-onboard-request/handler');
   LockNode: typeof import('../../functions/lock-node/handler');
   ReleaseNodeLock: typeof import('../../functions/release-node-lock/handler');
-  ResolveJoinSettings: typeof import('../../functions/resolve-join-settings/handler');
   RenderHostScript: typeof import('../../functions/render-host-script/handler');
   SendJoinScript: typeof import('../../functions/send-join-script/handler');
   CheckHostCommand: typeof import('../../functions/check-host-command/handler');
+  AwaitHostCommand: typeof import('../../functions/await-host-command/handler');
+  ResumeOnCommandEvent: typeof import('../../functions/resume-on-command-event/handler');
   CheckNodeReady: typeof import('../../functions/check-node-ready/handler');
   FinishNode: typeof import('../../functions/finish-node/handler');
   KeepDaemonSetsOffEdge: typeof import('../../functions/keep-daemonsets-off-edge/handler');

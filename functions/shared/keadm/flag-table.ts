@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KeadmProfile } from '../schemas';
 import flagTableJson from './keadm-flags.json';
 

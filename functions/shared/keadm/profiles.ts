@@ -13,8 +13,7 @@ export const SUPPORTED_VERSIONS: Readonly<Record<KeadmProfile, readonly string[]
   upstream: Object.freeze(['v1.12.0', 'v1.13.0', 'v1.15.0', 'v1.17.0', 'v1.20.0']),
 });
 
-/** KubeSphere's default (its version list marks "v1.6.1(默认)", default; docs/kubeedge.md §1). */
-export const DEFAULT_KUBEEDGE_VERSION = 'v1.6.1';
+export { DEFAULT_KUBEEDGE_VERSION } from './default-version';
 
 /** Every supported version, fork first, in ascending order (`v1.6.1` form). */
 export function supportedVersions(): string[] {

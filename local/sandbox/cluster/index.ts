@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FaultPlan } from '../faults';
 import { ControllerManager } from './controllers';
 import { writeKubeconfig } from './kubeconfig';
-import { EDGEKEEPER_SUBJECT, EDGEKEEPER_USER, grantsFor, RBAC_MANIFEST } from './rbac';
+import { CLOUDCORE_USER, EDGEKEEPER_SUBJECT, EDGEKEEPER_USER, grantsFor, RBAC_MANIFEST } from './rbac';
 import { ACCESS_LOG_DIR_ENV, AccessLog, type RequestLog } from './request-log';
 import { ResourceApi } from './routes/resources';
 import { seed, seedObjects } from './seed';
@@ -14,7 +14,7 @@ import { makeTlsMaterial } from './tls';
 import { TokenAuthenticator } from './tokens';
 import type { KubeObject } from './types';
 
-export { EDGEKEEPER_USER } from './rbac';
+export { CLOUDCORE_USER, EDGEKEEPER_USER } from './rbac';
 export type { RequestLog } from './request-log';
 
 /** The default fixture: a KubeSphere 3.2 cluster with KubeEdge enabled. */
@@ -31,6 +31,8 @@ export interface SandboxCluster {
    * (403 Forbidden for anything it does not grant); context "edgekeeper". What the workflows' steps use.
    */
   readonly edgekeeperKubeconfigPath: string;
+  /** `<dir>/cloudcore.kubeconfig`: the cloudcore stand-in's own identity ({@link CLOUDCORE_USER}), context "cloudcore". */
+  readonly cloudcoreKubeconfigPath: string;
   /** The requests the edgekeeper identity was allowed, in order. */
   readonly accessLog: AccessLog;
   /** Request counters per verb and resource, e.g. `{ 'list pods': 3, 'patch daemonsets': 2 }`. */
@@ -42,8 +44,8 @@ export interface SandboxCluster {
 }
 
 /**
- * Starts the simulated cluster: a fresh CA and two tokens (the admin's, and edgekeeper's ServiceAccount bound by
- * `rbacManifest`; the TokenRequest API issues more, bound by the same manifest), the fixture seeded (controllers already run, so DaemonSet and Deployment pods exist), the API
+ * Starts the simulated cluster: a fresh CA and three tokens (the admin's, the cloudcore stand-in's, and edgekeeper's
+ * ServiceAccount bound by `rbacManifest`; the TokenRequest API issues more, bound by the same manifest), the fixture seeded (controllers already run, so DaemonSet and Deployment pods exist), the API
  * server listening on 127.0.0.1, and a kubeconfig per identity written into `dir`. When the environment names an
  * access log directory (ACCESS_LOG_DIR_ENV), the requests allowed to edgekeeper are appended to a file there.
  */
@@ -60,10 +62,12 @@ export async function startCluster(options: {
   const tls = makeTlsMaterial();
   const token = randomBytes(24).toString('hex');
   const edgekeeperToken = randomBytes(24).toString('hex');
+  const cloudcoreToken = randomBytes(24).toString('hex');
   const manifest = readFileSync(options.rbacManifest ?? RBAC_MANIFEST, 'utf8');
   const tokens = new TokenAuthenticator((account) => grantsFor(manifest, account), options.now);
   tokens.add(token, { user: 'admin' });
   tokens.add(edgekeeperToken, { user: EDGEKEEPER_USER, grants: grantsFor(manifest, EDGEKEEPER_SUBJECT) });
+  tokens.add(cloudcoreToken, { user: CLOUDCORE_USER });
   const logDir = process.env[ACCESS_LOG_DIR_ENV];
   const accessLog = new AccessLog(logDir ? AccessLog.fileIn(logDir) : undefined);
   const store = new Store();
@@ -86,10 +90,13 @@ export async function startCluster(options: {
   writeKubeconfig(kubeconfigPath, url, tls.caCert, token);
   const edgekeeperKubeconfigPath = join(options.dir, 'edgekeeper.kubeconfig');
   writeKubeconfig(edgekeeperKubeconfigPath, url, tls.caCert, edgekeeperToken, 'edgekeeper');
+  const cloudcoreKubeconfigPath = join(options.dir, 'cloudcore.kubeconfig');
+  writeKubeconfig(cloudcoreKubeconfigPath, url, tls.caCert, cloudcoreToken, 'cloudcore');
   return {
     url,
     kubeconfigPath,
     edgekeeperKubeconfigPath,
+    cloudcoreKubeconfigPath,
     accessLog,
     requestLog: server.requestLog,
     seedObjects(objects) {

@@ -13,6 +13,12 @@ export const EDGEKEEPER_SUBJECT = { kind: 'ServiceAccount', name: 'edgekeeper', 
 export const EDGEKEEPER_USER = `system:serviceaccount:${EDGEKEEPER_SUBJECT.namespace}:${EDGEKEEPER_SUBJECT.name}`;
 
 /**
+ * The user the cloudcore stand-in's requests come from, as a real cluster sees cloudcore's ServiceAccount: a bench
+ * counts them apart from the steps' (`RequestLog.counts(client)`). Unrestricted, as cloudcore's ClusterRole nearly is.
+ */
+export const CLOUDCORE_USER = 'system:serviceaccount:kubeedge:cloudcore';
+
+/**
  * What a request asks, in the authorizer's terms: `resource` includes the subresource (`pods/eviction`), `name`
  * is absent for list, create and deletecollection, `namespace` is absent for cluster-scoped resources and for
  * lists across all namespaces.
@@ -135,7 +141,8 @@ export function forbidden(user: string, request: RequestAttributes): ApiError {
 }
 
 /** Who sent a request: the admin (test setup, kubectl, cloudcore) may do anything; the others are held to grants. */
-export type Identity = { readonly user: 'admin' } | { readonly user: string; readonly grants: readonly Grant[] };
+/** Who a token is: an identity without grants may do anything (the admin, the cloudcore stand-in), any other only what they allow. */
+export type Identity = { readonly user: string } | { readonly user: string; readonly grants: readonly Grant[] };
 
 /**
  * Authorizes a request for an identity.

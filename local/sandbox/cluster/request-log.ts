@@ -3,43 +3,87 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RequestAttributes } from './rbac';
 
+/** One request as the log keeps it: who sent it, the RBAC verb, the resource, and the object when it names one. */
+export interface LoggedRequest {
+  /** the authenticated user (`admin`, `system:serviceaccount:<ns>:<name>`), `system:anonymous` without a token */
+  readonly client: string;
+  readonly verb: string;
+  readonly resource: string;
+  readonly namespace?: string;
+  readonly name?: string;
+}
+
 /**
  * Counts API requests per `<verb> <resource>` (`list pods`, `patch daemonsets`, `patch nodes/status`), the way a
- * benchmark wants to compare how chatty two ways of doing the same job are. Discovery and `/version` count under
- * `get discovery` so they do not hide among resource requests.
+ * benchmark wants to compare how chatty two ways of doing the same job are, and per client: the steps (their
+ * ServiceAccount), the cloudcore stand-in (its own) and a person's kubectl (the admin) each send what a real cluster
+ * would see from them, so a bench can count one apart from the others. Discovery and `/version` count under
+ * `get discovery` / `get version` so they do not hide among resource requests.
  */
 export interface RequestLog {
-  /** A snapshot of the counters. */
-  counts(): Record<string, number>;
-  /** All requests counted since the last reset. */
-  total(): number;
-  /** Sets every counter back to zero. */
+  /** A snapshot of the counters: every client's summed, or one client's. */
+  counts(client?: string): Record<string, number>;
+  /** The counters of each client that sent anything. */
+  byClient(): Record<string, Record<string, number>>;
+  /** The requests since the last reset, in order (the most recent {@link TRACE_LIMIT} of them). */
+  trace(): readonly LoggedRequest[];
+  /** All requests counted since the last reset (of one client when given). */
+  total(client?: string): number;
+  /** Sets every counter back to zero and empties the trace. */
   reset(): void;
 }
 
+/** The trace keeps this many requests: enough for an onboarding or a drift check, bounded under any load. */
+export const TRACE_LIMIT = 10_000;
+
 /** The in-memory {@link RequestLog} the server writes to. */
 export class CountingRequestLog implements RequestLog {
-  private readonly counters = new Map<string, number>();
+  private readonly counters = new Map<string, Map<string, number>>();
+  private entries: LoggedRequest[] = [];
 
   /** Counts one request. */
-  record(verb: string, resource: string): void {
-    const key = `${verb} ${resource}`;
-    this.counters.set(key, (this.counters.get(key) ?? 0) + 1);
+  record(request: LoggedRequest): void {
+    const key = `${request.verb} ${request.resource}`;
+    const counters = this.counters.get(request.client) ?? new Map<string, number>();
+    this.counters.set(request.client, counters);
+    counters.set(key, (counters.get(key) ?? 0) + 1);
+    if (this.entries.length === TRACE_LIMIT) this.entries = this.entries.slice(TRACE_LIMIT / 2);
+    this.entries.push(request);
   }
 
-  counts(): Record<string, number> {
-    return Object.fromEntries([...this.counters].sort(([a], [b]) => a.localeCompare(b)));
+  counts(client?: string): Record<string, number> {
+    const summed = new Map<string, number>();
+    for (const [who, counters] of this.counters) {
+      if (client !== undefined && who !== client) continue;
+      for (const [key, n] of counters) summed.set(key, (summed.get(key) ?? 0) + n);
+    }
+    return sorted(summed);
   }
 
-  total(): number {
+  byClient(): Record<string, Record<string, number>> {
+    return Object.fromEntries(
+      [...this.counters.keys()].sort((a, b) => a.localeCompare(b)).map((client) => [client, this.counts(client)]),
+    );
+  }
+
+  trace(): readonly LoggedRequest[] {
+    return [...this.entries];
+  }
+
+  total(client?: string): number {
     let sum = 0;
-    for (const n of this.counters.values()) sum += n;
+    for (const n of Object.values(this.counts(client))) sum += n;
     return sum;
   }
 
   reset(): void {
     this.counters.clear();
+    this.entries = [];
   }
+}
+
+function sorted(counters: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...counters].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /**

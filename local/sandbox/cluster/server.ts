@@ -105,15 +105,15 @@ export class ApiServer {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const method = req.method ?? 'GET';
+    const identity = this.options.tokens.identify(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]);
     if (url.pathname === '/version') {
-      this.requestLog.record('get', 'version');
+      this.requestLog.record({ client: identity?.user ?? ANONYMOUS, verb: 'get', resource: 'version' });
       return send(res, 200, SERVER_VERSION);
     }
-    const identity = this.options.tokens.identify(/^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1]);
     if (!identity) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     const discovery = this.discovery(url.pathname, `${req.socket.localAddress}:${req.socket.localPort}`);
     if (discovery) {
-      this.requestLog.record('get', 'discovery');
+      this.requestLog.record({ client: identity.user, verb: 'get', resource: 'discovery' });
       if (method !== 'GET') throw methodNotAllowed();
       return send(res, 200, discovery);
     }
@@ -131,10 +131,11 @@ export class ApiServer {
     };
     authorize(identity, request);
     if ('grants' in identity) this.options.accessLog?.record(request);
-    await this.dispatch(method, path, url.searchParams, req, res, body);
+    await this.dispatch(identity.user, method, path, url.searchParams, req, res, body);
   }
 
   private async dispatch(
+    client: string,
     method: string,
     path: ResourcePath,
     query: URLSearchParams,
@@ -145,7 +146,14 @@ export class ApiServer {
     const { api } = this.options;
     const { type, namespace, name, subresource } = path;
     const resourceName = subresource ? `${type.name}/${subresource}` : type.name;
-    const log = (verb: string) => this.requestLog.record(verb, resourceName);
+    const log = (verb: string) =>
+      this.requestLog.record({
+        client,
+        verb,
+        resource: resourceName,
+        ...(namespace === undefined ? {} : { namespace }),
+        ...(name === undefined ? {} : { name }),
+      });
     const listQuery: ListQuery = {
       labelSelector: query.get('labelSelector') ?? undefined,
       fieldSelector: query.get('fieldSelector') ?? undefined,
@@ -173,8 +181,12 @@ export class ApiServer {
       }
       if (method === 'GET') {
         log('list');
-        const { items, metadata } = api.list(type, namespace, listQuery);
-        if (wantsTable(req)) return send(res, 200, toTable(type, items, metadata, includeObject(query)));
+        if (wantsTable(req)) {
+          const { items, metadata } = api.list(type, namespace, listQuery);
+          return send(res, 200, toTable(type, items, metadata, includeObject(query)));
+        }
+        // serialized at once and never changed: the stored objects themselves, not copies of a page of them
+        const { items, metadata } = api.list(type, namespace, listQuery, { copies: false });
         return send(res, 200, { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items });
       }
       if (method === 'POST') {
@@ -286,6 +298,9 @@ export function parseResourcePath(pathname: string): ResourcePath | undefined {
   if (type.namespaced && rest.length > 1) return undefined;
   return { type, name: rest[1], subresource: rest[2] };
 }
+
+/** The user of a request without a bearer token (only `/version` serves one). */
+const ANONYMOUS = 'system:anonymous';
 
 const COLLECTION_VERBS = new Map([
   ['POST', 'create'],

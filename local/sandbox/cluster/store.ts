@@ -17,6 +17,8 @@ export type ChangeListener = (type: ResourceType, change: ChangeType, object: Ku
 export class Store {
   private readonly objects = new Map<ResourceType, Map<string, KubeObject>>();
   private readonly listeners = new Set<ChangeListener>();
+  /** the keys of each type in list order, kept until a create or delete changes the set of keys */
+  private readonly order = new Map<ResourceType, string[]>();
   private revision = 1000;
 
   /** The resourceVersion of the latest write (lists report it). */
@@ -32,13 +34,27 @@ export class Store {
 
   /** All objects of a type, in one namespace or (without one) everywhere, sorted by namespace then name. */
   list(type: ResourceType, namespace?: string): KubeObject[] {
-    const items = [...this.bucket(type).values()].filter(
-      (o) => namespace === undefined || o.metadata.namespace === namespace,
-    );
-    items.sort((a, b) =>
-      key(a.metadata.namespace, a.metadata.name).localeCompare(key(b.metadata.namespace, b.metadata.name)),
-    );
-    return items.map((o) => structuredClone(o));
+    return this.view(type, namespace).map((o) => structuredClone(o));
+  }
+
+  /**
+   * The stored objects themselves, in {@link list}'s order, without copying them: for the API's paginated lists and
+   * the controllers, which copy only what they hand out. Callers must never change them. A list of 30,000 pods read
+   * page by page would otherwise copy and sort all of them for every page.
+   */
+  view(type: ResourceType, namespace?: string): readonly KubeObject[] {
+    const bucket = this.bucket(type);
+    let keys = this.order.get(type);
+    if (!keys) {
+      keys = [...bucket.keys()].sort((a, b) => a.localeCompare(b));
+      this.order.set(type, keys);
+    }
+    const items: KubeObject[] = [];
+    for (const k of keys) {
+      const object = bucket.get(k) as KubeObject;
+      if (namespace === undefined || object.metadata.namespace === namespace) items.push(object);
+    }
+    return items;
   }
 
   /** The object, or undefined. */
@@ -60,12 +76,14 @@ export class Store {
     const k = key(object.metadata.namespace, name);
     const bucket = this.bucket(type);
     if (bucket.has(k)) throw alreadyExists(type, name);
+    // one copy of the whole object: its metadata is that copy's own
+    const copy = structuredClone(object);
     const stored: KubeObject = {
-      ...structuredClone(object),
+      ...copy,
       apiVersion: apiVersionOf(type),
       kind: type.kind,
       metadata: {
-        ...structuredClone(object.metadata),
+        ...copy.metadata,
         uid: randomUUID(),
         resourceVersion: this.nextRevision(),
         creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
@@ -73,6 +91,7 @@ export class Store {
       },
     };
     bucket.set(k, stored);
+    this.order.delete(type);
     this.emit(type, 'ADDED', stored);
     return structuredClone(stored);
   }
@@ -119,6 +138,7 @@ export class Store {
     const current = bucket.get(k);
     if (!current) throw notFound(type, name);
     bucket.delete(k);
+    this.order.delete(type);
     current.metadata.resourceVersion = this.nextRevision();
     this.emit(type, 'DELETED', current);
     return structuredClone(current);
@@ -126,9 +146,14 @@ export class Store {
 
   /** Every stored object of every type, for cross-type sweeps (namespace deletion, garbage collection). */
   *all(): Generator<[ResourceType, KubeObject]> {
-    for (const [type, bucket] of this.objects) {
-      for (const object of [...bucket.values()]) yield [type, structuredClone(object)];
-    }
+    for (const [type, object] of this.allViews()) yield [type, structuredClone(object)];
+  }
+
+  /** {@link all} without copies, for sweeps that only read (the garbage collector): callers must never change them. */
+  allViews(): [ResourceType, KubeObject][] {
+    const found: [ResourceType, KubeObject][] = [];
+    for (const [type, bucket] of this.objects) for (const object of bucket.values()) found.push([type, object]);
+    return found;
   }
 
   private bucket(type: ResourceType): Map<string, KubeObject> {

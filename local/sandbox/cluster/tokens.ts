@@ -18,8 +18,8 @@ interface Entry {
 }
 
 /**
- * The bearer tokens the API server accepts: the two it starts with (the admin's, and ServiceAccount
- * kube-system/edgekeeper's), and the bounded ones the TokenRequest API issues for a ServiceAccount. A token issued
+ * The bearer tokens the API server accepts: the three it starts with (the admin's, the cloudcore stand-in's, and
+ * ServiceAccount kube-system/edgekeeper's), and the bounded ones the TokenRequest API issues for a ServiceAccount. A token issued
  * for a ServiceAccount is held to the grants of that account, as the token the sandbox starts with is; once expired
  * it is unknown again, which the server answers with 401 as a real API server does.
  */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ApiException, CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import type { CoreV1Api, V1Node } from '@kubernetes/client-node';
 import { z } from 'zod';
 import { close, listen } from './mirror';
 import { type ReadyStatus, registeredNode, withReady } from './node-object';
@@ -57,9 +57,16 @@ const CA_PEM = '-----BEGIN CERTIFICATE-----\nc2FuZGJveC1jbG91ZGNvcmUtY2E=\n-----
  * stand-in's connect/disconnect and keeps the Node in the cluster like edged + cloudcore would.
  */
 export async function startCloudcore(options: CloudcoreOptions): Promise<Cloudcore> {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(options.kubeconfigPath);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+  let client: CoreV1Api | undefined;
+  const core = (): CoreV1Api => {
+    if (!client) {
+      const { CoreV1Api, KubeConfig } = kubernetes();
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(options.kubeconfigPath);
+      client = kubeConfig.makeApiClient(CoreV1Api);
+    }
+    return client;
+  };
   const nodes = new NodeKeeper(core, options.readyDelayMs ?? 1000, options.onError ?? ((e) => console.warn(e)));
   const certificates = new Map<string, string>(); // certificate id -> node name
 
@@ -68,7 +75,7 @@ export async function startCloudcore(options: CloudcoreOptions): Promise<Cloudco
     if (path === '/ca.crt') return reply(res, 200, CA_PEM, 'application/x-pem-file');
     if (path !== '/edge.crt') throw new HttpError(404, 'not found');
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (!token || token !== (await readToken(core))) throw new HttpError(401, 'invalid token');
+    if (!token || token !== (await readToken(core()))) throw new HttpError(401, 'invalid token');
     const nodeName = String(req.headers.nodename ?? '');
     const id = randomUUID();
     certificates.set(id, nodeName);
@@ -122,6 +129,19 @@ export async function startCloudcore(options: CloudcoreOptions): Promise<Cloudco
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
+/**
+ * The Kubernetes client, loaded when the first edge node calls: several hundred modules that starting the sandbox
+ * need not wait for (the demo loads them meanwhile, with the steps' handlers).
+ */
+function kubernetes(): typeof import('@kubernetes/client-node') {
+  return require('@kubernetes/client-node') as typeof import('@kubernetes/client-node');
+}
+
+/** The HTTP status of a failed Kubernetes call (client-node's ApiException), if that is what it is. */
+function apiStatus(error: unknown): number | undefined {
+  return error instanceof kubernetes().ApiException ? error.code : undefined;
+}
+
 function handle(handler: Handler, req: IncomingMessage, res: ServerResponse): void {
   handler(req, res).catch((error: unknown) => {
     const status = error instanceof HttpError ? error.status : error instanceof z.ZodError ? 400 : 500;
@@ -151,7 +171,7 @@ async function readToken(core: CoreV1Api): Promise<string | undefined> {
     const data = secret.data?.tokendata;
     return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8').trim();
   } catch (error) {
-    if (error instanceof ApiException && error.code === 404) return undefined;
+    if (apiStatus(error) === 404) return undefined;
     throw error;
   }
 }
@@ -165,7 +185,7 @@ class NodeKeeper {
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
   constructor(
-    private readonly core: CoreV1Api,
+    private readonly core: () => CoreV1Api,
     private readonly readyDelayMs: number,
     private readonly onError: (error: unknown) => void,
   ) {}
@@ -218,9 +238,9 @@ class NodeKeeper {
 
   private async read(name: string): Promise<V1Node | undefined> {
     try {
-      return await this.core.readNode({ name });
+      return await this.core().readNode({ name });
     } catch (error) {
-      if (error instanceof ApiException && error.code === 404) return undefined;
+      if (apiStatus(error) === 404) return undefined;
       throw error;
     }
   }
@@ -229,9 +249,9 @@ class NodeKeeper {
   private async write(desired: V1Node, existing: V1Node | undefined): Promise<void> {
     const name = desired.metadata?.name ?? '';
     const stored = existing
-      ? await this.core.replaceNode({ name, body: { ...desired, status: existing.status } })
-      : await this.core.createNode({ body: desired });
-    await this.core.replaceNodeStatus({
+      ? await this.core().replaceNode({ name, body: { ...desired, status: existing.status } })
+      : await this.core().createNode({ body: desired });
+    await this.core().replaceNodeStatus({
       name,
       body: { ...stored, status: desired.status },
     });
@@ -244,7 +264,7 @@ async function retryOnConflict(step: () => Promise<void>, attempts = 5): Promise
     try {
       return await step();
     } catch (error) {
-      if (!(error instanceof ApiException && error.code === 409) || attempt >= attempts) throw error;
+      if (apiStatus(error) !== 409 || attempt >= attempts) throw error;
     }
   }
 }

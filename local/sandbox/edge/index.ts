@@ -31,8 +31,11 @@ export interface EdgeServices {
    *  colleague relays them into each host's own network namespace at the "public" ports (cloudhub 10000, quic 10001,
    *  https 10002, stream 10003, tunnel 10004, mirror e.g. 8080) — or, in a fallback mode, hosts use these ports directly */
   readonly endpoints: { name: 'cloudhub' | 'quic' | 'https' | 'stream' | 'tunnel' | 'mirror'; port: number }[];
-  /** write the stand-in commands and base files into a host root (called once per host at creation) */
-  provisionHost(root: string, traits: HostTraits): Promise<void>;
+  /**
+   * write the stand-in commands and base files into a host root (called once per host at creation); the fallback
+   * PATH ({@link fallbackPath}) unless `fallbackTools` is false, for a host that will have namespaces
+   */
+  provisionHost(root: string, traits: HostTraits, options?: { fallbackTools?: boolean }): Promise<void>;
   /** PATH for a host in the portable (fallback) mode: {@link fallbackPath} (hosts' optional `portablePath`) */
   portablePath(root: string): string;
   stop(): Promise<void>;
@@ -113,7 +116,7 @@ export async function startEdgeServices(options: {
         { name: 'tunnel', port: ports.tunnel },
         { name: 'mirror', port: mirror.port },
       ],
-      provisionHost: (root, traits) => writeHostRoot(root, traits, `http://127.0.0.1:${mirror.port}`),
+      provisionHost: (root, traits, options) => writeHostRoot(root, traits, `http://127.0.0.1:${mirror.port}`, options),
       portablePath: fallbackPath,
       stop: async () => {
         await Promise.all([cloudcore.stop(), mirror.stop()]);

@@ -83,9 +83,15 @@ export function hiddenTools(traits: HostTraits): string[] {
 
 /**
  * Writes a host root: traits, os-release, hostname, the stand-ins, overlay whiteouts hiding tools in namespace
- * mode (root only: a whiteout is a 0/0 character device) and the fallback PATH directory.
+ * mode (root only: a whiteout is a 0/0 character device) and, unless `fallbackTools` is false, the fallback PATH
+ * directory: a couple of thousand symlinks, which only a host without namespaces reads.
  */
-export async function provisionHost(root: string, traits: HostTraits, mirrorUrl: string): Promise<void> {
+export async function provisionHost(
+  root: string,
+  traits: HostTraits,
+  mirrorUrl: string,
+  options: { fallbackTools?: boolean } = {},
+): Promise<void> {
   const state = join(root, 'var/lib/sandbox');
   for (const dir of ['etc/systemd/system', 'lib/systemd/system', 'var/log/sandbox', 'usr/local/bin', STANDIN_DIR]) {
     await mkdir(join(root, dir), { recursive: true });
@@ -113,7 +119,7 @@ export async function provisionHost(root: string, traits: HostTraits, mirrorUrl:
   if (traits.runtime.kind === 'containerd') await writeSocketFile(join(root, CONTAINERD_SOCKET));
   const hidden = hiddenTools(traits);
   await writeWhiteouts(root, hidden);
-  writeFallbackTools(join(root, FALLBACK_TOOLS_DIR), new Set(hidden));
+  if (options.fallbackTools !== false) writeFallbackTools(join(root, FALLBACK_TOOLS_DIR), new Set(hidden));
 }
 
 /** Where a running containerd listens; join scripts detect the runtime by this socket, as on a real host. */

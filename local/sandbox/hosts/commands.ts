@@ -144,6 +144,8 @@ export class CommandRunner {
   private readonly onlineOverride = new Map<string, boolean>();
   /** called when a host comes back online */
   private readonly reconnected = new Map<string, Set<() => void>>();
+  /** called when an invocation reaches a terminal status (SSM's status-change event) */
+  private readonly endedListeners = new Set<(invocation: Invocation) => void>();
 
   /**
    * @param hosts the hosts by instance id
@@ -277,6 +279,12 @@ export class CommandRunner {
     });
   }
 
+  /** Calls `listener` with each invocation that reaches a terminal status; returns a function that stops it. */
+  onEnded(listener: (invocation: Invocation) => void): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
+  }
+
   /** The command SendCommand returned, if any. */
   command(commandId: string): SentCommand | undefined {
     return this.commands.get(commandId);
@@ -383,6 +391,7 @@ export class CommandRunner {
     invocation.endedAt = new Date();
     this.running.delete(this.key(invocation.commandId, invocation.instanceId));
     void this.writeRecord(invocation);
+    for (const listener of this.endedListeners) listener(invocation);
   }
 
   private async neverDeliver(command: SentCommand, _host: RunnableHost, invocation: Invocation): Promise<void> {

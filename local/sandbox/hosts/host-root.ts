@@ -132,6 +132,15 @@ printf '%s\\n' "\${out//${realArch}/${arch}}"
 `;
 }
 
+/** The files of a host's /etc that name that one host: what a copy of another host's root must rewrite. */
+export function identityFiles(spec: Pick<HostSpec, 'name' | 'instanceId'>): Record<string, string> {
+  return {
+    hostname: `${spec.name}\n`,
+    hosts: `127.0.0.1\tlocalhost\n127.0.1.1\t${spec.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+    'machine-id': `${spec.instanceId.slice(3).padEnd(32, '0')}\n`,
+  };
+}
+
 /**
  * Creates a fresh host root at `root`: the directories a host owns, a small /etc seeded from the real machine
  * plus the host's identity (os-release, hostname, hosts, stock nsswitch and sysctl files), and `/usr` as the
@@ -171,12 +180,10 @@ export async function seedHostRoot(root: string, spec: HostSpec): Promise<void> 
   if (sources.length > 0) await execFileAsync('cp', ['-a', ...sources, etc]);
   const files: Record<string, string> = {
     ...osReleaseFiles(spec),
-    hostname: `${spec.name}\n`,
-    hosts: `127.0.0.1\tlocalhost\n127.0.1.1\t${spec.name}\n::1\tlocalhost ip6-localhost ip6-loopback\n`,
+    ...identityFiles(spec),
     'resolv.conf': '# edgekeeper sandbox: hosts have no DNS; services are reached on 127.0.0.1\n',
     'nsswitch.conf': STOCK_NSSWITCH,
     'sysctl.conf': STOCK_SYSCTL_CONF,
-    'machine-id': `${spec.instanceId.slice(3).padEnd(32, '0')}\n`,
   };
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(etc, name), text);
   // Debian's os-release lives in /usr/lib; tools that read it there must see the host's OS too.

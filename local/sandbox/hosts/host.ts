@@ -6,10 +6,11 @@ import { promisify } from 'node:util';
 import { PRIVATE_MOUNTS_MARKER } from '../edge';
 import { HostStartError, HostStoppedError } from './errors';
 import { type Forwarders, openForwarders } from './forwarder';
-import { ensureUnameStandIn, installAwsStandIn, seedHostRoot } from './host-root';
 import { type IsolationMode, PORTABLE_GID, PORTABLE_UID } from './isolation-mode';
 import { type HostNamespace, startHostNamespace } from './namespace';
-import { type HostProvisioner, type HostSpec, portInsideHost, traitsOf } from './traits';
+import { provisionRoot, type RootTemplates } from './root-templates';
+import type { SharedNetwork } from './shared-network';
+import { type HostProvisioner, type HostSpec, portInsideHost } from './traits';
 
 /** How a script ended: an exit code, or the signal that killed it. */
 export interface ScriptExit {
@@ -81,17 +82,19 @@ export async function startEdgeHost(options: {
   hostsDir: string;
   mode: IsolationMode;
   provisioner: HostProvisioner;
+  /** the `shared-network` mode's network, which the host joins instead of having its own */
+  network?: SharedNetwork;
+  /** copies the root from the template of hosts alike instead of provisioning it afresh */
+  templates?: RootTemplates;
 }): Promise<EdgeHost> {
-  const { spec, mode, provisioner } = options;
+  const { spec, mode, provisioner, network } = options;
   const dir = path.join(options.hostsDir, spec.instanceId);
   const root = path.join(dir, 'root');
   await rm(dir, { recursive: true, force: true });
   await mkdir(path.join(dir, 'overlay-work'), { recursive: true });
   await mkdir(path.join(dir, 'commands'), { recursive: true });
-  await seedHostRoot(root, spec);
-  await provisioner.provisionHost(root, traitsOf(spec));
-  await ensureUnameStandIn(root, spec.arch);
-  await installAwsStandIn(root);
+  if (options.templates) await options.templates.fill(root, spec);
+  else await provisionRoot(root, spec, provisioner);
   if (mode !== 'portable') {
     // Tells the stand-ins that mounts made inside this host stay inside it (its own mount namespace).
     const marker = path.join(root, PRIVATE_MOUNTS_MARKER);
@@ -102,17 +105,22 @@ export async function startEdgeHost(options: {
   let namespace: HostNamespace | undefined;
   let forwarders: Forwarders | undefined;
   if (spec.online && mode !== 'portable') {
+    if (network && !spec.cloudcoreReachable) {
+      throw new HostStartError(`host ${spec.name}: hosts sharing one network all reach cloudcore`);
+    }
     namespace = await startHostNamespace({
       hostDir: dir,
       hostname: spec.name,
       address: spec.ipAddress,
       rootless: mode === 'rootless',
+      ...(network && { network }),
     });
     const routes = provisioner.endpoints
       .filter((e) => e.name === 'mirror' || spec.cloudcoreReachable)
       .map((e) => ({ insidePort: portInsideHost(e.name, e.port), targetPort: e.port }));
     try {
-      forwarders = await openForwarders(namespace.nsenterArgs(['net']), routes);
+      if (network) await network.relay(routes);
+      else forwarders = await openForwarders(namespace.nsenterArgs(['net']), routes);
     } catch (err) {
       await namespace.stop();
       throw new HostStartError(`host ${spec.name}: ${(err as Error).message}`);
@@ -201,7 +209,8 @@ export async function startEdgeHost(options: {
     },
     async connectSsm(endpointUrl) {
       const port = Number(new URL(endpointUrl).port);
-      if (namespace && !ssmRelay) {
+      if (namespace && network) await network.relay([{ insidePort: port, targetPort: port }]);
+      else if (namespace && !ssmRelay) {
         // The same port inside: the real one is ephemeral, so it meets none of the host's fixed service ports.
         ssmRelay = await openForwarders(namespace.nsenterArgs(['net']), [{ insidePort: port, targetPort: port }]);
       }

@@ -8,8 +8,20 @@ import { spawnSync } from 'node:child_process';
  *   stand-ins keep their state there. System paths are not isolated, so scripts never run as root here: as the
  *   current (unprivileged) user, or as `nobody` when the sandbox itself is root. A script that writes /etc or a
  *   kernel setting then fails with "permission denied" instead of changing the machine.
+ * - `shared-network`: root; for fleets of hundreds of hosts (`npm run bench`'s fleet). Each host has its own mount,
+ *   UTS, IPC and PID namespaces as in `namespaces`, but all hosts share one network namespace of their own (not the
+ *   machine's): one loopback holding every host's address, one set of relays to the sandbox services, and shared
+ *   `net.*` sysctls. Hosts alike are copied from one provisioned root. Never picked unless asked for.
  */
-export type IsolationMode = 'namespaces' | 'rootless' | 'portable';
+export type IsolationMode = 'namespaces' | 'rootless' | 'portable' | 'shared-network';
+
+/** Every mode, as `EDGEKEEPER_SANDBOX_MODE` and `sandbox.json` spell them. */
+export const ISOLATION_MODES = [
+  'namespaces',
+  'rootless',
+  'portable',
+  'shared-network',
+] as const satisfies readonly IsolationMode[];
 
 /** The unprivileged user (nobody) portable-mode scripts run as when the sandbox runs as root. */
 export const PORTABLE_UID = 65_534;
@@ -28,7 +40,7 @@ function unshareWorks(extra: string[]): boolean {
 /** Picks the strongest isolation this process can have (or the one forced by `EDGEKEEPER_SANDBOX_MODE`). */
 export function detectIsolationMode(env: NodeJS.ProcessEnv = process.env): IsolationMode {
   const forced = env[ISOLATION_MODE_ENV];
-  if (forced === 'namespaces' || forced === 'rootless' || forced === 'portable') return forced;
+  if ((ISOLATION_MODES as readonly string[]).includes(forced ?? '')) return forced as IsolationMode;
   if (process.getuid?.() === 0 && unshareWorks([])) return 'namespaces';
   if (process.platform === 'linux' && unshareWorks(['--user', '--map-root-user'])) return 'rootless';
   return 'portable';

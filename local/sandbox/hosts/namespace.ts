@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { HostStartError } from './errors';
 import { HOST_OWNED_DIRS } from './host-root';
+import type { SharedNetwork } from './shared-network';
 
 /** Which namespaces a process joins with `nsenter`. */
 export type NamespaceKind = 'mount' | 'uts' | 'ipc' | 'net' | 'pid';
@@ -99,6 +100,8 @@ export async function startHostNamespace(options: {
   /** the host's IPv4 address, added to its loopback; none when omitted */
   address?: string;
   rootless: boolean;
+  /** joins this network namespace instead of creating one (the `shared-network` mode; it holds the address) */
+  network?: SharedNetwork;
 }): Promise<HostNamespace> {
   const hostDir = realpathSync(options.hostDir);
   const userFlags = options.rootless ? ['--user', '--map-root-user'] : [];
@@ -110,7 +113,7 @@ export async function startHostNamespace(options: {
     '--uts',
     '--ipc',
     '--pid',
-    '--net',
+    ...(options.network ? [] : ['--net']),
     '--fork',
     '--mount-proc',
     '--kill-child',
@@ -121,10 +124,14 @@ export async function startHostNamespace(options: {
     hostDir,
     options.hostname,
     overlayOpts,
-    options.address ?? '',
+    options.network ? '' : (options.address ?? ''),
     ...bindOrder(hostDir),
   ];
-  const unshare = spawn('unshare', args, {
+  // nsenter execs unshare (no --fork for a network namespace), so the spawned pid is still unshare's.
+  const [command, commandArgs] = options.network
+    ? ['nsenter', [...options.network.nsenterArgs(), '--', 'unshare', ...args]]
+    : ['unshare', args];
+  const unshare = spawn(command, commandArgs, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
   });

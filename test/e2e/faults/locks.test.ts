@@ -118,7 +118,7 @@ describe('locks under concurrency, crashes and borrowed ids', () => {
       }));
 
     beforeAll(async () => {
-      // the holder stops before its first step after the lock and waits there, alive, until the tests let it go
+      // the holder stops right after its lock step and waits there, alive, until the tests let it go
       let paused!: () => void;
       const reachedPause = new Promise<void>((resolve) => {
         paused = resolve;
@@ -135,8 +135,8 @@ describe('locks under concurrency, crashes and borrowed ids', () => {
         environment: e2e.environment,
         executionsDir: e2e.executionsDir,
         hooks: {
-          beforeTask: async ({ state, workflow }) => {
-            if (workflow !== 'onboard-node' || state !== 'Resolve join settings') return;
+          afterTask: async ({ state, workflow }) => {
+            if (workflow !== 'onboard-node' || state !== 'Lock the node') return;
             paused();
             const failure = await gate;
             if (failure) throw failure;

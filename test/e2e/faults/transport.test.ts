@@ -230,6 +230,8 @@ describe('a host going offline in the middle of the join script', () => {
       input: { ...input, taint: true, labels: {}, dryRun: false },
       waits: 'compressed',
       compressedWaitMs: 50,
+      // the wait for the script's end event lets go at once, so the first check comes while the script still runs
+      compressedCallbackTimeoutMs: 50,
       environment: e2e.environment,
       executionsDir: e2e.executionsDir,
       hooks: {

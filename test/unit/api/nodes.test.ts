@@ -1,18 +1,18 @@
-import { ApiException, type CoreV1Api } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 import { kubeNodeSource } from '../../../functions/api/nodes';
 import { InvalidRequestError, TransientServiceError } from '../../../functions/shared/errors';
 import type { KubeClients } from '../../../functions/shared/k8s';
 import { caught } from '../../support/thrown';
 import { node } from './fakes';
 
-/** The two CoreV1Api calls the node source makes, answered by `answer`, with what they were asked. */
+/** The two core API calls the node source makes, answered by `answer`, with what they were asked. */
 function clients(answer: (call: string, params: Record<string, unknown>) => unknown) {
   const asked: { call: string; params: Record<string, unknown> }[] = [];
   const respond = (call: string) => async (params: Record<string, unknown>) => {
     asked.push({ call, params });
     return answer(call, params);
   };
-  const core = { listNode: respond('listNode'), readNode: respond('readNode') } as unknown as CoreV1Api;
+  const core = { listNode: respond('listNode'), readNode: respond('readNode') } as unknown as KubeClients['core'];
   return { asked, kube: { core } as KubeClients };
 }
 

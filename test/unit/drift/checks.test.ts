@@ -128,7 +128,7 @@ describe('drift check of edge nodes', () => {
 });
 
 describe('drift check of pods on edge nodes', () => {
-  it('reports Pending and crash-looping pods on edge nodes only, reading each node once', async () => {
+  it('reports Pending and crash-looping pods on edge nodes only, knowing edge nodes from their list alone', async () => {
     // Prepare
     const port = clusterPort({
       nodes: [edgeNode('edge-1'), cloudNode('worker')],
@@ -162,7 +162,23 @@ describe('drift check of pods on edge nodes', () => {
       ['pod-pending', 'pod/kube-system/calico-abc', 'Pending on edge node edge-1'],
       ['pod-crash-looping', 'pod/app/web', 'container web in CrashLoopBackOff on edge node edge-1 (7 restarts)'],
     ]);
-    expect(port.nodeReads).toEqual(['edge-1', 'worker']);
+    expect(port.edgeNodeListings).toBe(1);
+  });
+
+  it('takes the edge nodes the node check listed, and lists nothing more', async () => {
+    // Prepare
+    const port = clusterPort({
+      nodes: [edgeNode('edge-1'), cloudNode('worker')],
+      pods: [pod('kube-system', 'calico-abc', 'edge-2', { phase: 'Pending' })],
+    });
+    const { collector: found } = collector();
+
+    // Act
+    await checkEdgePods(port, found, new Set(['edge-2']));
+
+    // Assess
+    expect((await found.result()).sample.map((item) => item.object)).toEqual(['pod/kube-system/calico-abc']);
+    expect(port.edgeNodeListings).toBe(0);
   });
 });
 

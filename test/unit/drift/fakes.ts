@@ -70,22 +70,25 @@ export function clusterPort(cluster: {
   deployments?: Record<string, V1Deployment>;
   configMaps?: Record<string, Record<string, string>>;
   pageSize?: number;
-}): ClusterReadPort & { nodeReads: string[] } {
+}): ClusterReadPort & { readonly edgeNodeListings: number } {
   const size = cluster.pageSize ?? 2;
   const nodes = cluster.nodes ?? [];
-  const nodeReads: string[] = [];
+  const listEdgeNodes = paged(
+    nodes.filter((node) => 'node-role.kubernetes.io/edge' in (node.metadata?.labels ?? {})),
+    size,
+  );
+  let edgeNodeListings = 0;
   return {
-    nodeReads,
-    listEdgeNodes: paged(
-      nodes.filter((node) => 'node-role.kubernetes.io/edge' in (node.metadata?.labels ?? {})),
-      size,
-    ),
+    /** how many times the first page of edge nodes was asked for */
+    get edgeNodeListings() {
+      return edgeNodeListings;
+    },
+    listEdgeNodes: (token) => {
+      if (token === undefined) edgeNodeListings += 1;
+      return listEdgeNodes(token);
+    },
     listDaemonSets: paged(cluster.daemonSets ?? [], size),
     listBoundPods: paged(cluster.pods ?? [], size),
-    async readNode(name) {
-      nodeReads.push(name);
-      return nodes.find((node) => node.metadata?.name === name) ?? null;
-    },
     async readDeployment(namespace, name) {
       return cluster.deployments?.[`${namespace}/${name}`] ?? null;
     },

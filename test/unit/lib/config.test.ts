@@ -215,6 +215,10 @@ describe('stepEnvironment', () => {
     expect(Object.keys(SETTINGS_ENV).filter((name) => !fromContext.includes(name as never))).toEqual([
       'kubeconfigPath',
       'ssmEndpoint',
+      // the local stand-ins of event-driven host-command completion, and the stack's own table of waits
+      'dynamodbEndpoint',
+      'stepFunctionsEndpoint',
+      'commandWaitsTable',
       // the stack's own bucket (lib/constructs/drift-report-bucket.ts)
       'driftReportBucket',
       'localExecutionsDir',

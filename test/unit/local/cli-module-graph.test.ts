@@ -53,10 +53,17 @@ async function staticGraph(entry: string): Promise<{ modules: string[]; packages
 describe('the module graph of the CLI', () => {
   it('loads neither the local runtime nor the sandbox until a local command runs', async () => {
     const graph = await staticGraph('local/cli/program.ts');
-    // the graph is real: the wiring and the API's client load at startup, the local workflow when a command asks
-    expect(graph.modules).toEqual(expect.arrayContaining(['local/cli/program.ts', 'local/cli/api-client.ts']));
+    // the graph is real: the wiring loads at startup, the local workflow and the API's client when a command asks
+    expect(graph.modules).toEqual(expect.arrayContaining(['local/cli/program.ts', 'local/cli/flags.ts']));
     expect(graph.packages).toContain('commander');
-    expect(graph.lazy).toEqual(expect.arrayContaining(['./local-workflow', './serve', '../demo']));
+    expect(graph.lazy).toEqual(expect.arrayContaining(['./local-workflow', './serve', '../demo', './api-client']));
+    expect(graph.modules.filter((path) => LOCAL_MODULE.test(path))).toEqual([]);
+    expect(graph.packages.filter((name) => LOCAL_PACKAGE.test(name))).toEqual([]);
+  });
+
+  it('keeps the local runtime and the sandbox out of the API client, which --api-url loads', async () => {
+    const graph = await staticGraph('local/cli/api-client.ts');
+    expect(graph.packages).toContain('@aws-sdk/credential-provider-node');
     expect(graph.modules.filter((path) => LOCAL_MODULE.test(path))).toEqual([]);
     expect(graph.packages.filter((name) => LOCAL_PACKAGE.test(name))).toEqual([]);
   });
@@ -70,10 +77,14 @@ describe('the module graph of the CLI', () => {
         execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: REPO, encoding: 'utf8' }),
       ) as string[]
     ).map((path) => relative(REPO, path));
-    expect(loaded).toEqual(expect.arrayContaining(['local/cli/program.ts', 'local/cli/api-client.ts']));
-    expect(loaded.filter((path) => LOCAL_MODULE.test(path))).toEqual([]);
+    expect(loaded).toContain('local/cli/program.ts');
+    expect(loaded.filter((path) => LOCAL_MODULE.test(path) || path === 'local/cli/api-client.ts')).toEqual([]);
     expect(
-      loaded.filter((path) => /node_modules\/(aws-local-stepfunctions|@kubernetes\/client-node)\//.test(path)),
+      loaded.filter((path) =>
+        /node_modules\/(aws-local-stepfunctions|@kubernetes\/client-node|@aws-sdk\/credential-provider-node)\//.test(
+          path,
+        ),
+      ),
     ).toEqual([]);
   });
 

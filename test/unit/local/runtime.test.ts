@@ -87,6 +87,7 @@ describe('the local runtime', () => {
           return {
             request: { ...((event as { request: object }).request ?? input), taint: true, labels: {}, dryRun: false },
             alreadyJoined: false,
+            join: { settings: {} },
           };
         },
         LockNode: step('LockNode', () => ({ lock: 'acquired' })),

@@ -9,6 +9,8 @@ import type { ExecutionStatus, ExecutionStatusPort, LeasePort, LockPorts } from 
 export class FakeLeases implements LeasePort {
   readonly leases = new Map<string, V1Lease>();
   readonly writes: string[] = [];
+  /** the names read one by one (`readLease`), in order */
+  readonly reads: string[] = [];
   beforeWrite?: () => void;
   private version = 0;
 
@@ -24,6 +26,7 @@ export class FakeLeases implements LeasePort {
   }
 
   async readLease(name: string) {
+    this.reads.push(name);
     const lease = this.leases.get(name);
     return lease ? structuredClone(lease) : null;
   }

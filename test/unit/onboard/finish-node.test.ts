@@ -4,6 +4,7 @@ import {
   type FinishRequest,
   finishNode,
   type NodePort,
+  nodeAsSeen,
   type PatchOp,
   planFinish,
 } from '../../../functions/finish-node/core';
@@ -274,5 +275,44 @@ describe('finishNode races', () => {
     const error = await caught(finishNode(new FakeNodes(null), requestFor(settingsFor('v1.6.0'))));
     expect(error.name).toBe('NodeVanishedError');
     expect(error.message).toBe('node edge-1 disappeared before it could be marked as managed');
+  });
+});
+
+describe('finishNode from the node the readiness check saw', () => {
+  const seenOf = (node: V1Node) =>
+    nodeAsSeen({
+      resourceVersion: node.metadata?.resourceVersion ?? '',
+      labels: node.metadata?.labels ?? {},
+      annotations: node.metadata?.annotations ?? {},
+      taints: node.spec?.taints ?? [],
+    });
+
+  it('patches without reading the node when it is still as seen, with the same result as after a read', async () => {
+    // Prepare
+    const nodes = new FakeNodes(registeredNode());
+    const read = jest.spyOn(nodes, 'readNode');
+
+    // Act
+    const result = await finishNode(nodes, requestFor(settingsFor('v1.6.0')), seenOf(registeredNode()));
+
+    // Assess
+    expect(read).not.toHaveBeenCalled();
+    expect(result).toEqual(await finishNode(new FakeNodes(registeredNode()), requestFor(settingsFor('v1.6.0'))));
+    expect(nodes.node).toEqual(await finished(registeredNode(), settingsFor('v1.6.0')));
+  });
+
+  it('reads the node and patches again when it changed since it was seen: the stale view only fails the test', async () => {
+    // Prepare: a kubelet status update after the check saw the node
+    const nodes = new FakeNodes(registeredNode());
+    const seen = seenOf(registeredNode());
+    (nodes.node as V1Node).metadata = { ...nodes.node?.metadata, resourceVersion: '4712' };
+
+    // Act
+    const result = await finishNode(nodes, requestFor(settingsFor('v1.6.0')), seen);
+
+    // Assess
+    expect(result.patched).toBe(true);
+    expect(nodes.patches).toHaveLength(2);
+    expect(nodes.node?.metadata?.labels).toHaveProperty(['edgekeeper.io/managed'], 'true');
   });
 });

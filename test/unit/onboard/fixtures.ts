@@ -1,4 +1,4 @@
-import { ARCH_PLACEHOLDER as ARCH } from '../../../functions/resolve-join-settings/core';
+import { ARCH_PLACEHOLDER as ARCH } from '../../../functions/shared/join-settings/core';
 import { profileFor } from '../../../functions/shared/keadm/profiles';
 import type { JoinSettings } from '../../../functions/shared/schemas';
 import type { ObservedCluster } from '../../../functions/validate-onboard-request/core';

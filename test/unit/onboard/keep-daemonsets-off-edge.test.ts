@@ -307,4 +307,51 @@ describe('keepDaemonSetsOffEdge', () => {
     expect(error.message).toBe('DaemonSet kube-system/kube-proxy kept changing; gave up after 5 attempts');
     expect(port.patchCalls).toBe(5);
   });
+
+  it('patches several DaemonSets at once and reports them in the order they were listed', async () => {
+    // Prepare
+    const names = Array.from({ length: 12 }, (_, i) => `agent-${String(i).padStart(2, '0')}`);
+    const port = new FakeDaemonSets(store(...names.map((name) => ds('kube-system', name))));
+    const patch = port.patchDaemonSet.bind(port);
+    let inFlight = 0;
+    let most = 0;
+    port.patchDaemonSet = async (namespace, name, ops) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      // the later the DaemonSet, the sooner its answer: the report's order must not follow the answers'
+      await new Promise((resolve) => setTimeout(resolve, 24 - names.indexOf(name)));
+      inFlight--;
+      return patch(namespace, name, ops);
+    };
+
+    // Act
+    const report = await keepDaemonSetsOffEdge(port, config, false);
+
+    // Assess
+    expect(report.patched.map((item) => item.name)).toEqual(names);
+    expect(most).toBe(8);
+  });
+
+  it('starts no further patch once one DaemonSet failed, and lets those under way finish', async () => {
+    // Prepare
+    const names = Array.from({ length: 12 }, (_, i) => `agent-${String(i).padStart(2, '0')}`);
+    const port = new FakeDaemonSets(
+      store(...names.map((name) => ds('kube-system', name))),
+      new Map([['kube-system/agent-00', 9]]),
+    );
+    const patch = port.patchDaemonSet.bind(port);
+    port.patchDaemonSet = async (namespace, name, ops) => {
+      // agent-00 races and fails at once; the others take a while, so they are under way when it does
+      if (name !== 'agent-00') await new Promise((resolve) => setTimeout(resolve, 10));
+      return patch(namespace, name, ops);
+    };
+
+    // Act
+    const error = await caught(keepDaemonSetsOffEdge(port, config, false));
+
+    // Assess
+    expect(error.name).toBe('DaemonSetPatchError');
+    const patched = names.filter((name) => port.items.get(`kube-system/${name}`)?.spec.template.spec?.affinity);
+    expect(patched).toEqual(names.slice(1, 8));
+  });
 });

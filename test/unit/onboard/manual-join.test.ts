@@ -3,13 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { downloadUrlFor } from '../../../functions/resolve-join-settings/core';
 import { InvalidRequestError } from '../../../functions/shared/errors';
 import {
   InvalidJoinSettingsError,
   InvalidJoinTokenError,
   renderHostScript,
 } from '../../../functions/shared/join-script';
+import { downloadUrlFor } from '../../../functions/shared/join-settings/core';
 import { manualJoinCommand, renderManualJoinCommand } from '../../../functions/shared/manual-join';
 import { OnboardRequest, problemsFromIssues } from '../../../functions/shared/schemas';
 import { completeSettings } from '../../../functions/shared/settings';

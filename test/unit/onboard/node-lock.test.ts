@@ -563,6 +563,72 @@ describe('acquireNodeLocks for onboarding', () => {
 });
 
 describe('releaseNodeLocks', () => {
+  it('deletes the Leases the lock step took at the versions it carries, without listing or reading them', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    ports.leases.reads.length = 0;
+    ports.leases.writes.length = 0;
+    const list = jest.spyOn(ports.leases, 'listLeases');
+
+    // Act
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
+    expect(list).not.toHaveBeenCalled();
+    expect(ports.leases.reads).toEqual([]);
+    expect(ports.leases.writes).toEqual([`delete ${NODE_LEASE}`, `delete ${INSTANCE_LEASE}`, `delete ${IP_LEASE}`]);
+    expect(ports.leases.leases.size).toBe(0);
+  });
+
+  it('falls back to listing when a Lease changed since the lock step, and leaves another holder’s alone', async () => {
+    // Prepare: the IP Lease was renewed (a manual join), the instance Lease broken and taken by another execution
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    ports.leases.put(held(IP_LEASE, ME, minutes(1)));
+    ports.leases.put(held(INSTANCE_LEASE, OTHER, minutes(1)));
+
+    // Act
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, IP_LEASE] });
+    expect(ports.leases.holderOf(INSTANCE_LEASE)).toBe(OTHER);
+    expect(ports.leases.leases.size).toBe(1);
+  });
+
+  it('says not-held when the carried Leases are already gone (a retried release)', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Act
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'not-held', released: [] });
+  });
+
+  it('carries the version the lock step left each Lease at, also when it renews its own', async () => {
+    // Prepare
+    const ports = fakePorts();
+    await acquireNodeLocks(ports, request());
+
+    // Act: a retried lock step
+    const { keys } = await acquireNodeLocks(ports, request({ now: minutes(3) }));
+
+    // Assess
+    expect(keys.map(({ lease, outcome, resourceVersion }) => ({ lease, outcome, resourceVersion }))).toEqual(
+      [NODE_LEASE, INSTANCE_LEASE, IP_LEASE].map((lease) => ({
+        lease,
+        outcome: 'held',
+        resourceVersion: ports.leases.leases.get(lease)?.metadata?.resourceVersion,
+      })),
+    );
+  });
+
   it('deletes every Lease the execution holds for the node, found by the name it records', async () => {
     // Prepare
     const ports = fakePorts();
@@ -574,6 +640,21 @@ describe('releaseNodeLocks', () => {
     // Assess
     expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
     expect(ports.leases.leases.size).toBe(0);
+  });
+
+  it('deletes each Lease as the list showed it, without reading it again', async () => {
+    // Prepare
+    const ports = fakePorts();
+    await acquireNodeLocks(ports, request());
+    ports.leases.reads.length = 0;
+    ports.leases.writes.length = 0;
+
+    // Act
+    await releaseNodeLocks(ports.leases, request());
+
+    // Assess
+    expect(ports.leases.reads).toEqual([]);
+    expect(ports.leases.writes).toEqual([`delete ${NODE_LEASE}`, `delete ${INSTANCE_LEASE}`, `delete ${IP_LEASE}`]);
   });
 
   it('leaves the Leases of another execution alone', async () => {

@@ -2,7 +2,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/resolve-join-settings/core';
 import {
   assertJoinTokenShape,
   InvalidJoinSettingsError,
@@ -12,6 +11,7 @@ import {
   parseScriptFailure,
   renderHostScript,
 } from '../../../functions/shared/join-script';
+import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/shared/join-settings/core';
 import type { JoinSettings } from '../../../functions/shared/schemas';
 import { script as embedded } from '../../../functions/shared/scripts/generated/join-edge-node';
 import { ScriptTemplateError, shellQuote } from '../../../functions/shared/scripts/values-block';

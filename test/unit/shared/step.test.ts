@@ -91,7 +91,7 @@ describe('defineStep', () => {
   it('runs the step with the parsed input and returns its result', async () => {
     // Prepare
     const run = jest.fn(async (input: z.output<typeof Input>) => ({ lock: 'acquired', node: input.nodeName }));
-    const handler = defineStep('LockNode', Input, run);
+    const handler = defineStep('CheckBatch', Input, run);
 
     // Act
     const result = await handler({ operationId: 'op-1', nodeName: 'edge-1' });
@@ -104,7 +104,7 @@ describe('defineStep', () => {
   it('rejects an invalid event with InvalidRequestError before running the step', async () => {
     // Prepare
     const run = jest.fn(async () => 'ran');
-    const handler = defineStep('LockNode', Input, run);
+    const handler = defineStep('CheckBatch', Input, run);
 
     // Act
     const outcome = handler({ operationId: '', nodeName: 'edge-1' });
@@ -158,8 +158,8 @@ describe('defineStep', () => {
 
   it('does not carry one invocation’s step name into the next (a warm Lambda)', async () => {
     // Prepare
-    const first = defineStep('LockNode', Input, async () => 'ok');
-    const second = defineStep('FinishNode', Input, async () => 'ok');
+    const first = defineStep('CheckBatch', Input, async () => 'ok');
+    const second = defineStep('PlanBatchWave', Input, async () => 'ok');
     await first({ operationId: 'op-1', nodeName: 'edge-1' });
 
     // Act
@@ -168,14 +168,14 @@ describe('defineStep', () => {
     // Assess
     const succeeded = capturedLogs().filter((entry) => entry.message === 'step succeeded');
     expect(succeeded.map((entry) => [entry.step, entry.correlation_id])).toEqual([
-      ['LockNode', 'op-1'],
-      ['FinishNode', 'op-2'],
+      ['CheckBatch', 'op-1'],
+      ['PlanBatchWave', 'op-2'],
     ]);
   });
 
   it('tags every log line with the execution name and the node name, even of an input it refuses', async () => {
     // Prepare
-    const handler = defineStep('FinishNode', Input, async () => 'ok');
+    const handler = defineStep('PlanBatchWave', Input, async () => 'ok');
 
     // Act
     await handler({ operationId: 'op-3', nodeName: 'edge-7' });
@@ -192,7 +192,9 @@ describe('defineStep', () => {
   it('finds the node of a validation in its request and of a render in its settings', async () => {
     // Prepare
     const Loose = z.object({ operationId: z.string() }).passthrough();
-    const handler = defineStep('ValidateOnboardRequest', Loose, async () => 'ok');
+    const handler = defineStep('ValidateOnboardRequest', Loose, async () => 'ok', {
+      renewLocks: async () => undefined,
+    });
 
     // Act
     await handler({ operationId: 'op-5', request: { nodeName: 'edge-8' } });
@@ -205,11 +207,11 @@ describe('defineStep', () => {
 
   it('adds the Lambda request id and cold start to the log lines when Lambda passes its context', async () => {
     // Prepare
-    const handler = defineStep('LockNode', Input, async () => 'ok');
+    const handler = defineStep('CheckBatch', Input, async () => 'ok');
     const context = {
-      functionName: 'edgekeeper-LockNode',
+      functionName: 'edgekeeper-CheckBatch',
       functionVersion: '$LATEST',
-      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:edgekeeper-LockNode',
+      invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:edgekeeper-CheckBatch',
       memoryLimitInMB: '256',
       awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
     };
@@ -222,11 +224,45 @@ describe('defineStep', () => {
       expect.objectContaining({
         message: 'step succeeded',
         function_request_id: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
-        function_name: 'edgekeeper-LockNode',
+        function_name: 'edgekeeper-CheckBatch',
         cold_start: expect.any(Boolean),
         executionName: 'op-8',
       }),
     );
+  });
+
+  it('refuses to define a step that reaches the cluster without its lock renewal', () => {
+    // Act
+    const error = thrown(() => defineStep('LockNode', Input, async () => 'ok'));
+
+    // Assess
+    expect(error.message).toBe(
+      'step LockNode reaches the cluster: define it with defineClusterStep (shared/cluster-step.ts)',
+    );
+  });
+
+  it('renews the locks of the execution it is given before the step runs, and only then', async () => {
+    // Prepare
+    const order: string[] = [];
+    const renewLocks = jest.fn(async (executionId: string) => {
+      order.push(`renew ${executionId}`);
+    });
+    const handler = defineStep(
+      'CheckBatch',
+      Input,
+      async () => {
+        order.push('run');
+        return 'ok';
+      },
+      { renewLocks },
+    );
+
+    // Act
+    await handler({ operationId: 'op-1', nodeName: 'edge-1', executionId: 'arn:execution:op-1' });
+    await handler({ operationId: 'op-2', nodeName: 'edge-1' });
+
+    // Assess
+    expect(order).toEqual(['renew arn:execution:op-1', 'run', 'run']);
   });
 
   it('emits a ColdStart metric on the first invocation of an instance only', async () => {
@@ -235,10 +271,10 @@ describe('defineStep', () => {
     let handler: ReturnType<typeof defineStep> | undefined;
     jest.isolateModules(() => {
       const fresh = require('../../../functions/shared/step') as typeof import('../../../functions/shared/step');
-      handler = fresh.defineStep('LockNode', Input, async () => 'ok');
+      handler = fresh.defineStep('CheckBatch', Input, async () => 'ok');
     });
     const context = {
-      functionName: 'edgekeeper-LockNode',
+      functionName: 'edgekeeper-CheckBatch',
       functionVersion: '1',
       invokedFunctionArn: 'arn',
       memoryLimitInMB: '256',
@@ -253,7 +289,7 @@ describe('defineStep', () => {
     // Assess
     const coldStarts = capturedLogs().filter((entry) => 'ColdStart' in entry);
     expect(coldStarts).toEqual([
-      expect.objectContaining({ ColdStart: 1, function_name: 'edgekeeper-LockNode', service: 'edgekeeper' }),
+      expect.objectContaining({ ColdStart: 1, function_name: 'edgekeeper-CheckBatch', service: 'edgekeeper' }),
     ]);
   });
 });

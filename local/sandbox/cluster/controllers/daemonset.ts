@@ -17,9 +17,17 @@ export const PENDING_ON_EDGE_ANNOTATION = 'sandbox.edgekeeper.io/pending-on-edge
  */
 export function reconcileDaemonSets(store: Store, ips: PodIpAllocator): boolean {
   let changed = false;
-  const nodes = store.list(R.nodes);
-  const pods = store.list(R.pods);
-  for (const ds of store.list(R.daemonsets)) {
+  // read-only views (nothing here changes them; writes go through the store): thousands of nodes and pods
+  const nodes = store.view(R.nodes);
+  const podsOf = new Map<string, KubeObject[]>();
+  for (const pod of store.view(R.pods)) {
+    const owner = controllerUid(pod);
+    if (owner === undefined) continue;
+    const owned = podsOf.get(owner);
+    if (owned) owned.push(pod);
+    else podsOf.set(owner, [pod]);
+  }
+  for (const ds of store.view(R.daemonsets)) {
     if (ds.metadata.deletionTimestamp) continue;
     const spec = isJsonObject(ds.spec) ? ds.spec : {};
     const template = isJsonObject(spec.template) ? spec.template : {};
@@ -29,27 +37,30 @@ export function reconcileDaemonSets(store: Store, ips: PodIpAllocator): boolean 
     const mayStay = new Set(
       nodes.filter((n) => podFitsNode(podSpec, n, DAEMON_POD_TOLERATIONS, true)).map((n) => n.metadata.name),
     );
-    const owned = pods.filter((p) => controllerUid(p) === ds.metadata.uid);
+    const owned = podsOf.get(ds.metadata.uid ?? '') ?? [];
     const kept: KubeObject[] = [];
+    const keptOn = new Set<string>();
     for (const pod of owned) {
       const nodeName = nodeNameOf(pod);
       const stale = pod.metadata.labels?.['controller-revision-hash'] !== hash;
-      const duplicate = kept.some((k) => nodeNameOf(k) === nodeName);
+      const duplicate = keptOn.has(nodeName);
       if (!mayStay.has(nodeName) || stale || duplicate) {
         store.delete(R.pods, pod.metadata.namespace, pod.metadata.name ?? '');
         changed = true;
       } else {
         kept.push(pod);
+        keptOn.add(nodeName);
       }
     }
     const pendingOnEdge = ds.metadata.annotations?.[PENDING_ON_EDGE_ANNOTATION] === 'true';
     for (const node of eligible) {
-      if (kept.some((p) => nodeNameOf(p) === node.metadata.name)) continue;
+      if (keptOn.has(node.metadata.name ?? '')) continue;
+      keptOn.add(node.metadata.name ?? '');
       kept.push(
         createPod(store, ips, {
           owner: ds,
           ownerType: R.daemonsets,
-          name: `${ds.metadata.name}-${randomSuffix()}`,
+          name: freePodName(store, ds),
           template,
           extraLabels: {
             'controller-revision-hash': hash,
@@ -81,6 +92,17 @@ export function reconcileDaemonSets(store: Store, ips: PodIpAllocator): boolean 
     }
   }
   return changed;
+}
+
+/**
+ * `<DaemonSet>-<5 random characters>`, drawn again while taken: with thousands of nodes the names collide (the real
+ * controller's generateName retries too).
+ */
+function freePodName(store: Store, ds: KubeObject): string {
+  for (;;) {
+    const name = `${ds.metadata.name}-${randomSuffix()}`;
+    if (!store.find(R.pods, ds.metadata.namespace, name)) return name;
+  }
 }
 
 function nodeNameOf(pod: KubeObject): string {

@@ -11,9 +11,10 @@ import { controllerUid, createPod, type PodIpAllocator, randomSuffix, templateHa
  */
 export function reconcileDeployments(store: Store, ips: PodIpAllocator): boolean {
   let changed = false;
-  const nodes = store.list(R.nodes).filter((n) => !isEdgeNode(n));
-  const pods = store.list(R.pods);
-  for (const deploy of store.list(R.deployments)) {
+  // read-only views (writes go through the store)
+  const nodes = store.view(R.nodes).filter((n) => !isEdgeNode(n));
+  const pods = store.view(R.pods);
+  for (const deploy of store.view(R.deployments)) {
     const spec = isJsonObject(deploy.spec) ? deploy.spec : {};
     const template = isJsonObject(spec.template) ? spec.template : {};
     const podSpec = isJsonObject(template.spec) ? template.spec : {};
@@ -32,7 +33,7 @@ export function reconcileDeployments(store: Store, ips: PodIpAllocator): boolean
         changed = true;
       }
     }
-    owned = store.list(R.pods, deploy.metadata.namespace).filter((p) => controllerUid(p) === deploy.metadata.uid);
+    owned = store.view(R.pods, deploy.metadata.namespace).filter((p) => controllerUid(p) === deploy.metadata.uid);
     for (const extra of owned.slice(replicas)) {
       store.delete(R.pods, extra.metadata.namespace, extra.metadata.name ?? '');
       changed = true;

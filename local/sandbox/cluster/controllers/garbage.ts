@@ -7,8 +7,9 @@ import type { Store } from '../store';
  */
 export function collectGarbage(store: Store): boolean {
   let changed = false;
-  const nodeNames = new Set(store.list(R.nodes).map((n) => n.metadata.name));
-  const everything = [...store.all()];
+  const nodeNames = new Set(store.view(R.nodes).map((n) => n.metadata.name));
+  // read-only sweep: nothing is copied unless deleted
+  const everything = store.allViews();
   const uids = new Set(everything.map(([, o]) => o.metadata.uid));
   for (const [type, object] of everything) {
     const owners = object.metadata.ownerReferences ?? [];

@@ -1,9 +1,11 @@
+import { joinSettingsOf } from '../../../functions/shared/join-settings/cluster';
 import {
   ARCH_PLACEHOLDER as ARCH,
   CloudcoreConfigError,
   downloadUrlFor,
   resolveJoinSettings,
-} from '../../../functions/resolve-join-settings/core';
+} from '../../../functions/shared/join-settings/core';
+import { readSettings } from '../../../functions/shared/settings';
 import { CLOUDCORE_YAML } from './fixtures';
 
 const request = { nodeName: 'edge-1', nodeIp: '192.168.10.21', taint: true };
@@ -91,5 +93,33 @@ describe('resolveJoinSettings', () => {
       'cloudcore.yaml has no modules.cloudHub.advertiseAddress[0]',
     );
     expect(() => resolveJoinSettings(request, { cloudcoreYaml: 'a: [' })).toThrow('cloudcore.yaml is not valid YAML');
+  });
+});
+
+describe('joinSettingsOf (validation resolves the settings from the ConfigMaps it has read)', () => {
+  const settings = readSettings({});
+
+  it('resolves the settings as readJoinSettings does, from the ConfigMaps as read', () => {
+    const edgeWatcherConfig = { region: 'en', version: 'v1.6.2' };
+    expect(joinSettingsOf(settings, request, { cloudcoreYaml: CLOUDCORE_YAML, edgeWatcherConfig })).toEqual(
+      resolveJoinSettings(
+        request,
+        { cloudcoreYaml: CLOUDCORE_YAML, edgeWatcherConfig },
+        {
+          defaultVersion: settings.defaultKubeedgeVersion,
+          defaultRegion: settings.defaultRegion,
+          cloudcorePublicAddress: settings.cloudcorePublicAddress,
+          cloudcorePorts: settings.cloudcorePorts,
+          downloadMirror: settings.downloadMirror,
+        },
+      ),
+    );
+    expect(joinSettingsOf(settings, request, { cloudcoreYaml: CLOUDCORE_YAML, edgeWatcherConfig }).region).toBe('en');
+  });
+
+  it('fails with CloudcoreConfigError, naming the ConfigMap, when cloudcore’s ConfigMap has no cloudcore.yaml', () => {
+    expect(() => joinSettingsOf(settings, request, { edgeWatcherConfig: null })).toThrow(
+      new CloudcoreConfigError('ConfigMap kubeedge/cloudcore has no key cloudcore.yaml'),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import { load } from 'js-yaml';
-import { EdgekeeperError } from '../shared/errors';
-import { DEFAULT_KUBEEDGE_VERSION, normalizeVersion, profileFor } from '../shared/keadm/profiles';
+import { EdgekeeperError } from '../errors';
+import { DEFAULT_KUBEEDGE_VERSION, normalizeVersion, profileFor } from '../keadm/profiles';
 import {
   ARCH_PLACEHOLDER,
   type CloudcorePorts,
@@ -10,7 +10,7 @@ import {
   type KeadmProfile,
   type OnboardRequest,
   type Region,
-} from '../shared/schemas';
+} from '../schemas';
 
 /** What the handler reads from the cluster for this step. */
 export interface ClusterJoinInputs {

@@ -1,0 +1,77 @@
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { translateAwsError } from './aws-errors';
+import { endpointOverride } from './local-endpoint';
+import { tracer } from './powertools';
+import { withoutSecret } from './redact';
+import type { Settings } from './settings';
+
+/*
+ * Completes a task that waits for a task token (`.waitForTaskToken`). Deployed, Step Functions; locally, the local
+ * runtime's stand-in (setting stepFunctionsEndpoint). The token is a capability: it never appears in what this
+ * returns, throws or logs.
+ */
+
+/**
+ * What became of a task success: delivered, or the task is gone: its wait timed out (the workflow polls instead),
+ * its execution ended, or the token is not one Step Functions knows. A task that is gone needs nothing more.
+ */
+export type Delivery = 'delivered' | 'task-gone';
+
+export interface TaskCallbacks {
+  /** completes the task of `taskToken` with `output` (JSON) */
+  succeed(taskToken: string, output: Readonly<Record<string, unknown>>): Promise<Delivery>;
+}
+
+/** Step Functions' answers to a token whose task no longer waits (SendTaskSuccess's documented errors). */
+const TASK_GONE = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/** Whether an error of SendTaskSuccess means the task no longer waits. */
+export function taskGone(error: unknown): boolean {
+  return TASK_GONE.has((error as { name?: string } | null)?.name ?? '');
+}
+
+const clients = new Map<string, SFNClient>();
+
+/** The Step Functions client, traced, with the local runtime's endpoint when a local run gives one. */
+function sfnClient(settings: Settings): SFNClient {
+  const timeoutMs = settings.requestTimeoutSeconds * 1000;
+  const key = `${settings.stepFunctionsEndpoint ?? 'aws'} ${timeoutMs}`;
+  let client = clients.get(key);
+  if (!client) {
+    client = tracer.captureAWSv3Client(
+      new SFNClient({
+        ...endpointOverride(settings.stepFunctionsEndpoint),
+        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
+      }),
+    );
+    clients.set(key, client);
+  }
+  return client;
+}
+
+/**
+ * Task callbacks through Step Functions, each call bounded by the request timeout: throttling, 5xx, network and
+ * timeouts become TransientServiceError; a task that is gone is an answer, not an error.
+ */
+export function stepFunctionsTaskCallbacks(settings: Settings): TaskCallbacks {
+  const seconds = settings.requestTimeoutSeconds;
+  return {
+    async succeed(taskToken, output) {
+      try {
+        await sfnClient(settings).send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }), {
+          abortSignal: AbortSignal.timeout(seconds * 1000),
+        });
+        return 'delivered';
+      } catch (error) {
+        if (taskGone(error)) return 'task-gone';
+        const translated = translateAwsError(error, {
+          service: 'Step Functions',
+          target: 'task success',
+          timeoutSeconds: seconds,
+          transientNames: /Throttl|TooManyRequests|ServiceUnavailable|InternalServerError|InternalFailure/,
+        });
+        throw withoutSecret(translated, taskToken);
+      }
+    },
+  };
+}
