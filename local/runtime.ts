@@ -10,7 +10,7 @@ import {
   settingsEnvironment,
 } from '../functions/shared/settings';
 import { fillSettings, listAslFiles, pascalCase, placeholdersOf, readAslFile, substitute } from '../lib/asl';
-import { COMMAND_EVENTS_ENV, openCallbacks, taskTokens } from './callbacks';
+import { type CallbackLease, COMMAND_EVENTS_ENV, openCallbacks, taskTokens } from './callbacks';
 import { EXECUTIONS_DIR_ENV, ExecutionRegistry, processExecutionsDir } from './executions';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
@@ -619,21 +619,22 @@ async function waitForTaskToken(
   const environment = currentEnvironment();
   const eventsUrl = environment[COMMAND_EVENTS_ENV];
   const timeoutMs = callbackTimeoutMs(task, options, Boolean(eventsUrl));
-  // subscribed before the handler runs: an event from then on is delivered, and one before it the handler sees
-  const lease = await openCallbacks(
-    eventsUrl
-      ? { url: eventsUrl, deliver: (event) => void deliverEvent(event, handlerEnv(), options.handlers) }
-      : undefined,
-  );
-  function handlerEnv(): NodeJS.ProcessEnv {
-    return { ...environment, ...settingsEnvironment({ stepFunctionsEndpoint: lease.endpoint }) };
+  // subscribed before the handler runs: an event from then on is delivered, and one before it the handler sees.
+  // An event can come while the subscription opens (another execution's command ended): it waits for the lease.
+  let leasing: Promise<CallbackLease> | undefined;
+  const deliver = (event: unknown) =>
+    void leasing?.then((opened) => deliverEvent(event, handlerEnv(opened), options.handlers));
+  leasing = openCallbacks(eventsUrl ? { url: eventsUrl, deliver } : undefined);
+  const lease = await leasing;
+  function handlerEnv(opened: CallbackLease): NodeJS.ProcessEnv {
+    return { ...environment, ...settingsEnvironment({ stepFunctionsEndpoint: opened.endpoint }) };
   }
   const wait = taskTokens.issue();
   let timer: NodeJS.Timeout | undefined;
   let abort = () => {};
   try {
     const payload = withToken(input.Payload, wait.token);
-    await runWithEnvironment(handlerEnv(), () => invokeLambda({ ...input, Payload: payload }, options.handlers));
+    await runWithEnvironment(handlerEnv(lease), () => invokeLambda({ ...input, Payload: payload }, options.handlers));
     const ended = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new StatesTimeoutError('the task timed out waiting for its token')), timeoutMs);
       // a run aborted at once lets go of the wait too, so nothing holds the process
