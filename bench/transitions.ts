@@ -156,6 +156,9 @@ export function transitionsBudgets(bench: TransitionsBench): Budget[] {
 
 /** The onboarding every design runs. */
 const REQUEST = { nodeName: 'edge-sim', nodeIp: '10.20.0.11', instanceId: 'mi-0123456789abcdef0' };
+/** A step of the pinned pre-change workflow that issue 14 folded into validation. */
+const RETIRED_STEP = 'ResolveJoinSettings';
+
 const JOIN_SETTINGS = {
   nodeName: REQUEST.nodeName,
   nodeIp: REQUEST.nodeIp,
@@ -297,6 +300,10 @@ function standIns(
       },
       false,
     ),
+    // the pinned pre-change workflow still calls it; validation resolves the settings since
+    ...({
+      [RETIRED_STEP]: record(RETIRED_STEP, () => ({ settings: JOIN_SETTINGS })),
+    } as unknown as Partial<Record<StepName, StepHandler>>),
     CheckHostCommand: record('CheckHostCommand', async (input) => {
       const check = await checkHostCommand(
         {
@@ -511,7 +518,11 @@ async function runDefinition(
   handlers: Partial<Record<StepName, StepHandler>>,
   onEvent: (event: SeenEvent) => void,
 ): Promise<string> {
-  const filled = fillSettings(text, readSettings());
+  // a step the registry no longer has gets the ARN it would have had, served by its stand-in
+  const retiredArn = localSubstitutions(
+    `\${ValidateOnboardRequestFunctionArn}`,
+  ).ValidateOnboardRequestFunctionArn.replace('ValidateOnboardRequest', RETIRED_STEP);
+  const filled = fillSettings(text.replaceAll(`\${${RETIRED_STEP}FunctionArn}`, retiredArn), readSettings());
   const definition = JSON.parse(substitute(filled, localSubstitutions(filled))) as StateMachineDefinition;
   const states = Object.entries(definition.States) as unknown as [string, Record<string, unknown>][];
   const serve = (resource: string) => async (input: Record<string, unknown>) => {
