@@ -46,7 +46,7 @@ export const ReleaseStepInput = z.discriminatedUnion('purpose', [
   UninstallLockInput,
   NodeLockInput.extend({
     handOver: z.boolean({ error: 'must be a boolean' }).optional(),
-    /** the lock step's `keys` (onboarding's success path): its Leases are deleted at these versions, unlisted */
+    /** the lock step's `keys` (onboarding's success path): the Leases it took itself go in one deletecollection */
     taken: z.array(z.object({ lease: z.string().min(1), resourceVersion: z.string().min(1).optional() })).optional(),
   }),
 ]);

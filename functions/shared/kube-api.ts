@@ -1,17 +1,19 @@
-import {
-  ApiException,
-  type AppsV1Api,
-  type ConfigurationOptions,
-  type CoordinationV1Api,
-  type CoreV1Api,
-  HttpMethod,
-  KubernetesObjectApi,
-  type RequestContext,
-  type ResponseContext,
+import type {
+  AppsV1Api,
+  ConfigurationOptions,
+  CoordinationV1Api,
+  CoreV1Api,
+  RequestContext,
+  ResponseContext,
 } from '@kubernetes/client-node';
+// client-node's own modules rather than its index, which loads exec, attach, port-forward and cp (ws, tar, socks)
+// too (ADR 0016); the classes are the ones the index re-exports.
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { HttpMethod } from '@kubernetes/client-node/dist/gen/http/http.js';
 // The generated serializer itself (the package has no `exports` map, so the path is public): the one the generated
 // API classes use, with the type map that turns an object's dates into Dates.
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
+import { KubernetesObjectApi } from '@kubernetes/client-node/dist/object.js';
 
 /*
  * The calls the steps (and `edgekeeper credentials create`) make, with the request and answer types of
@@ -52,7 +54,16 @@ export type CoordinationApi = Pick<
   | 'createNamespacedLease'
   | 'replaceNamespacedLease'
   | 'deleteNamespacedLease'
->;
+> & {
+  /**
+   * The generated method types its answer V1Status, as the API's OpenAPI document does; the API server answers the
+   * list of the Leases it deleted, which the release reports, so this one answers V1LeaseList.
+   */
+  deleteCollectionNamespacedLease(
+    request: Parameters<CoordinationV1Api['deleteCollectionNamespacedLease']>[0],
+    options?: ConfigurationOptions,
+  ): ReturnType<CoordinationV1Api['listNamespacedLease']>;
+};
 
 /** What the generated methods accept in Content-Type for a patch; the serializer prefers JSON Patch. */
 const PATCH_TYPES = [
@@ -132,6 +143,7 @@ const COORDINATION = {
   createNamespacedLease: { method: POST, path: LEASES, body: 'V1Lease', answer: 'V1Lease' },
   replaceNamespacedLease: { method: PUT, path: `${LEASES}/{name}`, body: 'V1Lease', answer: 'V1Lease' },
   deleteNamespacedLease: { method: DELETE, path: `${LEASES}/{name}`, body: 'V1DeleteOptions', answer: 'V1Status' },
+  deleteCollectionNamespacedLease: { method: DELETE, path: LEASES, body: 'V1DeleteOptions', answer: 'V1LeaseList' },
 } as const satisfies Record<keyof CoordinationApi, Endpoint>;
 
 type Configuration = ConstructorParameters<typeof KubernetesObjectApi>[0];

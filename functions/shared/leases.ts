@@ -55,6 +55,22 @@ export function leasePort({ coordination }: KubeClients): LeasePort {
         throw translateKubeError(error, `deleting Lease ${namespace}/${name}`);
       }
     },
+    async deleteLeases(labelSelector) {
+      try {
+        // one deletecollection; the API server answers the Leases it selected, every one of them now gone
+        const { items } = await coordination.deleteCollectionNamespacedLease({ namespace, labelSelector });
+        return items;
+      } catch (error) {
+        if (statusOf(error) === 403) {
+          // a cluster whose RBAC predates the verb: the release lists instead, one request per Lease
+          logger.warn('the cluster identity may not deletecollection Leases: apply deploy/rbac.yaml again', {
+            namespace,
+          });
+          return 'forbidden';
+        }
+        throw translateKubeError(error, `deleting the Leases ${labelSelector} in ${namespace}`);
+      }
+    },
     async listLeases() {
       try {
         // By the managed-by label, not the lock-kind one: Leases written before keys had kinds are locks too.

@@ -26,6 +26,33 @@ const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'edgekeeper' } as const;
 /** Selects every Lease edgekeeper wrote, including node Leases written before keys had kinds. */
 export const MANAGED_BY_SELECTOR = 'app.kubernetes.io/managed-by=edgekeeper';
 
+/**
+ * Label on every lock Lease: which execution holds it, as a hash (a label value holds at most 63 characters, an
+ * ARN more). Written in the same write that sets the holder, so it always names the Lease's current holder: the
+ * release deletes this execution's Leases by it, in one request.
+ */
+export const HOLDER_LABEL = `${EDGEKEEPER_PREFIX}holder`;
+/** Label a hand-over sets: a Lease handed to a rollback child is never deleted by its holder's label alone. */
+export const HANDED_OVER_LABEL = `${EDGEKEEPER_PREFIX}handed-over`;
+
+/** The holder label's value: the first 40 hex digits of the holder's SHA-256. */
+export function holderLabelValue(holder: string): string {
+  return createHash('sha256').update(holder).digest('hex').slice(0, 40);
+}
+
+/**
+ * The node lock Leases the holder holds itself: written by its own lock step, not handed over. A Lease another
+ * execution took over carries that one's hash; one a rollback child adopted keeps its parent's.
+ */
+export function heldBySelector(holder: string): string {
+  return [
+    MANAGED_BY_SELECTOR,
+    `${LOCK_KIND_LABEL} in (${KEY_ORDER.join(',')})`,
+    `${HOLDER_LABEL}=${holderLabelValue(holder)}`,
+    `!${HANDED_OVER_LABEL}`,
+  ].join(',');
+}
+
 /** The cluster-wide Lease an uninstall holds; onboarding refuses while a live execution holds it. */
 export const UNINSTALL_LOCK = 'edgekeeper-uninstall';
 
@@ -57,6 +84,11 @@ export interface LeasePort {
   /** answers 'conflict' when the resourceVersion is stale or the Lease is gone */
   replaceLease(lease: V1Lease): Promise<V1Lease | 'conflict'>;
   deleteLease(name: string, resourceVersion: string): Promise<'deleted' | 'gone' | 'conflict'>;
+  /**
+   * deletes every Lease in LOCK_NAMESPACE the label selector matches (one deletecollection), answering them;
+   * 'forbidden' when the cluster's RBAC does not grant deletecollection yet
+   */
+  deleteLeases(labelSelector: string): Promise<V1Lease[] | 'forbidden'>;
   /** every Lease edgekeeper wrote in LOCK_NAMESPACE (MANAGED_BY_SELECTOR) */
   listLeases(): Promise<V1Lease[]>;
 }
@@ -120,7 +152,7 @@ export interface LockOutcome {
     readonly value: string;
     readonly lease: string;
     readonly outcome: KeyOutcome;
-    /** the Lease as this step left it, when it holds it itself: the release deletes it at that version, unlisted */
+    /** the Lease's version as this step left it, when it holds it itself: the release deletes it by its labels */
     readonly resourceVersion?: string;
   }[];
 }
@@ -201,7 +233,7 @@ async function acquireKey(ports: LockPorts, request: NodeLockRequest, target: Ke
     }
     const status = holder ? await ports.executions.statusOf(holder) : 'unknown';
     if (isHandedTo(current, request.holder) && status === 'running') {
-      // the parent's Lease: never carried, so that no release of this execution deletes it unlisted
+      // the parent's Lease: no version carried, so that no release of this execution goes by label (it lists)
       await renewOrThrow(ports.leases, current, request, target, current.metadata?.annotations ?? {});
       return { outcome: 'adopted' };
     }
@@ -283,7 +315,7 @@ function lockLease(
     metadata: {
       name,
       namespace: LOCK_NAMESPACE,
-      labels: { ...MANAGED_BY, [LOCK_KIND_LABEL]: kind },
+      labels: { ...MANAGED_BY, [LOCK_KIND_LABEL]: kind, [HOLDER_LABEL]: holderLabelValue(request.holder) },
       annotations: request.nodeName ? ownershipAnnotations({ ...request, nodeName: request.nodeName }) : {},
     },
     spec: {
@@ -394,42 +426,46 @@ export interface ReleaseOutcome {
 /**
  * Releases every Lease the holder holds for the node: the ones named by the request and any other recorded for
  * that node name (a step that knew the instance or IP only later). Leases of other holders are left alone. With
- * `taken`, the lock step's keys of this same request with the versions it left them at (onboarding), it deletes them
- * unlisted, and lists only when one of them changed since.
+ * `taken`, the lock step's keys of this same request (onboarding), it deletes the holder's own Leases in one
+ * request, by their labels, and lists only when that did not delete every key.
  */
 export async function releaseNodeLocks(
   leases: LeasePort,
   request: { holder: string; nodeName: string; instanceId?: string | null; nodeIp?: string | null },
   taken?: readonly { readonly lease: string; readonly resourceVersion?: string }[],
 ): Promise<ReleaseOutcome> {
-  const unlisted = taken ? await releaseAsTaken(leases, request, taken) : null;
-  if (unlisted?.complete)
-    return { lock: unlisted.released.length > 0 ? 'released' : 'not-held', released: unlisted.released };
+  const byLabel = taken ? await releaseAsTaken(leases, request, taken) : null;
+  if (byLabel?.complete)
+    return { lock: byLabel.released.length > 0 ? 'released' : 'not-held', released: byLabel.released };
   const listed = await releaseListed(leases, request);
-  const released = [...(unlisted?.released ?? []), ...listed.released];
+  const released = [...(byLabel?.released ?? []), ...listed.released];
   return { lock: released.length > 0 ? 'released' : listed.lock, released };
 }
 
 /**
- * Deletes the Leases the lock step took at the resourceVersions it left them at, without listing: a Lease that
- * still has that version is still this execution's. Incomplete (the listing release takes over) when a key has no
- * version carried or a Lease changed since (a renewal during a manual join, a hand-over).
+ * Deletes the Leases this execution holds itself with one deletecollection selected by heldBySelector: its holder
+ * label is written with the holder, so a Lease another execution took over no longer matches, nor one handed to a
+ * rollback child, nor one a rollback child adopted (it keeps its parent's label). Skipped when a key carries no
+ * version (the lock step did not take it itself); incomplete, and the listing release takes over, when it did not
+ * delete every key (a Lease already gone, or written before Leases had a holder label) or was not allowed to.
  */
 async function releaseAsTaken(
   leases: LeasePort,
-  request: { nodeName: string; instanceId?: string | null; nodeIp?: string | null },
+  request: { holder: string; nodeName: string; instanceId?: string | null; nodeIp?: string | null },
   taken: readonly { readonly lease: string; readonly resourceVersion?: string }[],
 ): Promise<{ complete: boolean; released: string[] }> {
   const versions = new Map(taken.map(({ lease, resourceVersion }) => [lease, resourceVersion]));
   const names = keysOf(request).map((key) => key.lease);
-  const released: string[] = [];
-  if (names.some((name) => !versions.get(name))) return { complete: false, released };
-  for (const name of names) {
-    const answer = await leases.deleteLease(name, versions.get(name) ?? '');
-    if (answer === 'conflict') return { complete: false, released };
-    if (answer === 'deleted') released.push(name);
-  }
-  return { complete: true, released };
+  if (names.some((name) => !versions.get(name))) return { complete: false, released: [] };
+  const answer = await leases.deleteLeases(heldBySelector(request.holder));
+  if (answer === 'forbidden') return { complete: false, released: [] };
+  const deleted = answer.map((lease) => lease.metadata?.name ?? '');
+  // the keys in their lock order, then any other Lease of this holder (one recorded for an earlier instance or IP)
+  const released = [
+    ...names.filter((name) => deleted.includes(name)),
+    ...deleted.filter((name) => !names.includes(name)),
+  ];
+  return { complete: names.every((name) => deleted.includes(name)), released };
 }
 
 async function releaseListed(
@@ -478,7 +514,9 @@ export async function handOverNodeLocks(
   const marked: string[] = [];
   for (const lease of await heldForNode(leases, request)) {
     const annotations = { ...(lease.metadata?.annotations ?? {}), [LOCK_ANNOTATIONS.handedTo]: child };
-    const answer = await leases.replaceLease({ ...lease, metadata: { ...lease.metadata, annotations } });
+    // the label keeps heldBySelector off it: only a listing release, which sees the hand-over, frees it
+    const labels = { ...(lease.metadata?.labels ?? {}), [HANDED_OVER_LABEL]: 'true' };
+    const answer = await leases.replaceLease({ ...lease, metadata: { ...lease.metadata, labels, annotations } });
     if (answer === 'conflict') {
       throw new NodeLockedError(`the lock ${lease.metadata?.name} changed while it was being handed to ${child}`);
     }

@@ -143,6 +143,9 @@ export function lockPorts(
       deleted.push(name);
       return 'deleted';
     },
+    async deleteLeases() {
+      throw new Error('drift never deletes Leases by selector');
+    },
     async listLeases() {
       return [...leases];
     },

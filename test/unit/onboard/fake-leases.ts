@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
 import type { V1Lease } from '@kubernetes/client-node';
 import type { ExecutionStatus, ExecutionStatusPort, LeasePort, LockPorts } from '../../../functions/shared/node-lock';
+import { matchesLabels, parseLabelSelector } from '../../../local/sandbox/cluster/selectors';
 
 /**
  * An in-memory coordination.k8s.io Lease store with the API server's optimistic concurrency: every write bumps the
  * resourceVersion, a replace or delete with a stale one is a conflict, a create of an existing name answers
- * 'exists'. `beforeWrite` lets a test slip a concurrent writer in between the core's read and its write.
+ * 'exists'. `beforeWrite` lets a test slip a concurrent writer in between the core's read and its write. Label
+ * selectors are matched as the sandbox's API server matches them.
  */
 export class FakeLeases implements LeasePort {
   readonly leases = new Map<string, V1Lease>();
@@ -12,6 +15,8 @@ export class FakeLeases implements LeasePort {
   /** the names read one by one (`readLease`), in order */
   readonly reads: string[] = [];
   beforeWrite?: () => void;
+  /** a cluster whose RBAC does not grant deletecollection yet */
+  forbidDeleteCollection = false;
   private version = 0;
 
   put(lease: V1Lease): V1Lease {
@@ -53,6 +58,18 @@ export class FakeLeases implements LeasePort {
     if (current.metadata?.resourceVersion !== resourceVersion) return 'conflict' as const;
     this.leases.delete(name);
     return 'deleted' as const;
+  }
+
+  async deleteLeases(labelSelector: string) {
+    this.writes.push(`deletecollection ${labelSelector}`);
+    if (this.forbidDeleteCollection) return 'forbidden' as const;
+    this.runConcurrentWriter();
+    const requirements = parseLabelSelector(labelSelector);
+    const deleted = [...this.leases.values()]
+      .filter((lease) => matchesLabels(requirements, lease.metadata?.labels))
+      .sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
+    for (const lease of deleted) this.leases.delete(lease.metadata?.name ?? '');
+    return deleted.map((lease) => structuredClone(lease));
   }
 
   async listLeases() {
@@ -99,6 +116,11 @@ export function removeArn(name: string): string {
   return `${PREFIX}:edgekeeper-remove-node:${name}`;
 }
 
+/** The holder label edgekeeper writes on a lock Lease: 40 hex digits of the holder's SHA-256. */
+export function holderHash(holder: string): string {
+  return createHash('sha256').update(holder).digest('hex').slice(0, 40);
+}
+
 /** A lock Lease as edgekeeper writes it, for arranging a cluster's state. */
 export function lockLease(
   name: string,
@@ -126,6 +148,7 @@ export function lockLease(
       labels: {
         'app.kubernetes.io/managed-by': 'edgekeeper',
         ...(options.kind ? { 'edgekeeper.io/lock': options.kind } : {}),
+        'edgekeeper.io/holder': holderHash(holder),
       },
       annotations,
     },

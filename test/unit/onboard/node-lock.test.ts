@@ -7,6 +7,7 @@ import {
   type ClusterNode,
   findOwnership,
   handOverNodeLocks,
+  heldBySelector,
   instanceLockName,
   ipLockName,
   isParentOf,
@@ -20,7 +21,7 @@ import {
   UNINSTALL_LOCK,
 } from '../../../functions/shared/node-lock';
 import { caught } from '../../support/thrown';
-import { fakePorts, lockLease, onboardArn, removeArn } from './fake-leases';
+import { fakePorts, holderHash, lockLease, onboardArn, removeArn } from './fake-leases';
 
 const T0 = new Date('2025-03-01T10:00:00.000Z');
 const minutes = (n: number) => new Date(T0.getTime() + n * 60_000);
@@ -78,7 +79,11 @@ describe('acquireNodeLocks', () => {
       const lease = ports.leases.leases.get(name);
       expect(lease?.metadata).toMatchObject({
         namespace: 'kube-system',
-        labels: { 'app.kubernetes.io/managed-by': 'edgekeeper', 'edgekeeper.io/lock': kind },
+        labels: {
+          'app.kubernetes.io/managed-by': 'edgekeeper',
+          'edgekeeper.io/lock': kind,
+          'edgekeeper.io/holder': holderHash(ME),
+        },
         annotations: {
           'edgekeeper.io/node-name': 'edge-1',
           'edgekeeper.io/instance-id': INSTANCE,
@@ -563,7 +568,7 @@ describe('acquireNodeLocks for onboarding', () => {
 });
 
 describe('releaseNodeLocks', () => {
-  it('deletes the Leases the lock step took at the versions it carries, without listing or reading them', async () => {
+  it('deletes the Leases the lock step took in one request, by their holder label, without listing or reading', async () => {
     // Prepare
     const ports = fakePorts();
     const { keys } = await acquireNodeLocks(ports, request());
@@ -578,24 +583,181 @@ describe('releaseNodeLocks', () => {
     expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
     expect(list).not.toHaveBeenCalled();
     expect(ports.leases.reads).toEqual([]);
-    expect(ports.leases.writes).toEqual([`delete ${NODE_LEASE}`, `delete ${INSTANCE_LEASE}`, `delete ${IP_LEASE}`]);
+    expect(ports.leases.writes).toEqual([`deletecollection ${heldBySelector(ME)}`]);
     expect(ports.leases.leases.size).toBe(0);
   });
 
-  it('falls back to listing when a Lease changed since the lock step, and leaves another holder’s alone', async () => {
-    // Prepare: the IP Lease was renewed (a manual join), the instance Lease broken and taken by another execution
+  it('selects the holder’s own node locks that were not handed over, by the hash of its execution id', () => {
+    expect(heldBySelector(ME)).toBe(
+      'app.kubernetes.io/managed-by=edgekeeper,edgekeeper.io/lock in (node,instance,ip),' +
+        `edgekeeper.io/holder=${holderHash(ME)},!edgekeeper.io/handed-over`,
+    );
+    expect(holderHash(ME)).toMatch(/^[0-9a-f]{40}$/);
+  });
+
+  it('deletes only this holder’s node locks: other holders’ Leases and Leases that are no node lock stay', async () => {
+    // Prepare: another onboarding's locks, an uninstall Lease and a Lease edgekeeper did not write, both of this holder
     const ports = fakePorts();
     const { keys } = await acquireNodeLocks(ports, request());
-    ports.leases.put(held(IP_LEASE, ME, minutes(1)));
+    ports.executions.set(ME, 'running');
+    const other = request({ holder: OTHER, nodeName: 'edge-2', instanceId: 'i-0fedcba987654321', nodeIp: '10.0.0.6' });
+    const others = await acquireNodeLocks(ports, other);
+    ports.leases.put(lockLease(UNINSTALL_LOCK, ME, { kind: 'uninstall', since: T0 }));
+    ports.leases.put({
+      metadata: { name: 'not-ours', labels: { 'edgekeeper.io/lock': 'node', 'edgekeeper.io/holder': holderHash(ME) } },
+      spec: { holderIdentity: ME },
+    });
+
+    // Act
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
+    expect([...ports.leases.leases.keys()].sort()).toEqual(
+      [...others.keys.map((key) => key.lease), UNINSTALL_LOCK, 'not-ours'].sort(),
+    );
+    for (const key of others.keys) expect(ports.leases.holderOf(key.lease)).toBe(OTHER);
+  });
+
+  it('never deletes by label a Lease another execution took over: its labels name the new holder', async () => {
+    // Prepare: this execution's status cannot be read and its Leases expired, so a rerun takes them over
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    await acquireNodeLocks(ports, request({ holder: OTHER, now: minutes(10) }));
+    ports.leases.writes.length = 0;
+
+    // Act
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'not-held', released: [] });
+    expect(ports.leases.writes).toEqual([`deletecollection ${heldBySelector(ME)}`]);
+    for (const name of [NODE_LEASE, INSTANCE_LEASE, IP_LEASE]) {
+      expect(ports.leases.holderOf(name)).toBe(OTHER);
+      expect(ports.leases.leases.get(name)?.metadata?.labels?.['edgekeeper.io/holder']).toBe(holderHash(OTHER));
+    }
+  });
+
+  it('never deletes by label a Lease handed to the rollback child: only the listing release, after it, frees them', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const child = removeArn('op-new-rollback');
+    ports.executions.set(ME, 'running');
+    const { keys } = await acquireNodeLocks(ports, request());
+    await handOverNodeLocks(ports.leases, request());
+    await acquireNodeLocks(ports, request({ holder: child }));
+    ports.leases.writes.length = 0;
+
+    // Act
+    const byLabel = await ports.leases.deleteLeases(heldBySelector(ME));
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(byLabel).toEqual([]);
+    expect(ports.leases.writes).toEqual([
+      `deletecollection ${heldBySelector(ME)}`,
+      `deletecollection ${heldBySelector(ME)}`,
+      `delete ${NODE_LEASE}`,
+      `delete ${INSTANCE_LEASE}`,
+      `delete ${IP_LEASE}`,
+    ]);
+    expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
+  });
+
+  it('leaves the Leases a rollback child adopted to its parent: they keep the parent’s holder label', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const child = removeArn('op-new-rollback');
+    ports.executions.set(ME, 'running');
+    await acquireNodeLocks(ports, request());
+    await handOverNodeLocks(ports.leases, request());
+    const adopted = await acquireNodeLocks(ports, request({ holder: child }));
+
+    // Act
+    const byLabel = await ports.leases.deleteLeases(heldBySelector(child));
+    const outcome = await releaseNodeLocks(ports.leases, request({ holder: child }), adopted.keys);
+
+    // Assess
+    expect(adopted.lock).toBe('adopted');
+    expect(byLabel).toEqual([]);
+    expect(outcome).toEqual({ lock: 'kept-for-parent', released: [] });
+    for (const name of [NODE_LEASE, INSTANCE_LEASE, IP_LEASE]) {
+      expect(ports.leases.holderOf(name)).toBe(ME);
+      expect(ports.leases.leases.get(name)?.metadata?.labels?.['edgekeeper.io/holder']).toBe(holderHash(ME));
+    }
+  });
+
+  it('falls back to listing for the keys the label did not delete, such as a Lease written before it existed', async () => {
+    // Prepare: the IP Lease as an older version wrote it (no holder label), the instance Lease taken by another
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    const old = held(IP_LEASE, ME, minutes(1));
+    delete old.metadata?.labels?.['edgekeeper.io/holder'];
+    ports.leases.put(old);
     ports.leases.put(held(INSTANCE_LEASE, OTHER, minutes(1)));
+    ports.leases.writes.length = 0;
 
     // Act
     const outcome = await releaseNodeLocks(ports.leases, request(), keys);
 
     // Assess
     expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, IP_LEASE] });
+    expect(ports.leases.writes).toEqual([`deletecollection ${heldBySelector(ME)}`, `delete ${IP_LEASE}`]);
     expect(ports.leases.holderOf(INSTANCE_LEASE)).toBe(OTHER);
     expect(ports.leases.leases.size).toBe(1);
+  });
+
+  it('deletes a Lease renewed since the lock step (a manual join) in the same one request', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    await renewHeldLocks(ports.leases, { holder: ME, durationSeconds: 300, now: minutes(4) });
+    ports.leases.writes.length = 0;
+
+    // Act
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
+    expect(ports.leases.writes).toEqual([`deletecollection ${heldBySelector(ME)}`]);
+  });
+
+  it('lists instead when the cluster’s RBAC does not grant deletecollection yet', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    ports.leases.forbidDeleteCollection = true;
+    ports.leases.writes.length = 0;
+
+    // Act
+    const outcome = await releaseNodeLocks(ports.leases, request(), keys);
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
+    expect(ports.leases.writes).toEqual([
+      `deletecollection ${heldBySelector(ME)}`,
+      `delete ${NODE_LEASE}`,
+      `delete ${INSTANCE_LEASE}`,
+      `delete ${IP_LEASE}`,
+    ]);
+  });
+
+  it('lists instead when a key carries no version: the lock step did not take it itself', async () => {
+    // Prepare
+    const ports = fakePorts();
+    const { keys } = await acquireNodeLocks(ports, request());
+    ports.leases.writes.length = 0;
+
+    // Act
+    const outcome = await releaseNodeLocks(
+      ports.leases,
+      request(),
+      keys.map(({ lease }) => ({ lease })),
+    );
+
+    // Assess
+    expect(outcome).toEqual({ lock: 'released', released: [NODE_LEASE, INSTANCE_LEASE, IP_LEASE] });
+    expect(ports.leases.writes).toEqual([`delete ${NODE_LEASE}`, `delete ${INSTANCE_LEASE}`, `delete ${IP_LEASE}`]);
   });
 
   it('says not-held when the carried Leases are already gone (a retried release)', async () => {
@@ -770,6 +932,7 @@ describe('uninstall lock', () => {
     expect(ports.leases.leases.get(UNINSTALL_LOCK)?.metadata?.labels).toEqual({
       'app.kubernetes.io/managed-by': 'edgekeeper',
       'edgekeeper.io/lock': 'uninstall',
+      'edgekeeper.io/holder': holderHash(UNINSTALLER),
     });
     expect(ports.leases.holderOf(UNINSTALL_LOCK)).toBe(UNINSTALLER);
   });

@@ -168,7 +168,11 @@ describe('the typed APIs of kube-api.ts', () => {
     const { ours } = bothApis();
 
     // Assess
-    const covered = CALLS.map(([api, method]) => `${api}.${method}`).sort();
+    const covered = [
+      ...CALLS.map(([api, method]) => `${api}.${method}`),
+      'coordination.deleteCollectionNamespacedLease',
+    ];
+    covered.sort();
     const offered = Object.entries(ours)
       .flatMap(([api, methods]) => Object.keys(methods).map((method) => `${api}.${method}`))
       .sort();
@@ -191,6 +195,27 @@ describe('the typed APIs of kube-api.ts', () => {
     expect(seen[1]).toEqual(seen[0]);
     expect(seen[1]?.authorization).toBe('Bearer test-bearer-token');
     expect(mine).toEqual(theirs);
+  });
+
+  it('deletes a collection of Leases as the generated method does, and answers the list of the deleted Leases', async () => {
+    // Prepare: the API server answers a deletecollection with the list of what it deleted
+    const { generated, ours } = bothApis();
+    answer = { status: 200, body: { kind: 'LeaseList', apiVersion: 'coordination.k8s.io/v1', items: [leaseJson] } };
+    const request = { namespace: 'kube-system', labelSelector: 'a=b,!c' };
+
+    // Act
+    await generated.coordination.deleteCollectionNamespacedLease(request);
+    const mine = await ours.coordination.deleteCollectionNamespacedLease(request);
+
+    // Assess
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toEqual(seen[0]);
+    expect(seen[1]).toMatchObject({
+      method: 'DELETE',
+      url: expect.stringMatching(/\/leases\?labelSelector=a%3Db%2C%21c$/),
+    });
+    expect(mine).toEqual(await generated.coordination.listNamespacedLease({ namespace: 'kube-system' }));
+    expect(mine.items.map((item) => item.metadata?.name)).toEqual(['edgekeeper-node-edge-1']);
   });
 
   it.each([
