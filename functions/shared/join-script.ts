@@ -79,12 +79,6 @@ function checkSettings(settings: JoinSettings): void {
   }
 }
 
-export {
-  JOIN_SCRIPT_EXIT_CODES,
-  joinFailureChangedHost,
-  parseScriptFailure,
-  READ_ONLY_JOIN_STEPS,
-} from './join-script-failures';
 export { JOIN_TOKEN_PARAMETER_PATH, joinTokenParameterName } from './join-token';
 
 /** What the script reads the parameter's name from; the value is never in its environment. */

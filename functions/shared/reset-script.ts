@@ -133,21 +133,26 @@ export function hostServesAnotherNode(
   return new HostServesAnotherNodeError(nodeName, instanceId, served);
 }
 
-/** The report line the script prints last. */
-export const ResetReport = z.object({
-  version: z.literal(1),
-  clean: z.boolean(),
-  keadm: z.enum(['reset', 'failed', 'absent']),
-  edgecore: z.enum(['stopped', 'absent']),
-  mosquitto: z.enum(['removed', 'absent', 'kept', 'failed']),
-  /** the EdgeMesh preparation of the join (nsswitch.conf, ip_forward) undone, or none was recorded */
-  edgemesh: z.enum(['restored', 'absent']),
-  removed: z.array(z.string()),
-  unmounted: z.array(z.string()),
-  lazyUnmounted: z.array(z.string()),
-  leftovers: z.array(z.string()),
-});
-export type ResetReport = z.infer<typeof ResetReport>;
+/**
+ * The report line the script prints last. A function, not a module constant, so that a step which only renders the
+ * script (send-reset-script) does not carry the schema: a schema built at module level is a call the bundler keeps.
+ */
+function resetReportSchema() {
+  return z.object({
+    version: z.literal(1),
+    clean: z.boolean(),
+    keadm: z.enum(['reset', 'failed', 'absent']),
+    edgecore: z.enum(['stopped', 'absent']),
+    mosquitto: z.enum(['removed', 'absent', 'kept', 'failed']),
+    /** the EdgeMesh preparation of the join (nsswitch.conf, ip_forward) undone, or none was recorded */
+    edgemesh: z.enum(['restored', 'absent']),
+    removed: z.array(z.string()),
+    unmounted: z.array(z.string()),
+    lazyUnmounted: z.array(z.string()),
+    leftovers: z.array(z.string()),
+  });
+}
+export type ResetReport = z.infer<ReturnType<typeof resetReportSchema>>;
 
 /** The script printed no report (killed, not root, or SSM cut its output). */
 export class ResetReportMissingError extends EdgekeeperError {
@@ -179,7 +184,7 @@ export function parseResetReport(stdout: string): ResetReport {
   } catch (error) {
     throw new ResetReportInvalidError(`reset report is not JSON: ${(error as Error).message}`);
   }
-  const result = ResetReport.safeParse(json);
+  const result = resetReportSchema().safeParse(json);
   if (!result.success) {
     throw new ResetReportInvalidError(`reset report has an unexpected shape: ${z.prettifyError(result.error)}`);
   }

@@ -1,8 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod';
-import { isStepName, STEPS } from '../registry';
 import { InvalidRequestError } from './errors';
-import { type LambdaContext, logger, metrics, tracer } from './powertools';
+import { type LambdaContext, logger, metrics, tracer, withLogKeys } from './powertools';
 import { problemsFromIssues } from './schemas';
 
 /** What every workflow passes to its steps besides their own input: the id that ties logs to one operation. */
@@ -13,6 +12,19 @@ export interface StepContext {
 
 /** A step as Lambda calls it; the local runtime calls it without a context. */
 export type StepHandler<Result> = (event: unknown, context?: LambdaContext) => Promise<Result>;
+
+/**
+ * The handlers that renew their execution's Leases (defineClusterStep). Lock renewal lives in cluster-step.ts so
+ * that a step that never reaches the cluster does not bundle the Kubernetes client; a test checks that every step
+ * listing `kubernetes` in functions/registry.ts renews, which the registry itself, imported here, would add to every
+ * bundle.
+ */
+const renewing = new WeakSet<StepHandler<unknown>>();
+
+/** Whether a handler was defined with lock renewal (defineClusterStep or defineLockStep). */
+export function renewsLocks(handler: unknown): boolean {
+  return typeof handler === 'function' && renewing.has(handler as StepHandler<unknown>);
+}
 
 export interface StepOptions {
   /** keeps the Leases of the lock-holding execution `executionId` fresh; given by defineClusterStep */
@@ -35,17 +47,17 @@ export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Re
   options: StepOptions = {},
 ): StepHandler<Result> {
   const { renewLocks } = options;
-  // Lock renewal lives in cluster-step.ts so that a step that never reaches the cluster does not bundle the
-  // Kubernetes client; a step that does must not lose it by importing the wrong module.
-  if (!renewLocks && reachesCluster(stepName)) {
-    throw new Error(`step ${stepName} reaches the cluster: define it with defineClusterStep (shared/cluster-step.ts)`);
-  }
-  return async (event, context) => {
+  const handler: StepHandler<Result> = async (event, context) => {
     if (context) logger.addContext(context as Parameters<typeof logger.addContext>[0]);
     metrics.captureColdStartMetric(context?.functionName);
     const keys = { step: stepName, executionName: stringAt(event, 'operationId'), nodeName: nodeNameOf(event) };
-    logger.setCorrelationId(keys.executionName);
-    logger.appendKeys(keys);
+    // the execution name is also the correlation id; the keys live with this call (steps of a local run overlap)
+    return withLogKeys({ correlation_id: keys.executionName, ...keys }, () => invoke(event, keys));
+  };
+  if (renewLocks) renewing.add(handler);
+  return handler;
+
+  async function invoke(event: unknown, keys: { executionName?: string; nodeName?: string }): Promise<Result> {
     const segment = tracer.getSegment();
     const subsegment = segment?.addNewSubsegment(`## ${stepName}`);
     if (subsegment) {
@@ -78,13 +90,8 @@ export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Re
       if (segment) tracer.setSegment(segment);
       // publishing nothing only earns a warning per invocation
       if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
-      logger.resetKeys();
     }
-  };
-}
-
-function reachesCluster(stepName: string): boolean {
-  return isStepName(stepName) && (STEPS[stepName].uses as readonly string[]).includes('kubernetes');
+  }
 }
 
 /**

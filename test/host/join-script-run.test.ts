@@ -3,7 +3,8 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScriptFailure, renderHostScript } from '../../functions/shared/join-script';
+import { renderHostScript } from '../../functions/shared/join-script';
+import { parseScriptFailure } from '../../functions/shared/join-script-failures';
 import { resolveJoinSettings } from '../../functions/shared/join-settings/core';
 import type { JoinSettings } from '../../functions/shared/schemas';
 import { CLOUDCORE_YAML } from '../unit/onboard/fixtures';

@@ -50,7 +50,7 @@ const ACTIONS_OF_USE: Record<StepUse, readonly string[]> = {
 
 /**
  * The step wrapper every handler goes through. It reaches the cluster (to renew the execution's Leases) only for
- * steps that list `kubernetes` (its `reachesCluster`), so the modules it imports say nothing about the step.
+ * steps defined with defineClusterStep, so the modules it imports say nothing about the step.
  */
 const STEP_WRAPPER = join(ROOT, 'functions', 'shared', 'step.ts');
 

@@ -1,17 +1,8 @@
 import { EdgekeeperError } from '../errors';
 import type { JoinSettings, KeadmProfile } from '../schemas';
-import { type FlagTableEntry, flagTableEntry, type KeadmFlag, releaseKey, versionFormatOf } from './flag-table';
-
-/**
- * The versions edgekeeper installs, per profile. Fork: KubeSphere's installable list (v1.5.0, v1.6.0, v1.6.1,
- * v1.6.2) plus the cloudcore versions of KubeSphere 3.2/3.3 (v1.7.2, v1.9.2). Upstream: the keadm ≥ 1.12
- * (image-based join) versions whose flags the table holds. The two ranges do not overlap, so a version alone
- * names its profile.
- */
-export const SUPPORTED_VERSIONS: Readonly<Record<KeadmProfile, readonly string[]>> = Object.freeze({
-  fork: Object.freeze(['v1.5.0', 'v1.6.0', 'v1.6.1', 'v1.6.2', 'v1.7.2', 'v1.9.2']),
-  upstream: Object.freeze(['v1.12.0', 'v1.13.0', 'v1.15.0', 'v1.17.0', 'v1.20.0']),
-});
+import { JOIN_FLAGS } from './generated/step-flags';
+import { type JoinFlag, type JoinRelease, joinFlagsOf } from './step-flags';
+import { SUPPORTED_VERSIONS } from './supported-versions';
 
 export { DEFAULT_KUBEEDGE_VERSION } from './default-version';
 
@@ -58,25 +49,25 @@ export function profileFor(version: string): KeadmProfile {
   throw new UnsupportedKubeedgeVersionError(version);
 }
 
-function tableEntry(profile: KeadmProfile, version: string): FlagTableEntry {
+function joinRelease(profile: KeadmProfile, version: string): JoinRelease {
   const normalized = normalizeVersion(version);
   if (!SUPPORTED_VERSIONS[profile].includes(normalized)) throw new UnsupportedKubeedgeVersionError(version);
-  const entry = flagTableEntry(releaseKey(profile, normalized));
-  if (!entry) throw new UnsupportedKubeedgeVersionError(version);
-  return entry;
+  const releases = JOIN_FLAGS[profile];
+  if (!Object.hasOwn(releases, normalized)) throw new UnsupportedKubeedgeVersionError(version);
+  return releases[normalized] as JoinRelease;
 }
 
 /**
- * The `keadm join` flags of one keadm version, exactly as the flag table records them.
+ * The `keadm join` flags of one keadm version, in the flag table's order.
  * @throws UnsupportedKubeedgeVersionError when the version is not supported for that profile
  */
-export function joinFlagsFor(profile: KeadmProfile, version: string): readonly KeadmFlag[] {
-  return tableEntry(profile, version).join;
+export function joinFlagsFor(profile: KeadmProfile, version: string): readonly JoinFlag[] {
+  return joinFlagsOf(joinRelease(profile, version));
 }
 
 /** Whether this keadm registers `--<flag>` on `join`. */
 export function hasJoinFlag(profile: KeadmProfile, version: string, flag: string): boolean {
-  return joinFlagsFor(profile, version).some((candidate) => candidate.name === flag);
+  return joinRelease(profile, version).flags.includes(flag);
 }
 
 /**
@@ -85,7 +76,7 @@ export function hasJoinFlag(profile: KeadmProfile, version: string, flag: string
  */
 export function kubeedgeVersionArg(profile: KeadmProfile, version: string): string {
   const normalized = normalizeVersion(version);
-  return versionFormatOf(tableEntry(profile, version)) === 'no-v' ? normalized.slice(1) : normalized;
+  return joinRelease(profile, version).versionFormat === 'no-v' ? normalized.slice(1) : normalized;
 }
 
 /**
@@ -132,7 +123,7 @@ export function keadmJoinFlags(profile: KeadmProfile, version: string, values: K
 }
 
 function formatFlag(
-  flag: KeadmFlag,
+  flag: JoinFlag,
   value: string | boolean | readonly string[],
   profile: KeadmProfile,
   version: string,
@@ -185,7 +176,7 @@ export function runtimeArgsFor(profile: KeadmProfile, version: string): Record<C
     hasRuntimeType
       ? { runtimetype: 'remote', 'remote-runtime-endpoint': endpoint }
       : { 'remote-runtime-endpoint': endpoint };
-  const runtimeTypeDefault = joinFlagsFor(profile, version).find((flag) => flag.name === 'runtimetype')?.default;
+  const runtimeTypeDefault = joinRelease(profile, version).runtimetypeDefault;
   const minor = Number(normalizeVersion(version).split('.')[1]);
   let docker: KeadmFlagValues = {};
   if (profile === 'upstream' && runtimeTypeDefault !== 'docker') {

@@ -1,7 +1,7 @@
-import semver from 'semver';
 import { EdgekeeperError } from '../errors';
 import type { KeadmProfile } from '../schemas';
-import { entriesOf, type FlagTableEntry } from './flag-table';
+import { RESET_FLAGS } from './generated/step-flags';
+import type { ResetRelease } from './step-flags';
 
 /** The flag table has no keadm of this profile at or below the requested version. */
 export class UnsupportedKeadmVersionError extends EdgekeeperError {
@@ -15,8 +15,32 @@ export class UnsupportedKeadmVersionError extends EdgekeeperError {
 }
 
 interface TableRow {
-  readonly version: string;
-  readonly entry: FlagTableEntry;
+  readonly version: Version;
+  readonly release: ResetRelease;
+}
+
+/** major, minor, patch */
+type Version = readonly [number, number, number];
+
+// semver's coerce pattern: the first run of up to three dot-separated numbers of at most 16 digits each.
+const COERCE = /(^|[^\d])(\d{1,16})(?:\.(\d{1,16}))?(?:\.(\d{1,16}))?(?:$|[^\d])/;
+
+/**
+ * The version in a text, as `semver.coerce` reads it (`v1.6.1-kubesphere` → 1.6.1, `kubesphere-release-1.8.2` →
+ * 1.8.2, `v1.6` → 1.6.0), or null when it has none. Done here rather than with the semver package, which a step
+ * would otherwise load for three comparisons; test/unit/remove/keadm-reset.test.ts holds the two to the same answers.
+ */
+export function coerceVersion(text: string): Version | null {
+  const match = COERCE.exec(text);
+  if (!match) return null;
+  const parts = [match[2] ?? '', match[3] ?? '0', match[4] ?? '0'];
+  // semver refuses what coerce then parses when a part has a leading zero or exceeds a safe integer
+  if (parts.some((part) => /^0\d/.test(part) || Number(part) > Number.MAX_SAFE_INTEGER)) return null;
+  return [Number(parts[0]), Number(parts[1]), Number(parts[2])];
+}
+
+function compareVersions(a: Version, b: Version): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
 }
 
 /**
@@ -34,16 +58,16 @@ interface TableRow {
  */
 export function resetCommand(profile: KeadmProfile, version: string): string[] {
   const row = nearestRow(profile, version);
-  const edgeSubcommand = row.entry.reset_subcommands?.['reset edge'];
-  const flags = edgeSubcommand ?? row.entry.reset;
+  const edgeSubcommand = row.release.resetEdge;
+  const flags = edgeSubcommand ?? row.release.reset;
   const args = edgeSubcommand ? ['reset', 'edge'] : ['reset'];
-  if (flags.some((flag) => flag.name === 'force')) args.push('--force');
+  if (flags.includes('force')) args.push('--force');
   return args;
 }
 
 function nearestRow(profile: KeadmProfile, version: string): TableRow {
-  const wanted = semver.coerce(version);
-  const candidates = rowsOf(profile).filter((row) => wanted !== null && semver.lte(row.version, wanted));
+  const wanted = coerceVersion(version);
+  const candidates = rowsOf(profile).filter((row) => wanted !== null && compareVersions(row.version, wanted) <= 0);
   const best = candidates.at(-1);
   if (!best) throw new UnsupportedKeadmVersionError(profile, version);
   return best;
@@ -56,14 +80,14 @@ function nearestRow(profile: KeadmProfile, version: string): TableRow {
  */
 function rowsOf(profile: KeadmProfile): TableRow[] {
   const rows: TableRow[] = [];
-  for (const [key, entry] of entriesOf(profile)) {
-    const parsed = semver.coerce(key.slice(key.indexOf('@') + 1));
-    if (parsed) rows.push({ version: parsed.version, entry });
+  for (const release of RESET_FLAGS[profile]) {
+    const parsed = coerceVersion(release.ref);
+    if (parsed) rows.push({ version: parsed, release });
   }
-  return rows.sort((a, b) => semver.compare(a.version, b.version));
+  return rows.sort((a, b) => compareVersions(a.version, b.version));
 }
 
 function supportedRange(profile: KeadmProfile): string {
   const first = rowsOf(profile)[0];
-  return first ? `>= ${first.version}` : '(none in the flag table)';
+  return first ? `>= ${first.version.join('.')}` : '(none in the flag table)';
 }

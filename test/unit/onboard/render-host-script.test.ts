@@ -8,9 +8,9 @@ import {
   InvalidJoinTokenError,
   joinCommands,
   joinTokenParameterName,
-  parseScriptFailure,
   renderHostScript,
 } from '../../../functions/shared/join-script';
+import { parseScriptFailure } from '../../../functions/shared/join-script-failures';
 import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/shared/join-settings/core';
 import type { JoinSettings } from '../../../functions/shared/schemas';
 import { script as embedded } from '../../../functions/shared/scripts/generated/join-edge-node';

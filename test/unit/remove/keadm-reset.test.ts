@@ -1,4 +1,5 @@
-import { resetCommand, UnsupportedKeadmVersionError } from '../../../functions/shared/keadm/reset';
+import semver from 'semver';
+import { coerceVersion, resetCommand, UnsupportedKeadmVersionError } from '../../../functions/shared/keadm/reset';
 
 describe('resetCommand', () => {
   it.each([
@@ -21,5 +22,34 @@ describe('resetCommand', () => {
     expect(() => resetCommand('upstream', 'latest')).toThrow(
       'keadm upstream version latest is not supported: expected upstream >= 1.6.2',
     );
+  });
+});
+
+describe('coerceVersion', () => {
+  it.each([
+    'v1.6.1',
+    '1.6.1',
+    'v1.7.2-kubesphere',
+    'kubesphere-release-1.8.2',
+    'kubesphere-release-1.5',
+    'v1.6',
+    '2',
+    'latest',
+    '',
+    'v01.6.1',
+    'v1.06.1',
+    'v1.6.0',
+    '1.2.3.4',
+    'x9007199254740991.0.0',
+    'x9007199254740992.0.0',
+    'x12345678901234567.1.2',
+    'v1.20.0+build.5',
+  ])('reads %j as semver.coerce does', (text) => {
+    // Act
+    const ours = coerceVersion(text);
+    const theirs = semver.coerce(text);
+
+    // Assess
+    expect(ours?.join('.') ?? null).toBe(theirs?.version ?? null);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JOIN_SCRIPT_EXIT_CODES } from '../../../functions/shared/join-script';
+import { JOIN_SCRIPT_EXIT_CODES } from '../../../functions/shared/join-script-failures';
 
 /**
  * The join script documents its exit codes in its header and the TypeScript side explains them to the user

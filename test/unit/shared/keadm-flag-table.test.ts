@@ -7,8 +7,10 @@ import {
   releaseKey,
   versionFormatOf,
 } from '../../../functions/shared/keadm/flag-table';
+import { JOIN_FLAGS, RESET_FLAGS } from '../../../functions/shared/keadm/generated/step-flags';
 import flagTableJson from '../../../functions/shared/keadm/keadm-flags.json';
-import { SUPPORTED_VERSIONS } from '../../../functions/shared/keadm/profiles';
+import { SUPPORTED_VERSIONS } from '../../../functions/shared/keadm/supported-versions';
+import { joinFlags, resetFlags } from '../../../scripts/embed-keadm-flags';
 import { thrown } from '../../support/thrown';
 
 /** A copy of the real table with one entry changed, to show what a bad edit of the JSON does. */
@@ -72,6 +74,32 @@ describe('the keadm flag table', () => {
     // Assess
     expect(versionFormatOf(entry(FORK_161))).toBe('no-v');
     expect(versionFormatOf(entry('kubeedge/kubeedge@v1.12.0'))).toBe('v-optional');
+  });
+
+  it('gives the steps a view of it that is up to date (run `npm run embed` when this fails)', () => {
+    // Assess
+    expect(JOIN_FLAGS).toEqual(joinFlags());
+    expect(RESET_FLAGS).toEqual(resetFlags());
+  });
+
+  it('gives the steps every join flag of a supported version, with its type and whether it is required', () => {
+    // Act
+    const view = JOIN_FLAGS.fork['v1.9.2'];
+    const table = entry('kubesphere/kubeedge@v1.9.2-kubesphere');
+
+    // Assess
+    expect(view?.flags).toEqual(table.join.map((flag) => flag.name));
+    expect(view?.types).toEqual({ labels: 'stringSlice', 'with-edge-taint': 'bool' });
+    expect(view?.required).toEqual(['cloudcore-ipport']);
+    expect(JOIN_FLAGS.upstream['v1.12.0']?.runtimetypeDefault).toBe('docker');
+    expect(JOIN_FLAGS.upstream['v1.20.0']).not.toHaveProperty('runtimetypeDefault');
+  });
+
+  it('gives the steps the reset flags of every release, and of `reset edge` where reset is split', () => {
+    // Assess
+    expect(RESET_FLAGS.fork.length + RESET_FLAGS.upstream.length).toBe(Object.keys(FLAG_TABLE).length);
+    expect(RESET_FLAGS.fork[0]).toEqual({ ref: 'v1.5.0-kubesphere', reset: ['kube-config'] });
+    expect(RESET_FLAGS.upstream.find((release) => release.ref === 'v1.20.0')?.resetEdge).toContain('force');
   });
 
   it('is frozen: no caller can change what the others read', () => {

@@ -173,6 +173,50 @@ describe('defineStep', () => {
     ]);
   });
 
+  it('keeps each step’s keys on its own lines when steps overlap in one process (a local run)', async () => {
+    // Prepare: the first step logs after the second has started, and again after the second has ended
+    let secondStarted!: () => void;
+    const started = new Promise<void>((resolve) => {
+      secondStarted = resolve;
+    });
+    let firstMayEnd!: () => void;
+    const mayEnd = new Promise<void>((resolve) => {
+      firstMayEnd = resolve;
+    });
+    const { logger } =
+      require('../../../functions/shared/powertools') as typeof import('../../../functions/shared/powertools');
+    const first = defineStep('CheckBatch', Input, async () => {
+      await started;
+      logger.info('first, while the second runs');
+      await mayEnd;
+      logger.info('first, after the second ended');
+      return 'ok';
+    });
+    const second = defineStep('PlanBatchWave', Input, async () => {
+      secondStarted();
+      return 'ok';
+    });
+
+    // Act
+    const firstDone = first({ operationId: 'op-1', nodeName: 'edge-1' });
+    await second({ operationId: 'op-2', nodeName: 'edge-2' });
+    firstMayEnd();
+    await firstDone;
+
+    // Assess
+    const lines = capturedLogs().filter((entry) => entry.level !== undefined);
+    const seen = lines.map((entry) => [entry.message, entry.step, entry.correlation_id, entry.nodeName]);
+    expect(seen).toHaveLength(4);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        ['first, while the second runs', 'CheckBatch', 'op-1', 'edge-1'],
+        ['step succeeded', 'PlanBatchWave', 'op-2', 'edge-2'],
+        ['first, after the second ended', 'CheckBatch', 'op-1', 'edge-1'],
+        ['step succeeded', 'CheckBatch', 'op-1', 'edge-1'],
+      ]),
+    );
+  });
+
   it('tags every log line with the execution name and the node name, even of an input it refuses', async () => {
     // Prepare
     const handler = defineStep('PlanBatchWave', Input, async () => 'ok');
@@ -228,16 +272,6 @@ describe('defineStep', () => {
         cold_start: expect.any(Boolean),
         executionName: 'op-8',
       }),
-    );
-  });
-
-  it('refuses to define a step that reaches the cluster without its lock renewal', () => {
-    // Act
-    const error = thrown(() => defineStep('LockNode', Input, async () => 'ok'));
-
-    // Assess
-    expect(error.message).toBe(
-      'step LockNode reaches the cluster: define it with defineClusterStep (shared/cluster-step.ts)',
     );
   });
 
