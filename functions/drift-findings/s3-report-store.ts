@@ -1,16 +1,7 @@
-import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from '@aws-sdk/client-s3';
+import type * as S3Sdk from '@aws-sdk/client-s3';
 import { translateAwsError } from '../shared/aws-errors';
 import { TransientServiceError } from '../shared/errors';
-import { tracer } from '../shared/powertools';
+import { traced } from '../shared/powertools';
 import type { Settings } from '../shared/settings';
 import type { Finding } from './findings';
 import { checkName, type DriftReportStore, PART, RUN_ID } from './report-store';
@@ -40,18 +31,25 @@ export interface S3ReportStoreOptions {
   readonly uploadPartBytes?: number;
 }
 
-const clients = new Map<string, S3Client>();
+/**
+ * The S3 SDK, loaded by the first call rather than with the step (ADR 0016): it is the largest part of a drift
+ * step's cold start. `require`, not `import()`: the bundle is CommonJS, and the SDK the Lambda runtime provides is
+ * found through NODE_PATH, which only `require` consults.
+ */
+const sdk = () => require('@aws-sdk/client-s3') as typeof S3Sdk;
+
+const clients = new Map<string, S3Sdk.S3Client>();
 
 /**
  * The S3 client, traced like every SDK client of the steps. Each HTTP request is bounded by the request timeout,
  * and each call as a whole (SDK retries included) by the abort signal of {@link call}.
  */
-function s3Client(timeoutMs: number, endpoint: string | undefined): S3Client {
+function s3Client(timeoutMs: number, endpoint: string | undefined): S3Sdk.S3Client {
   const key = `${endpoint ?? 'aws'} ${timeoutMs}`;
   let client = clients.get(key);
   if (!client) {
-    client = tracer.captureAWSv3Client(
-      new S3Client({
+    client = traced(
+      new (sdk().S3Client)({
         ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
         requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
       }),
@@ -71,7 +69,7 @@ export function s3ReportStore(
   const partBytes = options.uploadPartBytes ?? UPLOAD_PART_BYTES;
   const call = async <Output>(
     key: string,
-    send: (client: S3Client, abortSignal: AbortSignal) => Promise<Output>,
+    send: (client: S3Sdk.S3Client, abortSignal: AbortSignal) => Promise<Output>,
   ): Promise<Output> => {
     try {
       return await send(s3Client(seconds * 1000, options.endpoint), AbortSignal.timeout(seconds * 1000));
@@ -82,13 +80,18 @@ export function s3ReportStore(
   const put = (key: string, body: string) =>
     call(key, (client, abortSignal) =>
       client.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.from(body), ContentType: contentType(key) }),
+        new (sdk().PutObjectCommand)({
+          Bucket: bucket,
+          Key: key,
+          Body: Buffer.from(body),
+          ContentType: contentType(key),
+        }),
         { abortSignal },
       ),
     );
   const get = (key: string) =>
     call(key, async (client, abortSignal) => {
-      const { Body } = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal });
+      const { Body } = await client.send(new (sdk().GetObjectCommand)({ Bucket: bucket, Key: key }), { abortSignal });
       return Body ? Body.transformToString('utf8') : '';
     });
   const partsPrefix = (runId: string) => `${DRIFT_REPORT_PREFIX}${runId}/parts/`;
@@ -107,7 +110,7 @@ export function s3ReportStore(
       let token: string | undefined;
       do {
         const page = await call(listed, (client, abortSignal) =>
-          client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: listed, ContinuationToken: token }), {
+          client.send(new (sdk().ListObjectsV2Command)({ Bucket: bucket, Prefix: listed, ContinuationToken: token }), {
             abortSignal,
           }),
         );
@@ -130,7 +133,7 @@ export function s3ReportStore(
         create: () =>
           call(key, async (client, abortSignal) => {
             const { UploadId } = await client.send(
-              new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ContentType: contentType(key) }),
+              new (sdk().CreateMultipartUploadCommand)({ Bucket: bucket, Key: key, ContentType: contentType(key) }),
               { abortSignal },
             );
             if (!UploadId) throw new TransientServiceError(`S3 gave no upload id (s3://${bucket}/${key})`);
@@ -139,7 +142,7 @@ export function s3ReportStore(
         uploadPart: (uploadId, partNumber, body) =>
           call(key, async (client, abortSignal) => {
             const { ETag } = await client.send(
-              new UploadPartCommand({
+              new (sdk().UploadPartCommand)({
                 Bucket: bucket,
                 Key: key,
                 UploadId: uploadId,
@@ -153,7 +156,7 @@ export function s3ReportStore(
         complete: (uploadId, parts) =>
           call(key, (client, abortSignal) =>
             client.send(
-              new CompleteMultipartUploadCommand({
+              new (sdk().CompleteMultipartUploadCommand)({
                 Bucket: bucket,
                 Key: key,
                 UploadId: uploadId,
@@ -175,7 +178,7 @@ export function s3ReportStore(
       // a copy inside S3: the report is never read back through the Lambda
       await call(latestKey, (client, abortSignal) =>
         client.send(
-          new CopyObjectCommand({
+          new (sdk().CopyObjectCommand)({
             Bucket: bucket,
             Key: latestKey,
             CopySource: `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,

@@ -1,7 +1,7 @@
-import { DeleteItemCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type * as DynamoDbSdk from '@aws-sdk/client-dynamodb';
 import { translateAwsError } from './aws-errors';
 import { endpointOverride } from './local-endpoint';
-import { tracer } from './powertools';
+import { traced } from './powertools';
 import { withoutSecret } from './redact';
 import type { Settings } from './settings';
 
@@ -51,16 +51,24 @@ export function waitKey(commandId: string, instanceId: string): string {
   return `${commandId}/${instanceId}`;
 }
 
-const clients = new Map<string, DynamoDBClient>();
+/**
+ * The DynamoDB SDK, loaded by the first call rather than with the step (ADR 0016): its load was a third of a small
+ * step's cold start, and a step that finds its command ended at once never calls it. `require`, not `import()`: the
+ * bundle is CommonJS, and the SDK the Lambda runtime provides is found through NODE_PATH, which only `require`
+ * consults.
+ */
+const sdk = () => require('@aws-sdk/client-dynamodb') as typeof DynamoDbSdk;
+
+const clients = new Map<string, DynamoDbSdk.DynamoDBClient>();
 
 /** The DynamoDB client of a Lambda (or of a local run, against the sandbox's endpoint), traced, as ssm.ts builds SSM's. */
-function dynamodbClient(settings: Settings): DynamoDBClient {
+function dynamodbClient(settings: Settings): DynamoDbSdk.DynamoDBClient {
   const timeoutMs = settings.requestTimeoutSeconds * 1000;
   const key = `${settings.dynamodbEndpoint ?? 'aws'} ${timeoutMs}`;
   let client = clients.get(key);
   if (!client) {
-    client = tracer.captureAWSv3Client(
-      new DynamoDBClient({
+    client = traced(
+      new (sdk().DynamoDBClient)({
         ...endpointOverride(settings.dynamodbEndpoint),
         requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
       }),
@@ -80,7 +88,7 @@ export function dynamodbCommandWaits(settings: Settings, table: string): Command
   async function call<Output>(
     target: string,
     secret: string | undefined,
-    send: (client: DynamoDBClient, abortSignal: AbortSignal) => Promise<Output>,
+    send: (client: DynamoDbSdk.DynamoDBClient, abortSignal: AbortSignal) => Promise<Output>,
   ): Promise<Output> {
     try {
       return await send(dynamodbClient(settings), AbortSignal.timeout(seconds * 1000));
@@ -100,7 +108,7 @@ export function dynamodbCommandWaits(settings: Settings, table: string): Command
       const id = waitKey(wait.commandId, wait.instanceId);
       await call(`wait ${id} in table ${table}`, wait.taskToken, (client, abortSignal) =>
         client.send(
-          new PutItemCommand({
+          new (sdk().PutItemCommand)({
             TableName: table,
             Item: {
               id: { S: id },
@@ -116,9 +124,10 @@ export function dynamodbCommandWaits(settings: Settings, table: string): Command
     async take(commandId, instanceId) {
       const id = waitKey(commandId, instanceId);
       const { Attributes } = await call(`wait ${id} in table ${table}`, undefined, (client, abortSignal) =>
-        client.send(new DeleteItemCommand({ TableName: table, Key: { id: { S: id } }, ReturnValues: 'ALL_OLD' }), {
-          abortSignal,
-        }),
+        client.send(
+          new (sdk().DeleteItemCommand)({ TableName: table, Key: { id: { S: id } }, ReturnValues: 'ALL_OLD' }),
+          { abortSignal },
+        ),
       );
       return Attributes?.taskToken?.S ?? null;
     },

@@ -1,13 +1,16 @@
-import {
-  ApiException,
-  createConfiguration,
-  KubeConfig,
-  KubernetesObjectApi,
-  type Middleware,
-  PatchStrategy,
-  ServerConfiguration,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+/*
+ * client-node's own modules, not its index, which also evaluates exec, attach, port-forward and cp (ws, tar) that no
+ * step uses; the package has no `exports` map, so these paths are public, and the classes are the ones the index
+ * re-exports (ADR 0016). The client loads with the step: every Kubernetes step builds its clients on each call.
+ */
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { createConfiguration } from '@kubernetes/client-node/dist/gen/configuration.js';
+import type { PromiseMiddleware as Middleware } from '@kubernetes/client-node/dist/gen/middleware.js';
+import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
+import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
+import { KubernetesObjectApi } from '@kubernetes/client-node/dist/object.js';
+import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { EksTokenOptions } from './eks-token';
 import { ClusterAccessDeniedError, TransientServiceError } from './errors';
 import { type AppsApi, type CoordinationApi, type CoreApi, typedApis } from './kube-api';

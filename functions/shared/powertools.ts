@@ -1,5 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFileSync } from 'node:fs';
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
+import type { LogAttributes, LogItemExtraInput, LogItemMessage } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { currentEnvironment } from './settings';
@@ -11,7 +13,30 @@ import { currentEnvironment } from './settings';
  */
 export const LOCAL_LOG_ENV = 'EDGEKEEPER_LOCAL_LOG';
 
+/** The keys of the step invocation running in this async context (see {@link withLogKeys}). */
+const invocationKeys = new AsyncLocalStorage<LogAttributes>();
+
+/**
+ * Runs `fn` with `keys` on every log line printed in it and in everything it awaits. The keys live with the call, not
+ * in the one logger: the local runtime runs several steps at once in one process, where keys appended to the
+ * logger (`appendKeys`) showed on another step's lines, and one step's `resetKeys` dropped another's.
+ */
+export function withLogKeys<T>(keys: LogAttributes, fn: () => T): T {
+  return invocationKeys.run(keys, fn);
+}
+
 class StepLogger extends Logger {
+  /** the call's keys (see withLogKeys) go before the attributes the log call passes, which may override them */
+  protected override createAndPopulateLogItem(
+    logLevel: number,
+    input: LogItemMessage,
+    extraInput: LogItemExtraInput,
+  ): LogItem {
+    const keys = invocationKeys.getStore();
+    const extra = keys ? ([keys, ...extraInput] as LogItemExtraInput) : extraInput;
+    return super.createAndPopulateLogItem(logLevel, input, extra);
+  }
+
   protected override printLog(logLevel: number, log: LogItem): void {
     const destination = currentEnvironment()[LOCAL_LOG_ENV];
     if (!destination) {
@@ -63,6 +88,12 @@ class StepMetrics extends Metrics {
 }
 
 export const metrics: Metrics = new StepMetrics({ namespace: 'Edgekeeper', serviceName: 'edgekeeper' });
+
+/**
+ * Created with the module, in Lambda as locally: with active tracing (every deployed step) each invocation records
+ * its subsegment through it, so the X-Ray SDK it loads is part of every cold start whether it loads here or on the
+ * first call (ADR 0016).
+ */
 export const tracer = new Tracer({ serviceName: 'edgekeeper' });
 
 /**

@@ -3,7 +3,7 @@ import { translateAwsError } from './aws-errors';
 import { TransientServiceError } from './errors';
 import { HostUnreachableError, type Invocation, type ShellCommand } from './host-commands';
 import { endpointOverride } from './local-endpoint';
-import { tracer } from './powertools';
+import { traced } from './powertools';
 import { redactSecrets } from './redact';
 import { type Settings, SettingsError } from './settings';
 
@@ -32,7 +32,7 @@ function ssmClient(settings: Settings): SsmSdk.SSMClient {
   const key = `${settings.ssmEndpoint ?? 'aws'} ${timeoutMs}`;
   let client = clients.get(key);
   if (!client) {
-    client = tracer.captureAWSv3Client(
+    client = traced(
       new sdk.SSMClient({
         ...endpointOverride(settings.ssmEndpoint),
         requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },

@@ -1,7 +1,7 @@
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import type * as SfnSdk from '@aws-sdk/client-sfn';
 import { translateAwsError } from './aws-errors';
 import { endpointOverride } from './local-endpoint';
-import { tracer } from './powertools';
+import { traced } from './powertools';
 import { withoutSecret } from './redact';
 import type { Settings } from './settings';
 
@@ -30,16 +30,23 @@ export function taskGone(error: unknown): boolean {
   return TASK_GONE.has((error as { name?: string } | null)?.name ?? '');
 }
 
-const clients = new Map<string, SFNClient>();
+/**
+ * The Step Functions SDK, loaded by the first call rather than with the step (ADR 0016): a step that finds no wait to
+ * complete never calls it. `require`, not `import()`: the bundle is CommonJS, and the SDK the Lambda runtime
+ * provides is found through NODE_PATH, which only `require` consults.
+ */
+const sdk = () => require('@aws-sdk/client-sfn') as typeof SfnSdk;
+
+const clients = new Map<string, SfnSdk.SFNClient>();
 
 /** The Step Functions client, traced, with the local runtime's endpoint when a local run gives one. */
-function sfnClient(settings: Settings): SFNClient {
+function sfnClient(settings: Settings): SfnSdk.SFNClient {
   const timeoutMs = settings.requestTimeoutSeconds * 1000;
   const key = `${settings.stepFunctionsEndpoint ?? 'aws'} ${timeoutMs}`;
   let client = clients.get(key);
   if (!client) {
-    client = tracer.captureAWSv3Client(
-      new SFNClient({
+    client = traced(
+      new (sdk().SFNClient)({
         ...endpointOverride(settings.stepFunctionsEndpoint),
         requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
       }),
@@ -58,9 +65,12 @@ export function stepFunctionsTaskCallbacks(settings: Settings): TaskCallbacks {
   return {
     async succeed(taskToken, output) {
       try {
-        await sfnClient(settings).send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }), {
-          abortSignal: AbortSignal.timeout(seconds * 1000),
-        });
+        await sfnClient(settings).send(
+          new (sdk().SendTaskSuccessCommand)({ taskToken, output: JSON.stringify(output) }),
+          {
+            abortSignal: AbortSignal.timeout(seconds * 1000),
+          },
+        );
         return 'delivered';
       } catch (error) {
         if (taskGone(error)) return 'task-gone';

@@ -32,8 +32,10 @@ export const EKS_STEPS_GROUP = 'edgekeeper:steps';
  * - CommonJS for Node.js 22, minified, with a source map (`--enable-source-maps` is set in NODE_OPTIONS).
  * - The AWS SDK v3 and its Smithy packages stay out: the Lambda runtime provides them.
  * - `whatwg-url`, which node-fetch 2 (in @kubernetes/client-node) requires but never uses on Node, where `URL` is
- *   built in, becomes a module that hands out Node's own `URL` (bundling-shims/whatwg-url.ts). The alias path is
- *   relative to the project root, where CDK runs esbuild.
+ *   built in, becomes a module that hands out Node's own `URL` (bundling-shims/whatwg-url.ts).
+ * - `socks-proxy-agent`, which KubeConfig imports for a `socks5://` proxy-url, becomes a module that loads it when
+ *   an agent is first built (bundling-shims/socks-proxy-agent.ts), not with every cold start.
+ * The alias paths are relative to the project root, where CDK runs esbuild.
  */
 export const STEP_BUNDLING = {
   format: OutputFormat.CJS,
@@ -41,7 +43,12 @@ export const STEP_BUNDLING = {
   minify: true,
   sourceMap: true,
   externalModules: ['@aws-sdk/*', '@smithy/*'],
-  esbuildArgs: { '--alias': ['whatwg-url=./lib/constructs/bundling-shims/whatwg-url.ts'] },
+  esbuildArgs: {
+    '--alias': [
+      'whatwg-url=./lib/constructs/bundling-shims/whatwg-url.ts',
+      'socks-proxy-agent=./lib/constructs/bundling-shims/socks-proxy-agent.ts',
+    ],
+  },
 } as const satisfies BundlingOptions;
 
 export interface StepLambdaProps {

@@ -95,7 +95,10 @@ describe('cdkEsbuildOptions', () => {
       minify: true,
       sourcemap: true,
       external: ['@aws-sdk/*', '@smithy/*'],
-      alias: { 'whatwg-url': './lib/constructs/bundling-shims/whatwg-url.ts' },
+      alias: {
+        'whatwg-url': './lib/constructs/bundling-shims/whatwg-url.ts',
+        'socks-proxy-agent': './lib/constructs/bundling-shims/socks-proxy-agent.ts',
+      },
     });
   });
 

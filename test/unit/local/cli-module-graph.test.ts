@@ -24,6 +24,12 @@ const lazyLoadsExternal: Plugin = {
   },
 };
 
+/** The package a specifier loads: `@kubernetes/client-node/dist/config.js` is `@kubernetes/client-node`. */
+function packageOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
+}
+
 /** The modules a file loads statically, its packages, and the specifiers it loads lazily. */
 async function staticGraph(entry: string): Promise<{ modules: string[]; packages: string[]; lazy: string[] }> {
   const result = await build({
@@ -45,7 +51,7 @@ async function staticGraph(entry: string): Promise<{ modules: string[]; packages
   ];
   return {
     modules: Object.keys(result.metafile.inputs),
-    packages: external((entry) => !LAZY_KINDS.includes(entry.kind)),
+    packages: [...new Set(external((entry) => !LAZY_KINDS.includes(entry.kind)).map(packageOf))],
     lazy: external((entry) => LAZY_KINDS.includes(entry.kind)),
   };
 }
