@@ -40,6 +40,9 @@ export async function runDemo(io: Io, options: { timingsFile?: string } = {}): P
   return code;
 }
 
+/** How long the workflows' Wait states last in the demo, whatever they say. */
+const COMPRESSED_WAIT_MS = 250;
+
 /**
  * The hosts the acts use, out of the sandbox's fixture: one that joins cleanly, one whose Docker is too old, and the
  * cloud hosts that logs/exec routing reaches by tag. Starting only these halves the sandbox's start and removal.
@@ -65,15 +68,25 @@ function demoHosts(fixture: readonly HostSpec[]): DemoHosts {
 
 /**
  * Starts the sandbox and, meanwhile, loads what the acts run: the local runtime, the handlers of both workflows and
- * their validated definitions. Starting hosts is mostly other processes' work (namespaces, mounts, copies), so the
- * loading fills the wait instead of adding to it. The sandbox is stopped again when the loading fails.
+ * their validated definitions, and the tour's cluster views with the Kubernetes client (which the sandbox's
+ * cloudcore loads too, once a node connects). Starting hosts is mostly other processes' work (namespaces, mounts,
+ * relays), so the loading fills the wait instead of adding to it. The sandbox is stopped again when the loading
+ * fails.
  */
 async function startPrepared(dir: string, hosts: readonly HostSpec[]): Promise<Sandbox> {
-  const starting = startSandbox({ dir, hosts });
+  // A joined Node turns Ready after one compressed wait too, instead of edged's second in real time.
+  const starting = startSandbox({ dir, hosts, readyDelayMs: COMPRESSED_WAIT_MS });
   const preparing = (async () => {
     await new Promise((resolve) => setImmediate(resolve));
     const { prepareWorkflow } = require('./runtime') as typeof import('./runtime');
-    for (const workflow of ['onboard-node', 'remove-node']) await prepareWorkflow(workflow);
+    const workflows = (async () => {
+      for (const workflow of ['onboard-node', 'remove-node']) await prepareWorkflow(workflow);
+    })();
+    // while a worker thread validates the definitions (prepareWorkflow)
+    await new Promise((resolve) => setImmediate(resolve));
+    require('./cli/targets');
+    require('./cli/cluster-view');
+    await workflows;
   })();
   const [started, prepared] = await Promise.allSettled([starting, preparing]);
   if (started.status === 'rejected') throw started.reason;
@@ -88,7 +101,7 @@ async function startPrepared(dir: string, hosts: readonly HostSpec[]): Promise<S
 async function runActs(sandbox: Sandbox, hosts: DemoHosts, dir: string, io: Io, clock: DemoClock): Promise<number> {
   const say = (text = '') => io.stdout(`${text}\n`);
   const target = { kind: 'sandbox', dir } as const;
-  // loaded after the Kubernetes client and the handlers' packages, which the sandbox's start made room for
+  // loaded while the sandbox started (startPrepared)
   const { defaultLogFile, handlerEnvironment } = require('./cli/targets') as typeof import('./cli/targets');
   const { clusterLeftovers, clusterView, readJoinTokenFrom } =
     require('./cli/cluster-view') as typeof import('./cli/cluster-view');
@@ -191,7 +204,7 @@ async function runStep(
     input,
     ...where,
     waits: 'compressed',
-    compressedWaitMs: 250,
+    compressedWaitMs: COMPRESSED_WAIT_MS,
     onEvent: progressPrinter((line) => io.stdout(`  ${line}\n`), io.color),
   });
 }

@@ -1,6 +1,7 @@
 import './polyfills';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { isStepName, STEPS, type StepName } from '../functions/registry';
 import {
@@ -281,6 +282,9 @@ export function workflowStates(workflow: string): { name: string; type: string }
  */
 export async function prepareWorkflow(workflow: string, environment: Record<string, string> = {}): Promise<void> {
   const workflows = listAslFiles().map((asl) => asl.name);
+  const definitionOf = (name: string) => localDefinition(name, { ...process.env, ...environment });
+  // validated in a worker thread while this one loads the handlers; if the worker fails, stateMachineOf validates
+  const validating = validateAside(withChildren(workflow, workflows).map(definitionOf)).catch(() => undefined);
   const prepared = new Set<string>();
   const prepare = async (name: string) => {
     if (prepared.has(name)) return;
@@ -292,9 +296,22 @@ export async function prepareWorkflow(workflow: string, environment: Record<stri
       else if (child) await prepare(child);
       await new Promise((resolve) => setImmediate(resolve));
     }
-    stateMachineOf(localDefinition(name, { ...process.env, ...environment }));
+    await validating;
+    stateMachineOf(definitionOf(name));
   };
   await prepare(workflow);
+}
+
+/** `workflow` and the workflows it starts, theirs too. */
+function withChildren(workflow: string, workflows: readonly string[]): string[] {
+  const names = [workflow];
+  for (const name of names) {
+    for (const placeholder of placeholdersOf(readAslFile(name).text)) {
+      const child = workflows.find((other) => `${pascalCase(other)}StateMachineArn` === placeholder);
+      if (child && !names.includes(child)) names.push(child);
+    }
+  }
+  return names;
 }
 
 function executionArn(workflow: string, name: string): string {
@@ -351,6 +368,34 @@ export function withTaskTimeouts(definition: StateMachineDefinition): StateMachi
 
 /** The definitions this process has validated already, as JSON text. */
 const validDefinitions = new Set<string>();
+
+/** Runs asl-validator as the StateMachine constructor does (same options) and answers whether each one is valid. */
+const VALIDATOR_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const validate = require(workerData.validator);
+parentPort.postMessage(workerData.definitions.map((d) => validate(d, { checkArn: true, checkPaths: true }).isValid));
+`;
+
+/**
+ * Validates definitions in a worker thread and records the valid ones for stateMachineOf, which then skips them (an
+ * invalid one is left to it: it throws the constructor's own error). Compiling asl-validator's schemas takes a few
+ * hundred ms per definition: in a worker, prepareWorkflow spends them beside what it overlaps (the demo's sandbox
+ * start) instead of on this thread.
+ */
+async function validateAside(definitions: readonly StateMachineDefinition[]): Promise<void> {
+  const pending = definitions.filter((definition) => !validDefinitions.has(JSON.stringify(definition)));
+  if (pending.length === 0) return;
+  const validator = require.resolve('asl-validator', { paths: [require.resolve('aws-local-stepfunctions')] });
+  const verdicts = await new Promise<boolean[]>((resolve, reject) => {
+    const worker = new Worker(VALIDATOR_WORKER, { eval: true, workerData: { validator, definitions: pending } });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`the ASL validator's worker exited with ${code}`)));
+  });
+  pending.forEach((definition, i) => {
+    if (verdicts[i] === true) validDefinitions.add(JSON.stringify(definition));
+  });
+}
 
 /**
  * The state machine of a definition, validated the first time this process runs it: asl-validator compiles its JSON
@@ -620,7 +665,7 @@ async function waitForTaskToken(
   const eventsUrl = environment[COMMAND_EVENTS_ENV];
   const timeoutMs = callbackTimeoutMs(task, options, Boolean(eventsUrl));
   // subscribed before the handler runs: an event from then on is delivered, and one before it the handler sees.
-  // An event can come while the subscription opens (another execution's command ended): it waits for the lease.
+  // An event can come while the subscription opens, with the stream's first bytes: it waits for the lease.
   let leasing: Promise<CallbackLease> | undefined;
   const deliver = (event: unknown) =>
     void leasing?.then((opened) => deliverEvent(event, handlerEnv(opened), options.handlers));
@@ -640,6 +685,8 @@ async function waitForTaskToken(
       // a run aborted at once lets go of the wait too, so nothing holds the process
       abort = () => reject(new ExecutionStoppedError('stopped while waiting for the task token'));
       control.aborts.add(abort);
+      // an abort that came while the handler ran found no wait to let go of yet
+      if (control.stopMode === 'immediate') abort();
     });
     return (await Promise.race([wait.result, ended])) as JSONValue;
   } finally {

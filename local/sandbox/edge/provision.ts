@@ -1,6 +1,16 @@
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync, symlinkSync } from 'node:fs';
-import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { renderStandin, type StandinName } from './standin-scripts';
@@ -92,11 +102,13 @@ export async function provisionHost(
   mirrorUrl: string,
   options: { fallbackTools?: boolean } = {},
 ): Promise<void> {
+  // Synchronous on purpose, but for the few child processes: a few dozen small files, each too small to be worth a
+  // trip through the event loop, which the demo keeps busy loading modules while its hosts start.
   const state = join(root, 'var/lib/sandbox');
   for (const dir of ['etc/systemd/system', 'lib/systemd/system', 'var/log/sandbox', 'usr/local/bin', STANDIN_DIR]) {
-    await mkdir(join(root, dir), { recursive: true });
+    mkdirSync(join(root, dir), { recursive: true });
   }
-  await mkdir(join(state, 'payload'), { recursive: true });
+  mkdirSync(join(state, 'payload'), { recursive: true });
   const traitLines = [
     `INSTANCE_ID=${traits.instanceId}`,
     `HOSTNAME=${traits.name}`,
@@ -108,17 +120,19 @@ export async function provisionHost(
     `CLOUDCORE_REACHABLE=${traits.cloudcoreReachable}`,
     `ROLE=${traits.role ?? 'edge'}`,
   ];
-  await writeFile(join(state, 'traits.env'), `${traitLines.join('\n')}\n`);
-  await writeFile(join(state, 'mirror-url'), `${mirrorUrl}\n`);
-  await writeFile(join(root, 'etc/os-release'), OS_RELEASE[traits.os]);
-  await writeFile(join(root, 'etc/hostname'), `${traits.name}\n`);
-  await writeExecutable(join(state, 'payload/mosquitto'), renderStandin('mosquitto'));
+  writeFileSync(join(state, 'traits.env'), `${traitLines.join('\n')}\n`);
+  writeFileSync(join(state, 'mirror-url'), `${mirrorUrl}\n`);
+  writeFileSync(join(root, 'etc/os-release'), OS_RELEASE[traits.os]);
+  writeFileSync(join(root, 'etc/hostname'), `${traits.name}\n`);
+  writeExecutable(join(state, 'payload/mosquitto'), renderStandin('mosquitto'));
   for (const [tool, source] of Object.entries(standinsFor(traits))) {
-    await writeExecutable(join(root, STANDIN_DIR, tool), renderStandin(source));
+    writeExecutable(join(root, STANDIN_DIR, tool), renderStandin(source));
   }
-  if (traits.runtime.kind === 'containerd') await writeSocketFile(join(root, CONTAINERD_SOCKET));
   const hidden = hiddenTools(traits);
-  await writeWhiteouts(root, hidden);
+  await Promise.all([
+    traits.runtime.kind === 'containerd' ? writeSocketFile(join(root, CONTAINERD_SOCKET)) : undefined,
+    writeWhiteouts(root, hidden),
+  ]);
   if (options.fallbackTools !== false) writeFallbackTools(join(root, FALLBACK_TOOLS_DIR), new Set(hidden));
 }
 
@@ -138,25 +152,30 @@ async function writeSocketFile(path: string): Promise<void> {
   await run(process.execPath, ['-e', bind, basename(path)], { cwd: dir, timeout: 10_000 });
 }
 
-async function writeExecutable(path: string, content: string): Promise<void> {
-  await writeFile(path, content);
-  await chmod(path, 0o755);
+function writeExecutable(path: string, content: string): void {
+  writeFileSync(path, content);
+  chmodSync(path, 0o755);
 }
 
 // Overlay whiteouts hide a lower file in the merged /usr. Directories that are symlinks (/bin -> usr/bin on
 // merged-usr systems) are covered through their target.
 async function writeWhiteouts(root: string, hidden: string[]): Promise<void> {
   if (process.getuid?.() !== 0) return;
+  const whiteouts: string[] = [];
   for (const dir of REAL_TOOL_DIRS) {
     if (!dir.startsWith('/usr/') || !existsSync(dir) || lstatSync(dir).isSymbolicLink()) continue;
     for (const tool of hidden) {
-      if (!existsSync(join(dir, tool)) || join(dir, tool) === join(STANDIN_DIR, tool)) continue;
-      const whiteout = join(root, dir, tool);
-      await mkdir(join(root, dir), { recursive: true });
-      await rm(whiteout, { force: true });
-      await run('mknod', [whiteout, 'c', '0', '0']);
+      if (existsSync(join(dir, tool)) && join(dir, tool) !== join(STANDIN_DIR, tool)) whiteouts.push(join(dir, tool));
     }
   }
+  await Promise.all(
+    whiteouts.map((path) => {
+      const whiteout = join(root, path);
+      mkdirSync(dirname(whiteout), { recursive: true });
+      rmSync(whiteout, { force: true });
+      return run('mknod', [whiteout, 'c', '0', '0']);
+    }),
+  );
 }
 
 // Synchronous on purpose: a few thousand symlinks, each too small to be worth an await.

@@ -1,6 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, lstatSync } from 'node:fs';
-import { chmod, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { HostSpec } from './traits';
@@ -41,6 +40,19 @@ const ETC_FILES_FROM_REAL_MACHINE = [
   'mime.types',
   'wgetrc',
 ];
+
+/**
+ * Directories of the real /etc that a host with namespaces of its own sees through an overlay (lower: the real
+ * directory, upper: `<root>/etc/<dir>`, mounted by namespace.ts) rather than as a copy, as it sees /usr: Debian's
+ * alternatives and the CA certificates' hash links are some 700 symlinks, and creating that many inodes took most
+ * of a host's start (1.5 ms each on some virtual disks). Whatever a script writes there still lands in the host.
+ */
+const OVERLAID_ETC_DIRS = ['alternatives', 'ssl'];
+
+/** The {@link OVERLAID_ETC_DIRS} this machine has: what a host with namespaces gets as overlays. */
+export function overlaidEtcDirs(): string[] {
+  return OVERLAID_ETC_DIRS.filter((name) => isDirectory(path.join('/etc', name)));
+}
 
 const STOCK_NSSWITCH = `# /etc/nsswitch.conf (stock)
 passwd:         files
@@ -144,40 +156,30 @@ export function identityFiles(spec: Pick<HostSpec, 'name' | 'instanceId'>): Reco
 /**
  * Creates a fresh host root at `root`: the directories a host owns, a small /etc seeded from the real machine
  * plus the host's identity (os-release, hostname, hosts, stock nsswitch and sysctl files), and `/usr` as the
- * (empty) upper layer of the host's /usr overlay.
+ * (empty) upper layer of the host's /usr overlay. With `overlaidEtc` (a host that gets namespaces), the
+ * {@link overlaidEtcDirs} are left empty, as the upper layers of their overlays, instead of copied.
  */
-export async function seedHostRoot(root: string, spec: HostSpec): Promise<void> {
-  for (const dir of HOST_OWNED_DIRS) await mkdir(path.join(root, dir), { recursive: true });
-  await chmod(path.join(root, 'tmp'), 0o1777);
-  await chmod(path.join(root, 'root'), 0o700);
-  for (const dir of [
-    'var/lib',
-    'var/log',
-    'var/cache',
-    'var/spool',
-    'var/tmp',
-    'run/lock',
-    'usr/local/bin',
-    'usr/lib/sysctl.d',
-    'etc/sysctl.d',
-    'etc/systemd/system',
-    'etc/default',
-  ]) {
-    await mkdir(path.join(root, dir), { recursive: true });
-  }
-  await chmod(path.join(root, 'var/tmp'), 0o1777);
-  // Absolute targets: they resolve inside the host, where /run is the host's own.
-  for (const [link, target] of [
-    ['var/run', '/run'],
-    ['var/lock', '/run/lock'],
-  ] as const) {
-    if (!isPresent(path.join(root, link))) await symlink(target, path.join(root, link));
+export async function seedHostRoot(root: string, spec: HostSpec, options: { overlaidEtc: boolean }): Promise<void> {
+  // Synchronous on purpose: a few dozen directories and small files, each too small to be worth a trip through the
+  // event loop, which the demo keeps busy loading modules while its hosts start (each await waited for one of them).
+  for (const dir of [...HOST_OWNED_DIRS, ...SEEDED_DIRS]) mkdirSync(path.join(root, dir), { recursive: true });
+  chmodSync(path.join(root, 'tmp'), 0o1777);
+  chmodSync(path.join(root, 'root'), 0o700);
+  chmodSync(path.join(root, 'var/tmp'), 0o1777);
+  for (const [link, target] of HOST_LINKS) {
+    if (!isPresent(path.join(root, link))) symlinkSync(target, path.join(root, link));
   }
 
   const etc = path.join(root, 'etc');
-  const sources = ETC_FILES_FROM_REAL_MACHINE.map((name) => path.join('/etc', name)).filter((p) => isPresent(p));
-  // One `cp -a` keeps symlinks and modes as they are and is far faster than fs.cp on /etc/ssl's many links.
-  if (sources.length > 0) await execFileAsync('cp', ['-a', ...sources, etc]);
+  const overlaid = options.overlaidEtc ? overlaidEtcDirs() : [];
+  // An overlay's top directory takes the upper layer's owner and mode: the real directory's, as a copy would have.
+  for (const name of overlaid) {
+    const [real, upper] = [path.join('/etc', name), path.join(etc, name)];
+    const stats = statSync(real);
+    mkdirSync(upper, { recursive: true });
+    chmodSync(upper, stats.mode & 0o7777);
+    if (process.getuid?.() === 0) chownSync(upper, stats.uid, stats.gid);
+  }
   const files: Record<string, string> = {
     ...osReleaseFiles(spec),
     ...identityFiles(spec),
@@ -185,16 +187,50 @@ export async function seedHostRoot(root: string, spec: HostSpec): Promise<void> 
     'nsswitch.conf': STOCK_NSSWITCH,
     'sysctl.conf': STOCK_SYSCTL_CONF,
   };
-  for (const [name, text] of Object.entries(files)) await writeFile(path.join(etc, name), text);
+  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(etc, name), text);
   // Debian's os-release lives in /usr/lib; tools that read it there must see the host's OS too.
-  await writeFile(path.join(root, 'usr/lib/os-release'), files['os-release'] ?? '');
+  writeFileSync(path.join(root, 'usr/lib/os-release'), files['os-release'] ?? '');
+  const sources = ETC_FILES_FROM_REAL_MACHINE.filter((name) => !overlaid.includes(name))
+    .map((name) => path.join('/etc', name))
+    .filter((p) => isPresent(p));
+  // One `cp -a` keeps symlinks and modes as they are and is far faster than fs.cp on /etc/ssl's many links.
+  if (sources.length > 0) await execFileAsync('cp', ['-a', ...sources, etc]);
 }
 
+/** Symlinks of a fresh root: absolute targets, which resolve inside the host, where /run is the host's own. */
+const HOST_LINKS = [
+  ['var/run', '/run'],
+  ['var/lock', '/run/lock'],
+] as const;
+
+/** Directories below the host-owned ones that a fresh root has. */
+const SEEDED_DIRS = [
+  'var/lib',
+  'var/log',
+  'var/cache',
+  'var/spool',
+  'var/tmp',
+  'run/lock',
+  'usr/local/bin',
+  'usr/lib/sysctl.d',
+  'etc/sysctl.d',
+  'etc/systemd/system',
+  'etc/default',
+];
+
 /** Installs the sandbox's `uname` into the host unless the edge stand-ins provided one. */
-export async function ensureUnameStandIn(root: string, arch: string): Promise<void> {
+export function ensureUnameStandIn(root: string, arch: string): void {
   const candidates = ['usr/local/bin/uname', 'usr/bin/uname', 'usr/local/sbin/uname'];
   if (candidates.some((c) => existsSync(path.join(root, c)))) return;
-  await writeFile(path.join(root, 'usr/local/bin/uname'), unameStandIn(arch), { mode: 0o755 });
+  writeFileSync(path.join(root, 'usr/local/bin/uname'), unameStandIn(arch), { mode: 0o755 });
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** True when something (even a dangling symlink) exists at `p`. */
@@ -272,7 +308,7 @@ fi
 `;
 
 /** Installs the sandbox's `aws` (see {@link AWS_STAND_IN}) where the edge stand-ins go: first on a root PATH. */
-export async function installAwsStandIn(root: string): Promise<void> {
-  await mkdir(path.join(root, 'usr/local/sbin'), { recursive: true });
-  await writeFile(path.join(root, 'usr/local/sbin/aws'), AWS_STAND_IN, { mode: 0o755 });
+export function installAwsStandIn(root: string): void {
+  mkdirSync(path.join(root, 'usr/local/sbin'), { recursive: true });
+  writeFileSync(path.join(root, 'usr/local/sbin/aws'), AWS_STAND_IN, { mode: 0o755 });
 }

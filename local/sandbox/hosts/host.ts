@@ -1,12 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PRIVATE_MOUNTS_MARKER } from '../edge';
 import { HostStartError, HostStoppedError } from './errors';
 import { type Forwarders, openForwarders } from './forwarder';
-import { type IsolationMode, PORTABLE_GID, PORTABLE_UID } from './isolation-mode';
+import { overlaidEtcDirs } from './host-root';
+import { hasNamespaces, type IsolationMode, PORTABLE_GID, PORTABLE_UID } from './isolation-mode';
 import { type HostNamespace, startHostNamespace } from './namespace';
 import { provisionRoot, type RootTemplates } from './root-templates';
 import type { SharedNetwork } from './shared-network';
@@ -37,11 +39,6 @@ export interface EdgeHost {
   readonly mode: IsolationMode;
   /** runs `script` with bash, as SSM's agent does, from the command's orchestration directory */
   runScript(commandId: string, script: string): Promise<ScriptRun>;
-  /**
-   * Gives the host's scripts the sandbox's SSM endpoint (`http://127.0.0.1:<port>` on the real loopback) as their
-   * AWS configuration: a relay inside the host's network and `AWS_ENDPOINT_URL_SSM`, which the `aws` stand-in reads.
-   */
-  connectSsm(endpointUrl: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +79,11 @@ export async function startEdgeHost(options: {
   hostsDir: string;
   mode: IsolationMode;
   provisioner: HostProvisioner;
+  /**
+   * The port of the sandbox's SSM endpoint on the real loopback: the host's scripts get it as their AWS
+   * configuration (`AWS_ENDPOINT_URL_SSM`, which the `aws` stand-in reads), relayed at the same port inside.
+   */
+  ssmPort: number;
   /** the `shared-network` mode's network, which the host joins instead of having its own */
   network?: SharedNetwork;
   /** copies the root from the template of hosts alike instead of provisioning it afresh */
@@ -90,21 +92,21 @@ export async function startEdgeHost(options: {
   const { spec, mode, provisioner, network } = options;
   const dir = path.join(options.hostsDir, spec.instanceId);
   const root = path.join(dir, 'root');
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(path.join(dir, 'overlay-work'), { recursive: true });
-  await mkdir(path.join(dir, 'commands'), { recursive: true });
+  // Synchronous on purpose: a trip through the event loop would wait for whatever keeps it busy (see seedHostRoot).
+  rmSync(dir, { recursive: true, force: true });
+  for (const sub of ['overlay-work', 'commands']) mkdirSync(path.join(dir, sub), { recursive: true });
   if (options.templates) await options.templates.fill(root, spec);
-  else await provisionRoot(root, spec, provisioner);
+  else await provisionRoot(root, spec, provisioner, mode);
   if (mode !== 'portable') {
     // Tells the stand-ins that mounts made inside this host stay inside it (its own mount namespace).
     const marker = path.join(root, PRIVATE_MOUNTS_MARKER);
-    await mkdir(path.dirname(marker), { recursive: true });
-    await writeFile(marker, `${mode}\n`);
+    mkdirSync(path.dirname(marker), { recursive: true });
+    writeFileSync(marker, `${mode}\n`);
   }
 
   let namespace: HostNamespace | undefined;
   let forwarders: Forwarders | undefined;
-  if (spec.online && mode !== 'portable') {
+  if (hasNamespaces(spec, mode)) {
     if (network && !spec.cloudcoreReachable) {
       throw new HostStartError(`host ${spec.name}: hosts sharing one network all reach cloudcore`);
     }
@@ -113,11 +115,16 @@ export async function startEdgeHost(options: {
       hostname: spec.name,
       address: spec.ipAddress,
       rootless: mode === 'rootless',
+      etcOverlays: overlaidEtcDirs(),
       ...(network && { network }),
     });
-    const routes = provisioner.endpoints
-      .filter((e) => e.name === 'mirror' || spec.cloudcoreReachable)
-      .map((e) => ({ insidePort: portInsideHost(e.name, e.port), targetPort: e.port }));
+    const routes = [
+      ...provisioner.endpoints
+        .filter((e) => e.name === 'mirror' || spec.cloudcoreReachable)
+        .map((e) => ({ insidePort: portInsideHost(e.name, e.port), targetPort: e.port })),
+      // The same port inside: the real one is ephemeral, so it meets none of the host's fixed service ports.
+      { insidePort: options.ssmPort, targetPort: options.ssmPort },
+    ];
     try {
       if (network) await network.relay(routes);
       else forwarders = await openForwarders(namespace.nsenterArgs(['net']), routes);
@@ -133,9 +140,7 @@ export async function startEdgeHost(options: {
 
   let stopped = false;
   const running = new Set<ScriptRun>();
-  /** the host's AWS configuration for SSM, once connectSsm gave it */
-  let awsEnvironment: Record<string, string> = {};
-  let ssmRelay: Forwarders | undefined;
+  const awsEnvironment = { AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${options.ssmPort}` };
   return {
     spec,
     dir,
@@ -207,21 +212,11 @@ export async function startEdgeHost(options: {
       void exit.then(() => running.delete(run));
       return run;
     },
-    async connectSsm(endpointUrl) {
-      const port = Number(new URL(endpointUrl).port);
-      if (namespace && network) await network.relay([{ insidePort: port, targetPort: port }]);
-      else if (namespace && !ssmRelay) {
-        // The same port inside: the real one is ephemeral, so it meets none of the host's fixed service ports.
-        ssmRelay = await openForwarders(namespace.nsenterArgs(['net']), [{ insidePort: port, targetPort: port }]);
-      }
-      awsEnvironment = { AWS_ENDPOINT_URL_SSM: `http://127.0.0.1:${port}` };
-    },
     async stop() {
       if (stopped) return;
       stopped = true;
       for (const run of running) run.kill();
       await Promise.all([...running].map((r) => r.exit));
-      await ssmRelay?.close();
       await forwarders?.close();
       await namespace?.stop();
     },

@@ -7,7 +7,7 @@ import { type EdgeHost, startEdgeHost } from './host';
 import { detectIsolationMode, type IsolationMode } from './isolation-mode';
 import { ParameterStore } from './parameters';
 import { RootTemplates } from './root-templates';
-import { startSharedNetwork } from './shared-network';
+import { type SharedNetwork, startSharedNetwork } from './shared-network';
 import { type SsmEndpoint, startSsmEndpoint } from './ssm-endpoint';
 import type { HostProvisioner, HostSpec } from './traits';
 
@@ -54,60 +54,62 @@ export async function startEdgeHosts(options: {
   const hostsDir = path.resolve(options.dir, 'hosts');
   await mkdir(hostsDir, { recursive: true });
 
-  const shared = mode === 'shared-network';
-  const network = shared ? await startSharedNetwork(specs.filter((s) => s.online).map((s) => s.ipAddress)) : undefined;
-  const templates = shared ? new RootTemplates(path.join(hostsDir, '.templates'), options.provisioner) : undefined;
-  const started = await settleBounded(specs, START_CONCURRENCY, (spec) =>
-    startEdgeHost({
-      spec,
-      hostsDir,
-      mode,
-      provisioner: options.provisioner,
-      ...(network && { network }),
-      ...(templates && { templates }),
-    }),
-  );
-  const hosts = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-  const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failure) {
-    await Promise.all(hosts.map((h) => h.stop()));
-    await network?.stop();
-    throw failure.reason;
-  }
-
+  // The SSM endpoint first: each host's relays then include its port, opened with the others in one go. Commands
+  // reach no host before the endpoint's URL is returned, once every host has started.
+  const started = new Map<string, EdgeHost>();
   const runner = new CommandRunner(
-    new Map(hosts.map((h) => [h.spec.instanceId, h])),
+    started,
     options.offlineDeliveryTimeoutMs === undefined
       ? {}
       : { offlineDeliveryTimeoutMs: options.offlineDeliveryTimeoutMs },
   );
   if (options.onInvocationEnded) runner.onEnded(options.onInvocationEnded);
-  let ssm: SsmEndpoint | undefined;
   const parameters = new ParameterStore();
+  const ssm = await startSsmEndpoint({
+    runner,
+    instances: specs,
+    parameters,
+    ...(options.faults && { faults: options.faults }),
+  });
+
+  const shared = mode === 'shared-network';
+  let network: SharedNetwork | undefined;
+  let hosts: EdgeHost[] = [];
   try {
-    ssm = await startSsmEndpoint({
-      runner,
-      instances: specs,
-      parameters,
-      ...(options.faults && { faults: options.faults }),
-    });
-    options.faults?.attachHosts(runner);
-    const url = ssm.url;
-    await Promise.all(hosts.filter((h) => h.spec.online).map((h) => h.connectSsm(url)));
+    network = shared ? await startSharedNetwork(specs.filter((s) => s.online).map((s) => s.ipAddress)) : undefined;
+    const templates = shared
+      ? new RootTemplates(path.join(hostsDir, '.templates'), options.provisioner, mode)
+      : undefined;
+    const ssmPort = Number(new URL(ssm.url).port);
+    const results = await settleBounded(specs, START_CONCURRENCY, (spec) =>
+      startEdgeHost({
+        spec,
+        hostsDir,
+        mode,
+        provisioner: options.provisioner,
+        ssmPort,
+        ...(network && { network }),
+        ...(templates && { templates }),
+      }),
+    );
+    hosts = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
   } catch (err) {
-    await ssm?.stop();
+    await ssm.stop();
     await Promise.all(hosts.map((h) => h.stop()));
     await network?.stop();
     throw err;
   }
-  const endpoint = ssm;
+  for (const host of hosts) started.set(host.spec.instanceId, host);
+  options.faults?.attachHosts(runner);
   return {
     mode,
     hosts,
-    ssm: endpoint,
+    ssm,
     parameters,
     async stop() {
-      await endpoint.stop();
+      await ssm.stop();
       await runner.stop();
       await Promise.all(hosts.map((h) => h.stop()));
       await network?.stop();

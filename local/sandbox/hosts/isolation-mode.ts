@@ -23,6 +23,11 @@ export const ISOLATION_MODES = [
   'shared-network',
 ] as const satisfies readonly IsolationMode[];
 
+/** Whether a host gets namespaces of its own: an online one, in every mode but `portable`. */
+export function hasNamespaces(spec: { readonly online: boolean }, mode: IsolationMode): boolean {
+  return spec.online && mode !== 'portable';
+}
+
 /** The unprivileged user (nobody) portable-mode scripts run as when the sandbox runs as root. */
 export const PORTABLE_UID = 65_534;
 export const PORTABLE_GID = 65_534;

@@ -19,7 +19,9 @@ export interface HostNamespace {
 
 /**
  * Runs as the namespace's init (PID 1). Mount order matters: a directory that contains the host dir itself
- * (e.g. /tmp when the sandbox lives in /tmp) is covered last, after every source path was used.
+ * (e.g. /tmp when the sandbox lives in /tmp) is covered last, after every source path was used. The overlays of
+ * the real /etc's alternatives and ssl (host-root.ts) are mounted on the host's own /etc first, while the real
+ * ones are still in sight, and come along with it (`--rbind`).
  * /proc/sys is made read-only except /proc/sys/net, which belongs to the host's own network namespace: a stray
  * `sysctl -w kernel.*` fails instead of changing the real kernel. The loop keeps PID 1 alive until the sandbox
  * closes its stdin (or dies), and bash as PID 1 reaps orphaned daemons. The host's own address (what SSM reports)
@@ -27,13 +29,21 @@ export interface HostNamespace {
  * it as on a real machine: upstream keadm, which has no --edgenode-ip, reports it as the node's InternalIP.
  */
 const INIT_SCRIPT = `set -euo pipefail
-host_dir=$1 hostname=$2 overlay_opts=$3 address=$4
-shift 4
+host_dir=$1 hostname=$2 overlay_opts=$3 address=$4 etc_overlays=$5
+shift 5
 mount --make-rprivate /
 mount -t overlay overlay -o "lowerdir=/usr,upperdir=$host_dir/root/usr,workdir=$host_dir/overlay-work$overlay_opts" /usr
 mount --bind "$host_dir/root/usr/lib/sysctl.d" /usr/lib/sysctl.d
+for name in $etc_overlays; do
+  mkdir -p "$host_dir/overlay-work-etc/$name"
+  mount -t overlay overlay -o "lowerdir=/etc/$name,upperdir=$host_dir/root/etc/$name,workdir=$host_dir/overlay-work-etc/$name$overlay_opts" "$host_dir/root/etc/$name"
+done
 for target in "$@"; do
-  mount --bind "$host_dir/root$target" "$target"
+  if [[ $target == /etc ]]; then
+    mount --rbind "$host_dir/root$target" "$target"
+  else
+    mount --bind "$host_dir/root$target" "$target"
+  fi
 done
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
@@ -102,6 +112,8 @@ export async function startHostNamespace(options: {
   rootless: boolean;
   /** joins this network namespace instead of creating one (the `shared-network` mode; it holds the address) */
   network?: SharedNetwork;
+  /** directories of the real /etc the host sees through an overlay, upper layer `<hostDir>/root/etc/<name>` */
+  etcOverlays?: readonly string[];
 }): Promise<HostNamespace> {
   const hostDir = realpathSync(options.hostDir);
   const userFlags = options.rootless ? ['--user', '--map-root-user'] : [];
@@ -125,6 +137,7 @@ export async function startHostNamespace(options: {
     options.hostname,
     overlayOpts,
     options.network ? '' : (options.address ?? ''),
+    (options.etcOverlays ?? []).join(' '),
     ...bindOrder(hostDir),
   ];
   // nsenter execs unshare (no --fork for a network namespace), so the spawned pid is still unshare's.

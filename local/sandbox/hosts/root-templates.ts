@@ -4,16 +4,22 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { FALLBACK_TOOLS_DIR } from '../edge/provision';
 import { ensureUnameStandIn, identityFiles, installAwsStandIn, seedHostRoot } from './host-root';
+import { hasNamespaces, type IsolationMode } from './isolation-mode';
 import { type HostProvisioner, type HostSpec, traitsOf } from './traits';
 
 const execFileAsync = promisify(execFile);
 
-/** Fills a fresh host root: seeded /etc, the edge stand-ins, `uname` and `aws`. */
-export async function provisionRoot(root: string, spec: HostSpec, provisioner: HostProvisioner): Promise<void> {
-  await seedHostRoot(root, spec);
+/** Fills a fresh host root for a host isolated with `mode`: seeded /etc, the edge stand-ins, `uname` and `aws`. */
+export async function provisionRoot(
+  root: string,
+  spec: HostSpec,
+  provisioner: HostProvisioner,
+  mode: IsolationMode,
+): Promise<void> {
+  await seedHostRoot(root, spec, { overlaidEtc: hasNamespaces(spec, mode) });
   await provisioner.provisionHost(root, traitsOf(spec));
-  await ensureUnameStandIn(root, spec.arch);
-  await installAwsStandIn(root);
+  ensureUnameStandIn(root, spec.arch);
+  installAwsStandIn(root);
 }
 
 /**
@@ -63,6 +69,7 @@ export class RootTemplates {
   constructor(
     private readonly dir: string,
     private readonly provisioner: HostProvisioner,
+    private readonly mode: IsolationMode,
   ) {}
 
   /** Fills `root` (which must not exist yet) for `spec`. */
@@ -80,7 +87,7 @@ export class RootTemplates {
   private async build(spec: HostSpec, index: number): Promise<string> {
     const root = path.join(this.dir, String(index), 'root');
     await rm(path.dirname(root), { recursive: true, force: true });
-    await provisionRoot(root, spec, this.provisioner);
+    await provisionRoot(root, spec, this.provisioner, this.mode);
     await rm(path.join(root, FALLBACK_TOOLS_DIR), { recursive: true, force: true });
     return root;
   }

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FALLBACK_TOOLS_DIR, provisionHost } from '../../../local/sandbox/edge/provision';
 import { loadHostFixture } from '../../../local/sandbox/hosts';
 import { fleetHostSpecs } from '../../../local/sandbox/hosts/fleet';
+import { overlaidEtcDirs } from '../../../local/sandbox/hosts/host-root';
 import { provisionRoot, RootTemplates, templateKey } from '../../../local/sandbox/hosts/root-templates';
 import type { HostProvisioner } from '../../../local/sandbox/hosts/traits';
 
@@ -39,10 +40,10 @@ describe('root templates', () => {
     const [first, , , fourth] = fleetHostSpecs(4, await loadHostFixture());
     if (!first || !fourth) throw new Error('fleet too small');
     expect(templateKey(first)).toBe(templateKey(fourth));
-    const templates = new RootTemplates(join(dir, 'templates'), provisioner);
+    const templates = new RootTemplates(join(dir, 'templates'), provisioner, 'shared-network');
     await templates.fill(join(dir, 'first'), first);
     await templates.fill(join(dir, 'copy'), fourth);
-    await provisionRoot(join(dir, 'fresh'), fourth, provisioner);
+    await provisionRoot(join(dir, 'fresh'), fourth, provisioner, 'shared-network');
 
     expect(tree(join(dir, 'copy'))).toBe(tree(join(dir, 'fresh')));
     expect(readFileSync(join(dir, 'copy/etc/hostname'), 'utf8')).toBe('fleet-0004\n');
@@ -51,6 +52,19 @@ describe('root templates', () => {
     );
     // the first host's own files are its own, not the copy's
     expect(readFileSync(join(dir, 'first/etc/hostname'), 'utf8')).toBe('fleet-0001\n');
+  });
+
+  it('leaves the overlaid /etc directories empty for a host with namespaces, and copies them for the others', async () => {
+    const [host] = await loadHostFixture();
+    if (!host) throw new Error('empty fixture');
+    await provisionRoot(join(dir, 'namespaced'), { ...host, online: true }, provisioner, 'namespaces');
+    await provisionRoot(join(dir, 'portable'), { ...host, online: true }, provisioner, 'portable');
+    await provisionRoot(join(dir, 'offline'), { ...host, online: false }, provisioner, 'namespaces');
+    for (const name of overlaidEtcDirs()) {
+      expect(readdirSync(join(dir, 'namespaced/etc', name))).toEqual([]);
+      expect(readdirSync(join(dir, 'portable/etc', name)).sort()).toEqual(readdirSync(join('/etc', name)).sort());
+      expect(readdirSync(join(dir, 'offline/etc', name)).sort()).toEqual(readdirSync(join('/etc', name)).sort());
+    }
   });
 
   it('tells hosts of another kind apart', async () => {

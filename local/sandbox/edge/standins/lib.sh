@@ -10,15 +10,17 @@ R="${SANDBOX_HOST_ROOT:-}"
 SANDBOX_STATE="$R/var/lib/sandbox"
 
 # Appends one line (UTC time + the command line, shell-quoted) to $R/var/log/sandbox/<tool>.log for tests to read.
+# Builtins only (no mkdir, no date when the directory exists): every stand-in call logs, and a join makes dozens.
 sandbox_log() {
   local tool=$1
   shift
-  mkdir -p "$R/var/log/sandbox"
-  local line
-  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) $tool"
+  [[ -d "$R/var/log/sandbox" ]] || mkdir -p "$R/var/log/sandbox"
+  local line args
+  local -x TZ=UTC
+  printf -v line '%(%Y-%m-%dT%H:%M:%SZ)T %s' -1 "$tool"
   if (($# > 0)); then
-    line+=" $(printf '%q ' "$@")"
-    line="${line% }"
+    printf -v args '%q ' "$@"
+    line+=" ${args% }"
   fi
   printf '%s\n' "$line" >>"$R/var/log/sandbox/$tool.log"
 }

@@ -10,15 +10,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # @inline
 UNITS="$SANDBOX_STATE/systemd"
 QUIET=false
 
+# The helpers below set the variable named by their last argument instead of printing: no subshell per call (a
+# join calls systemctl a dozen times, and each process counts on a small host).
+
+# Sets variable $2 to unit $1, with `.service` when $1 names no unit type.
 unit_name() {
-  if [[ "$1" == *.* ]]; then printf '%s' "$1"; else printf '%s.service' "$1"; fi
+  if [[ "$1" == *.* ]]; then printf -v "$2" '%s' "$1"; else printf -v "$2" '%s.service' "$1"; fi
 }
 
+# Sets variable $2 (when given) to the file of unit $1; fails when there is none.
 unit_file() {
   local dir
   for dir in "$R/etc/systemd/system" "$R/lib/systemd/system" "$R/usr/lib/systemd/system"; do
     if [[ -f "$dir/$1" ]]; then
-      printf '%s' "$dir/$1"
+      [[ -z ${2:-} ]] || printf -v "$2" '%s' "$dir/$1"
       return 0
     fi
   done
@@ -29,18 +34,21 @@ is_active() { [[ -f "$UNITS/$1.active" ]]; }
 is_enabled() { [[ -f "$UNITS/$1.enabled" ]]; }
 
 notify_unit() {
-  local unit=$1 event=$2 file exec_start
-  file=$(unit_file "$unit") || return 0
-  grep -qx 'X-SandboxNotify=yes' "$file" || return 0
-  exec_start=$(sed -n 's/^ExecStart=//p' "$file" | head -n1)
+  local unit=$1 event=$2 file line notify=false exec_start=''
+  unit_file "$unit" file || return 0
+  while IFS= read -r line || [[ -n $line ]]; do
+    [[ $line == 'X-SandboxNotify=yes' ]] && notify=true
+    [[ -z $exec_start && $line == ExecStart=* ]] && exec_start=${line#ExecStart=}
+  done <"$file"
+  $notify || return 0
   exec_start=${exec_start%% *}
   "$R$exec_start" "--sandbox-notify=$event"
 }
 
 start_unit() {
   local unit
-  unit=$(unit_name "$1")
-  if ! unit_file "$unit" >/dev/null; then
+  unit_name "$1" unit
+  if ! unit_file "$unit"; then
     echo "Failed to start $unit: Unit $unit not found." >&2
     return 5
   fi
@@ -50,14 +58,15 @@ start_unit() {
     echo "See \"systemctl status $unit\" and \"journalctl -xe\" for details." >&2
     return 1
   fi
-  mkdir -p "$UNITS"
-  date -u +%Y-%m-%dT%H:%M:%SZ >"$UNITS/$unit.active"
+  [[ -d "$UNITS" ]] || mkdir -p "$UNITS"
+  local -x TZ=UTC
+  printf '%(%Y-%m-%dT%H:%M:%SZ)T\n' -1 >"$UNITS/$unit.active"
 }
 
 stop_unit() {
   local unit
-  unit=$(unit_name "$1")
-  if ! unit_file "$unit" >/dev/null && ! is_active "$unit"; then
+  unit_name "$1" unit
+  if ! unit_file "$unit" && ! is_active "$unit"; then
     echo "Failed to stop $unit: Unit $unit not loaded." >&2
     return 5
   fi
@@ -69,21 +78,21 @@ stop_unit() {
 
 enable_unit() {
   local unit file
-  unit=$(unit_name "$1")
-  if ! file=$(unit_file "$unit"); then
+  unit_name "$1" unit
+  if ! unit_file "$unit" file; then
     echo "Failed to enable unit: Unit file $unit does not exist." >&2
     return 1
   fi
-  mkdir -p "$UNITS"
+  [[ -d "$UNITS" ]] || mkdir -p "$UNITS"
   if ! is_enabled "$unit"; then
-    touch "$UNITS/$unit.enabled"
+    : >>"$UNITS/$unit.enabled"
     $QUIET || echo "Created symlink /etc/systemd/system/multi-user.target.wants/$unit → ${file#"$R"}."
   fi
 }
 
 disable_unit() {
   local unit
-  unit=$(unit_name "$1")
+  unit_name "$1" unit
   if is_enabled "$unit"; then
     rm -f "$UNITS/$unit.enabled"
     $QUIET || echo "Removed /etc/systemd/system/multi-user.target.wants/$unit."
@@ -93,8 +102,8 @@ disable_unit() {
 
 status_unit() {
   local unit file
-  unit=$(unit_name "$1")
-  if ! file=$(unit_file "$unit"); then
+  unit_name "$1" unit
+  if ! unit_file "$unit" file; then
     echo "Unit $unit could not be found." >&2
     return 4
   fi
@@ -147,9 +156,10 @@ main() {
       if $now; then for_each_unit stop_unit "${units[@]}"; fi
       ;;
     is-active)
-      local unit rc=0
+      local unit name rc=0
       for unit in "${units[@]}"; do
-        if is_active "$(unit_name "$unit")"; then $QUIET || echo active; else
+        unit_name "$unit" name
+        if is_active "$name"; then $QUIET || echo active; else
           $QUIET || echo inactive
           rc=3
         fi
@@ -157,9 +167,10 @@ main() {
       return "$rc"
       ;;
     is-enabled)
-      local unit rc=0
+      local unit name rc=0
       for unit in "${units[@]}"; do
-        if is_enabled "$(unit_name "$unit")"; then $QUIET || echo enabled; else
+        unit_name "$unit" name
+        if is_enabled "$name"; then $QUIET || echo enabled; else
           $QUIET || echo disabled
           rc=1
         fi
