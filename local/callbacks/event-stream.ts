@@ -1,6 +1,12 @@
 import http from 'node:http';
 
 /**
+ * How long a wait holds off for the stream's answer: the sandbox answers at once, but one that took the connection and
+ * never answers must not hold this wait, and every wait queued behind its subscription, forever.
+ */
+const OPEN_TIMEOUT_MS = 2_000;
+
+/**
  * The local runtime's end of the sandbox's event stream (`GET <url>`: one EventBridge event per line, NDJSON): what
  * the EventBridge rule is when deployed. Connected only while a task waits for an event; a stream that breaks is
  * joined again after a moment, and events sent meanwhile are lost, as the workflow's timeout fallback allows.
@@ -15,11 +21,17 @@ export class EventStream {
     private readonly deliver: (event: unknown) => void,
   ) {}
 
-  /** Resolves once the stream is open (or could not be opened: the timeout fallback covers that). */
+  /**
+   * Resolves once the stream is open, or could not be opened, or has not answered within OPEN_TIMEOUT_MS (it goes on
+   * opening): the task waits only after this, so only then does its timeout, the fallback, count.
+   */
   open(): Promise<void> {
     return new Promise((resolve) => {
       if (this.closed) return resolve();
+      const late = setTimeout(resolve, OPEN_TIMEOUT_MS);
+      late.unref();
       const request = http.get(this.url, { headers: { accept: 'application/x-ndjson' } }, (response) => {
+        clearTimeout(late);
         resolve();
         if (response.statusCode !== 200) {
           response.resume();
@@ -42,6 +54,7 @@ export class EventStream {
         response.on('error', () => this.reopenLater());
       });
       request.on('error', () => {
+        clearTimeout(late);
         resolve();
         this.reopenLater();
       });

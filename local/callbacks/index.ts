@@ -29,7 +29,7 @@ export interface CallbackLease {
 interface Subscription {
   readonly stream: EventStream;
   readonly opened: Promise<void>;
-  /** the waits using it; each event goes to the newest one's deliverer */
+  /** the waits using it, oldest first; each event goes to the newest one's deliverer (see openCallbacks) */
   readonly deliverers: ((event: unknown) => void)[];
 }
 
@@ -72,6 +72,15 @@ export function openCallbacks(events?: { url: string; deliver: (event: unknown) 
       subscription = subscriptions.get(events.url);
       if (!subscription) {
         const deliverers: ((event: unknown) => void)[] = [];
+        // One delivery per event, to the newest wait, as EventBridge invokes its rule's one target once per event.
+        // Any wait's deliverer does: the handler takes a wait with one DeleteItem (ALL_OLD), atomic in the sandbox's
+        // table, so one delivery gets the token; and every wait subscribed to this URL reaches the same services:
+        // that sandbox's DynamoDB (local/cli/targets.ts names both from one sandbox), this process's one Step
+        // Functions endpoint (it moves only once no lease, hence no subscription, is left) and `taskTokens`, which
+        // holds every wait of the process; so the newest run's environment and handlers serve every run's events.
+        // Delivering to every wait would run the handler once per waiting task, all but one taking nothing. This holds within one process only: a sandbox sends each event to every subscribed
+        // process, and one that takes another's wait cannot complete it (the token is not in its registry): that
+        // wait ends by its timeout, and the workflow polls.
         const stream = new EventStream(events.url, (event) => deliverers.at(-1)?.(event));
         subscription = { stream, opened: stream.open(), deliverers };
         subscriptions.set(events.url, subscription);

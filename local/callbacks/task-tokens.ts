@@ -30,7 +30,10 @@ export class TaskFailedByCallback extends Error {
 /** A task waiting for its token. */
 export interface TaskWait {
   readonly token: string;
-  /** the parsed output of SendTaskSuccess; rejects with TaskFailedByCallback or on timeOut/cancel */
+  /**
+   * the parsed output of SendTaskSuccess, or rejects with TaskFailedByCallback; never settles once closed (the
+   * registry keeps no time: the runtime's timer decides States.Timeout)
+   */
   readonly result: Promise<unknown>;
   /** ends the wait: later callbacks with its token answer TaskTimedOut */
   close(): void;
