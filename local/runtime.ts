@@ -11,7 +11,15 @@ import {
   settingsEnvironment,
 } from '../functions/shared/settings';
 import { fillSettings, listAslFiles, pascalCase, placeholdersOf, readAslFile, substitute } from '../lib/asl';
-import { type CallbackLease, COMMAND_EVENTS_ENV, openCallbacks, taskTokens } from './callbacks';
+import {
+  type CallbackLease,
+  COMMAND_EVENTS_ENV,
+  commandWaitKeyOf,
+  isEventFor,
+  openCallbacks,
+  taskTokens,
+} from './callbacks';
+import { CALLBACK_TIMEOUT_MESSAGE } from './callbacks/timeout';
 import { EXECUTIONS_DIR_ENV, ExecutionRegistry, processExecutionsDir } from './executions';
 
 type JSONValue = Parameters<StateMachine['run']>[0];
@@ -653,7 +661,8 @@ class StatesTimeoutError extends Error {
  * `lambda:invoke.waitForTaskToken`: a fresh token for this visit, the Lambda invoked with it (the handler gets the
  * local Step Functions endpoint in its environment), then the task waits for SendTaskSuccess / SendTaskFailure on
  * that token, or fails with States.Timeout. While it waits, the events of the sandbox named by the run's environment
- * go to the ResumeOnCommandEvent step, as the deployed EventBridge rule sends them.
+ * for the command and host its payload names go to the ResumeOnCommandEvent step, as the deployed EventBridge rule
+ * sends them; the others are another process's, or nobody's (see openCallbacks).
  */
 async function waitForTaskToken(
   input: { FunctionName: string; Payload: unknown },
@@ -663,13 +672,16 @@ async function waitForTaskToken(
 ): Promise<JSONValue> {
   const environment = currentEnvironment();
   const eventsUrl = environment[COMMAND_EVENTS_ENV];
-  const timeoutMs = callbackTimeoutMs(task, options, Boolean(eventsUrl));
+  const waitsFor = commandWaitKeyOf(input.Payload);
+  const timeoutMs = callbackTimeoutMs(task, options, Boolean(eventsUrl && waitsFor));
   // subscribed before the handler runs: an event from then on is delivered, and one before it the handler sees.
   // An event can come while the subscription opens, with the stream's first bytes: it waits for the lease.
   let leasing: Promise<CallbackLease> | undefined;
   const deliver = (event: unknown) =>
     void leasing?.then((opened) => deliverEvent(event, handlerEnv(opened), options.handlers));
-  leasing = openCallbacks(eventsUrl ? { url: eventsUrl, deliver } : undefined);
+  leasing = openCallbacks(
+    eventsUrl && waitsFor ? { url: eventsUrl, wants: (event) => isEventFor(waitsFor, event), deliver } : undefined,
+  );
   const lease = await leasing;
   function handlerEnv(opened: CallbackLease): NodeJS.ProcessEnv {
     return { ...environment, ...settingsEnvironment({ stepFunctionsEndpoint: opened.endpoint }) };
@@ -681,7 +693,7 @@ async function waitForTaskToken(
     const payload = withToken(input.Payload, wait.token);
     await runWithEnvironment(handlerEnv(lease), () => invokeLambda({ ...input, Payload: payload }, options.handlers));
     const ended = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StatesTimeoutError('the task timed out waiting for its token')), timeoutMs);
+      timer = setTimeout(() => reject(new StatesTimeoutError(CALLBACK_TIMEOUT_MESSAGE)), timeoutMs);
       // a run aborted at once lets go of the wait too, so nothing holds the process
       abort = () => reject(new ExecutionStoppedError('stopped while waiting for the task token'));
       control.aborts.add(abort);

@@ -9,11 +9,12 @@ import { TaskTokenRegistry } from './task-tokens';
  * process with nothing else to do exits.
  */
 
+export { commandWaitKeyOf, isEventFor } from './command-events';
 export { CallbackError, TaskFailedByCallback, TaskTokenRegistry, type TaskWait } from './task-tokens';
 
 /**
  * The handlers' environment names the sandbox's event stream here (`edgekeeper … --sandbox DIR` sets it): a
- * `.waitForTaskToken` task subscribes to it while it waits and hands each event to `deliver`.
+ * `.waitForTaskToken` task subscribes to it while it waits and hands the events it `wants` to `deliver`.
  */
 export const COMMAND_EVENTS_ENV = 'EDGEKEEPER_LOCAL_COMMAND_EVENTS';
 
@@ -26,11 +27,19 @@ export interface CallbackLease {
   release(): Promise<void>;
 }
 
+/** One wait's interest in an event stream. */
+export interface EventSubscriber {
+  readonly url: string;
+  /** whether the event is for this wait (its command on its host: see isEventFor) */
+  readonly wants: (event: unknown) => boolean;
+  readonly deliver: (event: unknown) => void;
+}
+
 interface Subscription {
   readonly stream: EventStream;
   readonly opened: Promise<void>;
-  /** the waits using it, oldest first; each event goes to the newest one's deliverer (see openCallbacks) */
-  readonly deliverers: ((event: unknown) => void)[];
+  /** the waits using it, oldest first; an event goes to the newest one that wants it (see openCallbacks) */
+  readonly subscribers: EventSubscriber[];
 }
 
 let endpoint: StepFunctionsEndpoint | undefined;
@@ -59,7 +68,7 @@ async function startEndpoint(): Promise<StepFunctionsEndpoint> {
  * Takes a lease on the callback endpoint; with `events`, also subscribes to that event stream (resolving once it
  * is open, so an event sent from then on is delivered).
  */
-export function openCallbacks(events?: { url: string; deliver: (event: unknown) => void }): Promise<CallbackLease> {
+export function openCallbacks(events?: EventSubscriber): Promise<CallbackLease> {
   return inTurn(async () => {
     if (!endpoint) {
       endpoint = await startEndpoint();
@@ -71,21 +80,24 @@ export function openCallbacks(events?: { url: string; deliver: (event: unknown) 
     if (events) {
       subscription = subscriptions.get(events.url);
       if (!subscription) {
-        const deliverers: ((event: unknown) => void)[] = [];
-        // One delivery per event, to the newest wait, as EventBridge invokes its rule's one target once per event.
-        // Any wait's deliverer does: the handler takes a wait with one DeleteItem (ALL_OLD), atomic in the sandbox's
-        // table, so one delivery gets the token; and every wait subscribed to this URL reaches the same services:
-        // that sandbox's DynamoDB (local/cli/targets.ts names both from one sandbox), this process's one Step
-        // Functions endpoint (it moves only once no lease, hence no subscription, is left) and `taskTokens`, which
-        // holds every wait of the process; so the newest run's environment and handlers serve every run's events.
-        // Delivering to every wait would run the handler once per waiting task, all but one taking nothing. This holds within one process only: a sandbox sends each event to every subscribed
-        // process, and one that takes another's wait cannot complete it (the token is not in its registry): that
-        // wait ends by its timeout, and the workflow polls.
-        const stream = new EventStream(events.url, (event) => deliverers.at(-1)?.(event));
-        subscription = { stream, opened: stream.open(), deliverers };
+        const subscribers: EventSubscriber[] = [];
+        // An event goes to this process's handler only when one of this process's waits is for it. The sandbox sends
+        // each event to every subscribed process, and its table of waits is shared by them all: a process that
+        // handed another's event to the handler would take that process's wait and send the token to its own Step
+        // Functions endpoint, which does not know it, and the real waiter would sit out its timeout. An event for
+        // no wait here is dropped: another process, or nobody, waits for it.
+        // One delivery per event, to the newest wait that wants it, as EventBridge invokes its rule's one target
+        // once per event: two waits of the process for one command and host share the table's one item, which the
+        // handler takes with one DeleteItem (ALL_OLD). Any of them serves: every wait subscribed to this URL reaches
+        // the same sandbox's DynamoDB (local/cli/targets.ts names both from one sandbox), this process's one Step
+        // Functions endpoint (it moves only once no lease, hence no subscription, is left) and `taskTokens`.
+        const stream = new EventStream(events.url, (event) =>
+          subscribers.findLast((s) => s.wants(event))?.deliver(event),
+        );
+        subscription = { stream, opened: stream.open(), subscribers };
         subscriptions.set(events.url, subscription);
       }
-      subscription.deliverers.push(events.deliver);
+      subscription.subscribers.push(events);
     }
     const opened = subscription?.opened;
     let released = false;
@@ -97,9 +109,9 @@ export function openCallbacks(events?: { url: string; deliver: (event: unknown) 
           released = true;
           leases -= 1;
           if (events && subscription) {
-            const index = subscription.deliverers.lastIndexOf(events.deliver);
-            if (index >= 0) subscription.deliverers.splice(index, 1);
-            if (subscription.deliverers.length === 0) {
+            const index = subscription.subscribers.lastIndexOf(events);
+            if (index >= 0) subscription.subscribers.splice(index, 1);
+            if (subscription.subscribers.length === 0) {
               subscription.stream.close();
               subscriptions.delete(events.url);
             }

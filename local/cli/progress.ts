@@ -1,3 +1,4 @@
+import { CALLBACK_TIMEOUT_MESSAGE } from '../callbacks/timeout';
 import type { WorkflowEvent } from '../runtime';
 
 /** States that are bookkeeping, not work a person would name: they stay out of the progress view. */
@@ -13,7 +14,8 @@ interface Repeat {
 
 /**
  * A readable step-by-step view of a running workflow: each step as it ends — succeeded (with its duration),
- * retried, or failed with its error — and nested workflows indented under their parent. A polling loop exits the
+ * retried, failed with its error, or a wait for an event that timed out into a check — and nested workflows indented
+ * under their parent. A polling loop exits the
  * same step again and again: it is printed once, followed by how many checks it took.
  */
 export function progressPrinter(write: (line: string) => void, color = false): (event: WorkflowEvent) => void {
@@ -56,6 +58,12 @@ export function progressPrinter(write: (line: string) => void, color = false): (
         return;
       case 'StateFailed':
         failed.add(key);
+        if (event.error?.name === 'States.Timeout' && event.error.message === CALLBACK_TIMEOUT_MESSAGE) {
+          // a wait for a command's end event that heard none: the workflow checks the command instead
+          const waited = formatDuration(event.timestamp - (entered.get(key) ?? event.timestamp));
+          write(`${indent}${paint(2, '⧗')} ${event.state}: no end event within ${waited}, checking instead`);
+          return;
+        }
         // the first line says what failed; the rest (a stderr tail) belongs in --json and the logs
         write(
           `${indent}${paint(31, '✗')} ${event.state}: ${event.error?.name}: ${event.error?.message.split('\n')[0]}`,

@@ -57,17 +57,66 @@ function ended(commandId: string, instanceId: string, status: string): EndedInvo
   return { commandId, instanceId, documentName: 'AWS-RunShellScript', requestedAt: new Date(), status };
 }
 
+/**
+ * What a process running the wait loads, whose module state is the process's own: the runtime with its task tokens,
+ * callback endpoint and event subscriptions, and the step code with its settings and SDK clients.
+ */
+interface ProcessModules {
+  readonly runWorkflow: typeof runWorkflow;
+  readonly taskTokens: typeof taskTokens;
+  readonly readSettings: typeof readSettings;
+  readonly awaitHostCommand: typeof awaitHostCommand;
+  readonly dynamodbCommandWaits: typeof dynamodbCommandWaits;
+  readonly stepFunctionsTaskCallbacks: typeof stepFunctionsTaskCallbacks;
+  readonly resumeOnCommandEvent: typeof resumeOnCommandEvent;
+}
+
+const THIS_PROCESS: ProcessModules = {
+  runWorkflow,
+  taskTokens,
+  readSettings,
+  awaitHostCommand,
+  dynamodbCommandWaits,
+  stepFunctionsTaskCallbacks,
+  resumeOnCommandEvent,
+};
+
+/** Another process's modules: fresh copies of all of them, as a second `edgekeeper` process on the sandbox has. */
+function anotherProcess(): ProcessModules {
+  let modules: ProcessModules | undefined;
+  jest.isolateModules(() => {
+    modules = {
+      runWorkflow: require('../../../local/runtime').runWorkflow,
+      taskTokens: require('../../../local/callbacks').taskTokens,
+      readSettings: require('../../../functions/shared/settings').readSettings,
+      awaitHostCommand: require('../../../functions/await-host-command/core').awaitHostCommand,
+      dynamodbCommandWaits: require('../../../functions/shared/command-waits').dynamodbCommandWaits,
+      stepFunctionsTaskCallbacks: require('../../../functions/shared/task-callbacks').stepFunctionsTaskCallbacks,
+      resumeOnCommandEvent: require('../../../functions/resume-on-command-event/handler').handler,
+    };
+  });
+  if (!modules) throw new Error('the modules did not load');
+  return modules;
+}
+
 /** One local run of the wait, and what its steps did: AwaitHostCommand's outcomes and ResumeOnCommandEvent's. */
 class Runs {
   /** the SSM status AwaitHostCommand reads, by `<commandId>/<instanceId>`; absent: still running */
   readonly statuses = new Map<string, string>();
   readonly awaited: AwaitOutcome[] = [];
+  /** the command of each event ResumeOnCommandEvent was handed, as it was handed it */
+  readonly handed: unknown[] = [];
   readonly resumed: ResumeOutcome[] = [];
 
-  constructor(private readonly environment: Record<string, string>) {}
+  constructor(
+    private readonly environment: Record<string, string>,
+    readonly modules: ProcessModules = THIS_PROCESS,
+  ) {}
 
   run(operationId: string, commandId: string, instanceId: string): Promise<WorkflowResult> {
-    return runWorkflow({
+    const { readSettings, awaitHostCommand, dynamodbCommandWaits, stepFunctionsTaskCallbacks, resumeOnCommandEvent } =
+      this.modules;
+    return this.modules.runWorkflow({
       workflow: WORKFLOW,
       input: { command: { commandId, instanceId } },
       executionName: operationId,
@@ -90,6 +139,7 @@ class Runs {
           return outcome;
         },
         ResumeOnCommandEvent: async (event) => {
+          this.handed.push((event as { detail?: Record<string, unknown> }).detail?.['command-id']);
           const outcome = await resumeOnCommandEvent(event);
           this.resumed.push(outcome);
           return outcome;
@@ -180,6 +230,36 @@ describe('command events in the local runtime', () => {
       for (const subscriber of subscribers) subscriber.destroy();
       await new Promise((resolve) => stream.close(resolve));
     }
+  });
+});
+
+describe('command events on a sandbox that several processes use', () => {
+  it("resume only the process that waits: another process's subscription leaves the event alone", async () => {
+    // two processes on one sandbox (`serve --sandbox` and a CLI onboarding): each is subscribed to the sandbox's
+    // event stream and stores its waits in the sandbox's table, and the sandbox sends every event to both
+    const environment = environmentFor(aws, aws.commandEventsUrl);
+    const a = new Runs(environment, anotherProcess());
+    const b = new Runs(environment, anotherProcess());
+    const first = a.run('op-a', 'c-a', 'mi-a');
+    const second = b.run('op-b', 'c-b', 'mi-b');
+    await until(() => a.awaited.length === 1 && b.awaited.length === 1);
+    expect([...a.awaited, ...b.awaited].map((awaited) => awaited.outcome)).toEqual(['waiting', 'waiting']);
+    expect([a.modules.taskTokens.open, b.modules.taskTokens.open]).toEqual([1, 1]);
+
+    aws.commandEvents.invocationEnded(ended('c-a', 'mi-a', 'Success'));
+    expect(await first).toMatchObject({ status: 'SUCCEEDED', output: { status: 'Success' } });
+    aws.commandEvents.invocationEnded(ended('c-b', 'mi-b', 'Failed'));
+    expect(await second).toMatchObject({ status: 'SUCCEEDED', output: { status: 'Failed' } });
+
+    // B's stream carried c-a's event before its own, so B had handed it to its handler first, had it done so:
+    // each process's handler saw its own command's event alone, and took its own wait from the shared table
+    expect(a.handed).toEqual(['c-a']);
+    expect(b.handed).toEqual(['c-b']);
+    await until(() => a.resumed.length === 1 && b.resumed.length === 1);
+    expect(a.resumed[0]).toMatchObject({ commandId: 'c-a', instanceId: 'mi-a', outcome: 'resumed' });
+    expect(b.resumed[0]).toMatchObject({ commandId: 'c-b', instanceId: 'mi-b', outcome: 'resumed' });
+    expect(aws.tables.items(TABLE)).toEqual([]);
+    expect([a.modules.taskTokens.open, b.modules.taskTokens.open]).toEqual([0, 0]);
   });
 });
 

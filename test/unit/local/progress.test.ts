@@ -1,3 +1,4 @@
+import { CALLBACK_TIMEOUT_MESSAGE } from '../../../local/callbacks/timeout';
 import { formatDuration, progressPrinter } from '../../../local/cli/progress';
 import { causeMessage, type WorkflowEvent } from '../../../local/runtime';
 
@@ -69,6 +70,30 @@ describe('progressPrinter', () => {
     // Assess
     expect(lines).toEqual([
       '  ✗ Run the join script on the host: HostUnreachableError: instanceId mi-0123 did not receive the command',
+    ]);
+  });
+
+  it('shows a wait for a command event that timed out into its check as a wait, not a failure', () => {
+    // Prepare
+    const timeout = { name: 'States.Timeout', message: CALLBACK_TIMEOUT_MESSAGE };
+    const otherTimeout = { name: 'States.Timeout', message: 'the task did not answer within 60 s' };
+
+    // Act
+    const lines = printed([
+      task('StateEntered', 'Wait for the host script', 0),
+      task('StateFailed', 'Wait for the host script', 30_000, { error: timeout }),
+      task('StateExited', 'Wait for the host script', 30_001),
+      task('StateEntered', 'Check the host script', 30_010),
+      task('StateExited', 'Check the host script', 30_050),
+      task('StateEntered', 'Finish the node', 30_100),
+      task('StateFailed', 'Finish the node', 90_100, { error: otherTimeout }),
+    ]);
+
+    // Assess
+    expect(lines).toEqual([
+      '  ⧗ Wait for the host script: no end event within 30.0 s, checking instead',
+      '  ✓ Check the host script (40 ms)',
+      '  ✗ Finish the node: States.Timeout: the task did not answer within 60 s',
     ]);
   });
 

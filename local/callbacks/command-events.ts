@@ -1,0 +1,27 @@
+/**
+ * Which of the sandbox's command events a `.waitForTaskToken` task waits for: those of its command on its host, as
+ * the deployed ResumeOnCommandEvent finds the wait by `<command-id>/<instance-id>` (docs/events.md).
+ */
+
+/** The command and host a wait is for. */
+export interface CommandWaitKey {
+  readonly commandId: string;
+  readonly instanceId: string;
+}
+
+/** The command and host a task's payload names (AwaitHostCommand's `commandId` and `instanceId`), or undefined. */
+export function commandWaitKeyOf(payload: unknown): CommandWaitKey | undefined {
+  const { commandId, instanceId } = (payload ?? {}) as Record<string, unknown>;
+  if (typeof commandId !== 'string' || typeof instanceId !== 'string' || !commandId || !instanceId) return undefined;
+  return { commandId, instanceId };
+}
+
+/**
+ * Whether `event` reports that command on that host (`detail.command-id`, `detail.instance-id`); the handler judges
+ * the rest of it (source, detail-type, status), as it does when deployed.
+ */
+export function isEventFor(key: CommandWaitKey, event: unknown): boolean {
+  const { detail } = (event ?? {}) as { detail?: unknown };
+  const fields = (detail ?? {}) as Record<string, unknown>;
+  return fields['command-id'] === key.commandId && fields['instance-id'] === key.instanceId;
+}
