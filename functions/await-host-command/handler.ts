@@ -30,7 +30,7 @@ export const handler = defineStep('AwaitHostCommand', Input, async (request) => 
       (await readInvocation(settings, commandId, instanceId))?.status ?? null,
     callbacks: stepFunctionsTaskCallbacks(settings),
   };
-  // the wait's timeout in the workflow is the polling backoff's cap (statemachine/src/onboard-node.ts)
+  // the wait's timeout in the workflows is the polling backoff's cap (statemachine/src/onboard-node.ts, remove-node.ts)
   const result = await awaitHostCommand(ports, request, { now: new Date(), waitSeconds: POLL_DELAY.maxSeconds });
   logger.info('host command awaited', { ...result });
   return result;

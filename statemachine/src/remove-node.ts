@@ -4,6 +4,7 @@
  * names are a contract: the docs, the CLI's progress lines and the tests name them.
  */
 
+import { POLL_DELAY } from '../../functions/shared/backoff';
 import {
   choice,
   failWith,
@@ -12,6 +13,7 @@ import {
   isTrue,
   LOCK_REFUSED,
   lambda,
+  lambdaCallback,
   lockFor,
   onAnyError,
   onError,
@@ -130,7 +132,18 @@ export const removeNode = workflow('remove-node', {
       catch: underLock,
       next: 'Wait for the reset script',
     }),
-    'Wait for the reset script': waitFor('$.command.waitSeconds', 'Check the reset script'),
+    'Wait for the reset script': lambdaCallback('AwaitHostCommand', {
+      comment:
+        "Ends as soon as SSM reports the reset command ended, as onboarding's wait for its host script does: EventBridge hands SSM's status change to ResumeOnCommandEvent, which sends this task's token back. Without that event the wait times out after the polling backoff cap and the check polls; a wait that cannot be set up falls back to polling with backoff.",
+      payload: { 'commandId.$': '$.command.commandId', 'instanceId.$': '$.command.instanceId' },
+      timeoutSeconds: POLL_DELAY.maxSeconds,
+      catch: [
+        onError(['States.Timeout'], 'Check the reset script', null),
+        onAnyError('Pause before checking the reset script', null),
+      ],
+      next: 'Check the reset script',
+    }),
+    'Pause before checking the reset script': waitFor('$.command.waitSeconds', 'Check the reset script'),
     'Check the reset script': lambda('CheckHostCommand', {
       comment: 'Fails when anything is left on the host, naming it.',
       payload: {

@@ -25,11 +25,18 @@ export interface RemovalRun {
 /**
  * Runs the remove-node workflow in-process with the real handlers against the sandbox of `e2e`, with its
  * environment and execution registry, pauses compressed. `env` overrides settings for this run only.
+ * `callbackTimeoutMs` is how long the wait for the reset script's event lasts before the check polls (default: the
+ * state's own 30 s, as the sandbox sends the events).
  */
 export async function removeNode(
   e2e: E2E,
   input: object,
-  options: { onEvent?: (event: WorkflowEvent) => void; executionName?: string; env?: Record<string, string> } = {},
+  options: {
+    onEvent?: (event: WorkflowEvent) => void;
+    executionName?: string;
+    env?: Record<string, string>;
+    callbackTimeoutMs?: number;
+  } = {},
 ): Promise<RemovalRun> {
   const published: PublishedEvent[] = [];
   const result = await runWorkflow({
@@ -37,6 +44,7 @@ export async function removeNode(
     input,
     waits: 'compressed',
     compressedWaitMs: 50,
+    ...(options.callbackTimeoutMs === undefined ? {} : { compressedCallbackTimeoutMs: options.callbackTimeoutMs }),
     environment: { ...e2e.environment, ...(options.env ?? {}) },
     executionsDir: e2e.executionsDir,
     onPublish: (event) => published.push(event),

@@ -104,11 +104,12 @@ describe('event-driven completion of host commands', () => {
     // Prepare
     const awaiter = stepFunction('AwaitHostCommand');
     const resume = stepFunction('ResumeOnCommandEvent');
-    const machine = '<partition>:states:<region>:<account>:stateMachine:Edgekeeper-onboard-node';
+    const machine = (workflow: string) =>
+      `states:SendTaskSuccess arn:<partition>:states:<region>:<account>:stateMachine:Edgekeeper-${workflow}`;
 
     // Assess
     for (const step of [awaiter, resume]) {
-      expect(actionsOf(step.role, 'states:SendTask')).toEqual([`states:SendTaskSuccess arn:${machine}`]);
+      expect(actionsOf(step.role, 'states:SendTask')).toEqual([machine('onboard-node'), machine('remove-node')]);
     }
     const holders = new Set(grants.filter((grant) => grant.action.startsWith('states:SendTask')).map((g) => g.role));
     expect([...holders].sort()).toEqual([awaiter.role, resume.role].sort());
@@ -118,8 +119,8 @@ describe('event-driven completion of host commands', () => {
     // Act
     const workflows = callbackWorkflows();
 
-    // Assess: onboard-node waits on its join script; the others have no such task
-    expect(workflows).toEqual(['onboard-node']);
+    // Assess: onboard-node waits on its join script, remove-node on its reset script; the others have no such task
+    expect(workflows).toEqual(['onboard-node', 'remove-node']);
     expect(
       listAslFiles()
         .filter((file) => file.text.includes('AwaitHostCommandFunctionArn'))

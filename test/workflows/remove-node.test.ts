@@ -1,10 +1,14 @@
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import type { StepName } from '../../functions/registry';
+import { currentEnvironment, readSettings } from '../../functions/shared/settings';
 import { type PublishedEvent, runWorkflow, type WorkflowEvent } from '../../local/runtime';
 import { asHandlers, failWith, NamedError, type StepInput, type StepResult, type Stubs } from './stubs';
 
 type Input = StepInput;
 
 const INSTANCE = 'mi-0123456789abcdef0';
+/** The callback task that waits for the reset script's end; without an event, each visit times out into the check. */
+const WAIT = 'Wait for the reset script';
 const STARTED = '2026-01-01T00:00:00.000Z';
 const SKIP: StepResult<'InspectNode'>['hostReset'] = {
   action: 'skip',
@@ -61,6 +65,7 @@ function happyHandlers(
     | 'ReleaseNodeLock'
     | 'DrainNode'
     | 'SendResetScript'
+    | 'AwaitHostCommand'
     | 'CheckHostCommand'
     | 'DeleteNode'
     | 'RouteNodeStreams'
@@ -123,6 +128,12 @@ function happyHandlers(
       attempt: 0,
       waitSeconds: 2,
     })),
+    // no event comes here: each wait times out (compressed to 1 ms) and the check polls
+    AwaitHostCommand: step('AwaitHostCommand', (input) => ({
+      commandId: String(input.commandId),
+      instanceId: String(input.instanceId),
+      outcome: 'waiting',
+    })),
     CheckHostCommand: step('CheckHostCommand', (input) => {
       const attempt = (input.attempt as number) + 1;
       const done = attempt >= (loops.resetPolls ?? 1);
@@ -168,7 +179,12 @@ function happyHandlers(
 
 async function run(
   input: object,
-  options: { replace?: Stubs; loops?: Parameters<typeof happyHandlers>[1]; failPublishing?: boolean } = {},
+  options: {
+    replace?: Stubs;
+    loops?: Parameters<typeof happyHandlers>[1];
+    failPublishing?: boolean;
+    callbackTimeoutMs?: number;
+  } = {},
 ) {
   const calls: Call[] = [];
   const published: PublishedEvent[] = [];
@@ -178,6 +194,7 @@ async function run(
     executionName: 'op-1',
     waits: 'compressed',
     compressedWaitMs: 1,
+    ...(options.callbackTimeoutMs === undefined ? {} : { compressedCallbackTimeoutMs: options.callbackTimeoutMs }),
     handlers: asHandlers({ ...happyHandlers(calls, options.loops), ...options.replace }),
     onPublish: (event) => {
       if (options.failPublishing) throw new NamedError('EventBridge.InternalException', 'PutEvents failed');
@@ -187,8 +204,10 @@ async function run(
   const own = result.events.filter((e) => e.execution === 'op-1');
   const entered = own.filter((e) => e.type === 'StateEntered').map((e) => e.state);
   const ofType = (type: string) => own.filter((e: WorkflowEvent) => e.type === type).map((e) => e.state);
+  /** the states whose errors were caught, besides the reset script's waits, which no event ends here */
+  const caught = () => ofType('StateCaught').filter((state) => state !== WAIT);
   const called = (name: StepName) => calls.filter((c) => c.name === name).map((c) => c.input);
-  return { result, calls, published, entered, ofType, called };
+  return { result, calls, published, entered, ofType, caught, called };
 }
 
 /** What the lock steps receive for edge-1 from this execution. */
@@ -379,15 +398,15 @@ describe('remove-node workflow: remove and rollback', () => {
   });
 
   it('still succeeds when the Edge Node Removed event cannot be published', async () => {
-    const { result, ofType, entered } = await run(removal, { failPublishing: true });
+    const { result, caught, entered } = await run(removal, { failPublishing: true });
     expect(result.status).toBe('SUCCEEDED');
-    expect(ofType('StateCaught')).toEqual(['Publish Edge Node Removed']);
+    expect(caught()).toEqual(['Publish Edge Node Removed']);
     expect(entered.slice(-2)).toEqual(['Publish Edge Node Removed', 'Report the removal']);
     expect(result.output).toMatchObject({ nodeName: 'edge-1', mode: 'remove' });
   });
 
-  it('polls the reset script until it finishes', async () => {
-    const { result, entered, called } = await run(removal, { loops: { resetPolls: 3 } });
+  it('polls the reset script until it finishes when no event ends its waits', async () => {
+    const { result, entered, called, ofType } = await run(removal, { loops: { resetPolls: 3 } });
     expect(result.status).toBe('SUCCEEDED');
     expect(
       entered.slice(entered.indexOf('Send the reset script to the host'), entered.indexOf('Delete the node')),
@@ -405,6 +424,11 @@ describe('remove-node workflow: remove and rollback', () => {
     ]);
     expect(called('CheckHostCommand').map((i) => i.attempt)).toEqual([0, 1, 2]);
     expect(result.output).toMatchObject({ hostReset: RESET_REPORT });
+    // each wait registered the reset command and, no event coming, timed out into the check
+    expect(called('AwaitHostCommand')).toEqual(
+      Array(3).fill({ operationId: 'op-1', commandId: 'reset-1', instanceId: INSTANCE, taskToken: expect.any(String) }),
+    );
+    expect(ofType('StateCaught').filter((state) => state === WAIT)).toHaveLength(3);
   });
 
   it('retries a transient error and then goes on', async () => {
@@ -469,11 +493,11 @@ describe('remove-node workflow: remove and rollback', () => {
   ] as const)(
     'when %s fails (%s): releases the lock, publishes the failure, fails with the original %s',
     async (step, state, name, message) => {
-      const { result, entered, published, called, ofType, calls } = await run(removal, {
+      const { result, entered, published, called, caught, calls } = await run(removal, {
         replace: { [step]: failWith(name, message) },
       });
       expect(result).toMatchObject({ status: 'FAILED', output: null, error: { name, message } });
-      expect(ofType('StateCaught')).toEqual([state]);
+      expect(caught()).toEqual([state]);
       expect(entered.slice(entered.indexOf(state))).toEqual([
         state,
         'Release the lock after failure',
@@ -496,14 +520,14 @@ describe('remove-node workflow: remove and rollback', () => {
   );
 
   it('still fails with the original error when releasing the lock fails too', async () => {
-    const { result, entered, ofType, published } = await run(removal, {
+    const { result, entered, caught, published } = await run(removal, {
       replace: {
         DeleteNode: failWith('ApiError', 'deleting node edge-1: HTTP 403'),
         ReleaseNodeLock: failWith('ApiError', 'the API server is gone'),
       },
     });
     expect(result.error).toEqual({ name: 'ApiError', message: 'deleting node edge-1: HTTP 403' });
-    expect(ofType('StateCaught')).toEqual(['Delete the node', 'Release the lock after failure']);
+    expect(caught()).toEqual(['Delete the node', 'Release the lock after failure']);
     expect(entered.slice(-2)).toEqual(['Publish Edge Node Removal Failed', 'Fail with the original error']);
     expect(published.map((e) => e.detailType)).toEqual(['Edge Node Removal Failed']);
     const detail = published[0].detail as { cause: string; lock: { Error: string; Cause: string } };
@@ -521,6 +545,74 @@ describe('remove-node workflow: remove and rollback', () => {
     expect(result.error).toEqual({ name: 'ApiError', message: 'deleting node edge-1: HTTP 403' });
     expect(published.map((e) => e.detailType)).toEqual(['Edge Node Rollback Failed']);
     expect(published[0].detail).toMatchObject({ request: input, error: 'ApiError', lock: { result: 'released' } });
+  });
+});
+
+describe('remove-node workflow: waiting for the reset script', () => {
+  /** What the event's target does deployed: sends the waiting task's token back, here a moment after the wait began. */
+  function resumeSoon(tokens: string[]) {
+    return async (input: StepInput): Promise<StepResult<'AwaitHostCommand'>> => {
+      const token = String(input.taskToken);
+      tokens.push(token);
+      const endpoint = readSettings(currentEnvironment()).stepFunctionsEndpoint;
+      const client = new SFNClient({
+        endpoint,
+        region: 'local',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      setTimeout(() => {
+        void client
+          .send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ status: 'Success' }) }))
+          .finally(() => client.destroy());
+      }, 20);
+      return { commandId: String(input.commandId), instanceId: String(input.instanceId), outcome: 'waiting' };
+    };
+  }
+
+  it('moves on when the task token comes back, with a fresh token for every wait and none in the history', async () => {
+    const tokens: string[] = [];
+    const { result, entered, ofType } = await run(removal, {
+      replace: { AwaitHostCommand: resumeSoon(tokens) },
+      loops: { resetPolls: 2 },
+      // longer than the test: only the token ends a wait
+      callbackTimeoutMs: 60_000,
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    // the stub check says InProgress once, so the removal waits twice, each time until the token comes back
+    expect(entered.filter((s) => s === WAIT || s === 'Check the reset script')).toEqual([
+      WAIT,
+      'Check the reset script',
+      WAIT,
+      'Check the reset script',
+    ]);
+    expect(ofType('StateFailed')).toEqual([]);
+    expect(ofType('StateCaught')).toEqual([]);
+    expect(new Set(tokens).size).toBe(2);
+    const history = JSON.stringify(result.events);
+    for (const token of tokens) expect(history).not.toContain(token);
+    expect(result.output).toMatchObject({ hostReset: RESET_REPORT });
+  });
+
+  it('polls with backoff when the wait cannot be set up', async () => {
+    const { result, entered, called } = await run(removal, {
+      replace: {
+        AwaitHostCommand: failWith('SettingsError', 'EDGEKEEPER_COMMAND_WAITS_TABLE: must be a DynamoDB table name'),
+      },
+      loops: { resetPolls: 2 },
+    });
+
+    expect(result.status).toBe('SUCCEEDED');
+    expect(entered.filter((s) => s?.includes('reset script') && s !== 'Send the reset script to the host')).toEqual([
+      WAIT,
+      'Pause before checking the reset script',
+      'Check the reset script',
+      WAIT,
+      'Pause before checking the reset script',
+      'Check the reset script',
+    ]);
+    expect(called('CheckHostCommand').map((i) => i.attempt)).toEqual([0, 1]);
+    expect(result.output).toMatchObject({ hostReset: RESET_REPORT });
   });
 });
 
