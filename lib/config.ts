@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { valueAt } from '../functions/shared/schemas';
 import {
   type ContextSettings,
   completeSettings,
@@ -11,6 +10,7 @@ import {
   settingsEnvironment,
   settingsFromContext,
 } from '../functions/shared/settings';
+import { valueAt } from '../functions/shared/zod-problems';
 import { SecurityGroupId, SubnetId, VpcId } from './aws-ids';
 import {
   type AlarmsConfig,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CloudcorePorts } from '../functions/shared/schemas';
+import { CloudcorePorts } from '../functions/shared/kubeedge-schemas';
 import { SubnetId, VpcId } from './aws-ids';
 
 /*

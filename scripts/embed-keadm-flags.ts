@@ -17,7 +17,7 @@ import {
 } from '../functions/shared/keadm/flag-table';
 import type { JoinRelease, ResetRelease } from '../functions/shared/keadm/step-flags';
 import { SUPPORTED_VERSIONS } from '../functions/shared/keadm/supported-versions';
-import type { KeadmProfile } from '../functions/shared/schemas';
+import type { KeadmProfile } from '../functions/shared/kubeedge-schemas';
 
 const TARGET = join(__dirname, '..', 'functions', 'shared', 'keadm', 'generated', 'step-flags.ts');
 const PROFILES: readonly KeadmProfile[] = ['fork', 'upstream'];
@@ -101,7 +101,7 @@ export function stepFlagsModule(): string {
   return [
     '// Generated from keadm-flags.json by embed-keadm-flags.ts: edit the JSON, then run `npm run embed`.',
     '// Biome may reformat this file; only the values matter. What it holds and why: keadm/step-flags.ts.',
-    "import type { KeadmProfile } from '../../schemas';",
+    "import type { KeadmProfile } from '../../kubeedge-schemas';",
     "import type { JoinRelease, ResetRelease } from '../step-flags';",
     '',
     '// `keadm join` flag lists, each written once and named after the first release that registers it',

@@ -7,8 +7,9 @@ import { kubeClients } from '../shared/k8s';
 import { manualJoinCommand } from '../shared/manual-join';
 import { ROLLBACK_SUFFIX } from '../shared/node-lock';
 import { redactSecrets } from '../shared/redact';
-import { type OnboardRequest, problemsFromIssues } from '../shared/schemas';
+import type { OnboardRequest } from '../shared/schemas';
 import type { Settings } from '../shared/settings';
+import { problemsFromIssues } from '../shared/zod-problems';
 import {
   canonicalJson,
   EngineThrottledError,

@@ -2,7 +2,7 @@ import { nextPollDelay } from '../shared/backoff';
 import { EDGE_ROLE_LABELS, EDGE_TAINT, isEdgeTaint } from '../shared/domain';
 import { EdgekeeperError } from '../shared/errors';
 import { taintAppliedAtJoin } from '../shared/keadm/profiles';
-import type { KeadmProfile } from '../shared/schemas';
+import type { KeadmProfile } from '../shared/kubeedge-schemas';
 
 /** The parts of a `V1Node` readiness depends on. */
 export interface NodeView {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
+import { JoinSettings } from '../shared/join-settings/schema';
 import { kubeClients } from '../shared/k8s';
-import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
 import { checkReadiness } from './core';
 import { clusterNodeSource, remembering } from './node-source';

@@ -9,8 +9,8 @@ import {
   MANAGED_ANNOTATIONS,
 } from '../shared/domain';
 import { isSupportedVersion, supportedVersions } from '../shared/keadm/profiles';
+import { Region } from '../shared/kubeedge-schemas';
 import { type LockPorts, viewLease } from '../shared/node-lock';
-import { Region } from '../shared/schemas';
 
 /** The narrow Kubernetes port of the cluster checks: paginated lists and single reads, nothing that writes. */
 export interface ClusterReadPort {

@@ -1,7 +1,7 @@
 import type { V1Node, V1Taint } from '@kubernetes/client-node';
 import { EDGE_TAINT, isEdgeTaint, MANAGED_ANNOTATIONS, MANAGED_LABEL } from '../shared/domain';
 import { EdgekeeperError } from '../shared/errors';
-import type { JoinSettings } from '../shared/schemas';
+import type { JoinSettings } from '../shared/join-settings/schema';
 
 /** The node vanished between readiness and finishing: nothing to mark, the join did not hold. */
 export class NodeVanishedError extends EdgekeeperError {

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { readNode } from '../shared/cluster-reads';
 import { defineClusterStep } from '../shared/cluster-step';
+import { JoinSettings } from '../shared/join-settings/schema';
 import { isConflict, jsonPatch, kubeClients, statusOf, translateKubeError } from '../shared/k8s';
-import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
 import { finishNode, type NodePort, nodeAsSeen } from './core';
 

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { instanceIdRule, nodeNameRule } from '../shared/domain';
 import type { Problem } from '../shared/errors';
 import type { InventoryField, InventoryFieldMap } from '../shared/inventory-settings';
-import { OnboardRequest, problemsFromIssues } from '../shared/schemas';
+import { OnboardRequest } from '../shared/schemas';
+import { problemsFromIssues } from '../shared/zod-problems';
 
 /*
  * A device inventory event as the starter reads it: the EventBridge envelope that SQS delivers as the message body,

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { renderHostScript } from '../shared/join-script';
-import { JoinSettings } from '../shared/schemas';
+import { JoinSettings } from '../shared/join-settings/schema';
 import { defineStep } from '../shared/step';
 
 const Input = z.object({ operationId: z.string().min(1), settings: JoinSettings });

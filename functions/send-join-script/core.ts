@@ -2,7 +2,7 @@ import { KUBEEDGE_NAMESPACE, TOKEN_SECRET } from '../shared/domain';
 import { KubeEdgeNotInstalledError } from '../shared/errors';
 import { type CommandPoll, firstPoll } from '../shared/host-commands';
 import { assertJoinTokenShape, joinCommands, joinTokenParameterName, renderHostScript } from '../shared/join-script';
-import type { JoinSettings } from '../shared/schemas';
+import type { JoinSettings } from '../shared/join-settings/schema';
 
 /** The ports of this step: the join token in the cluster, its per-execution parameter, and Run Command. */
 export interface JoinSendPorts {

@@ -1,8 +1,8 @@
 import * as z from 'zod';
 import { readJoinToken } from '../shared/cluster-reads';
 import { defineClusterStep } from '../shared/cluster-step';
+import { JoinSettings } from '../shared/join-settings/schema';
 import { kubeClients } from '../shared/k8s';
-import { JoinSettings } from '../shared/schemas';
 import { readSettings } from '../shared/settings';
 import { deleteParameter, putSecureParameter, sendShellCommand } from '../shared/ssm';
 import { sendJoinScript } from './core';

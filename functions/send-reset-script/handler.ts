@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { bashCommands, firstPoll } from '../shared/host-commands';
+import { KeadmProfile } from '../shared/kubeedge-schemas';
 import { renderResetScript } from '../shared/reset-script';
-import { KeadmProfile } from '../shared/schemas';
 import { script as RESET_SCRIPT_TEMPLATE } from '../shared/scripts/generated/reset-edge-node';
 import { readSettings } from '../shared/settings';
 import { sendShellCommand } from '../shared/ssm';

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { formatProblem, InvalidRequestError, type Problem } from './errors';
 import { parseRemoveNodeInput } from './remove-input';
-import { joinModeOf, OnboardRequest, problemsFromIssues } from './schemas';
+import { joinModeOf, OnboardRequest } from './schemas';
+import { problemsFromIssues } from './zod-problems';
 
 /*
  * What the batch workflows (batch-onboard, batch-remove; docs/adr/0012) share between their steps: how a request

@@ -1,7 +1,8 @@
 import { nodeIpRule, nodeNameRule, type Rule } from './domain';
 import { EdgekeeperError } from './errors';
+import { ARCH_PLACEHOLDER, type JoinSettings } from './join-settings/schema';
 import { joinPlanFor } from './keadm/profiles';
-import { ARCH_PLACEHOLDER, type JoinSettings, labelKeyRule, labelValueRule } from './schemas';
+import { labelKeyRule, labelValueRule } from './label-rules';
 import { script as joinScriptTemplate } from './scripts/generated/join-edge-node';
 import { assign, assignArray, shellQuote, withValues } from './scripts/values-block';
 

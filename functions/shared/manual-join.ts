@@ -3,10 +3,12 @@ import { KUBEEDGE_NAMESPACE, TOKEN_SECRET } from './domain';
 import { InvalidRequestError, KubeEdgeNotInstalledError } from './errors';
 import { assertJoinTokenShape, renderHostScript, scriptToFile } from './join-script';
 import { readJoinSettings } from './join-settings/cluster';
+import type { JoinSettings } from './join-settings/schema';
 import { kubeClients } from './k8s';
-import { type JoinSettings, joinModeOf, OnboardRequest, problemsFromIssues } from './schemas';
+import { joinModeOf, OnboardRequest } from './schemas';
 import { shellQuote } from './scripts/values-block';
 import type { Settings } from './settings';
+import { problemsFromIssues } from './zod-problems';
 
 /*
  * The command a person pastes on a device edgekeeper cannot reach (KubeSphere's "Add Edge Node" page shows the same

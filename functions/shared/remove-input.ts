@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { DNS1123_SUBDOMAIN, existingNodeNameRule, instanceIdRule, nodeIpRule, type Rule } from './domain';
 import { InvalidRequestError } from './errors';
-import { problemsFromIssues } from './schemas';
+import { problemsFromIssues } from './zod-problems';
 
 /** Helm's own rule for release names (lowercase DNS-1123 subdomain, at most 53 characters). */
 const RELEASE_NAME = DNS1123_SUBDOMAIN;

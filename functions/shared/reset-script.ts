@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { existingNodeNameRule, instanceIdRule } from './domain';
 import { EdgekeeperError } from './errors';
 import { resetCommand } from './keadm/reset';
-import type { KeadmProfile } from './schemas';
+import type { KeadmProfile } from './kubeedge-schemas';
 import { shellQuote, withValues } from './scripts/values-block';
 
 /**

@@ -8,7 +8,7 @@ import {
   inventoryFieldMapCodec,
 } from './inventory-settings';
 import { DEFAULT_KUBEEDGE_VERSION } from './keadm/default-version';
-import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, Region } from './schemas';
+import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, Region } from './kubeedge-schemas';
 
 /*
  * The deployment settings, declared once. Each setting names the environment variable a Lambda step reads it from,

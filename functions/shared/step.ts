@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { z } from 'zod';
 import { InvalidRequestError } from './errors';
 import { type LambdaContext, logger, metrics, tracer, withLogKeys } from './powertools';
-import { problemsFromIssues } from './schemas';
+import { problemsFromIssues } from './zod-problems';
 
 /** What every workflow passes to its steps besides their own input: the id that ties logs to one operation. */
 export interface StepContext {

@@ -1,12 +1,7 @@
 import { EdgekeeperError, InvalidRequestError, KubeEdgeNotInstalledError, type Problem } from '../shared/errors';
 import { isSupportedVersion, normalizeVersion, supportedVersions } from '../shared/keadm/profiles';
-import {
-  type EdgeWatcherConfig,
-  type JoinMode,
-  joinModeOf,
-  OnboardRequest,
-  problemsFromIssues,
-} from '../shared/schemas';
+import { type EdgeWatcherConfig, type JoinMode, joinModeOf, OnboardRequest } from '../shared/schemas';
+import { problemsFromIssues } from '../shared/zod-problems';
 
 /** A node as validation sees it: its addresses and what edgekeeper recorded on it. */
 export interface ObservedNode {

@@ -5,7 +5,7 @@ import * as elbv2Targets from 'aws-cdk-lib/aws-elasticloadbalancingv2-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import type { CloudcorePorts } from '../../functions/shared/schemas';
+import type { CloudcorePorts } from '../../functions/shared/kubeedge-schemas';
 import { SETTINGS_ENV } from '../../functions/shared/settings';
 import { pascalCase } from '../asl';
 import type { CloudcoreExposureConfig } from '../operations-settings';

@@ -35,6 +35,10 @@ export const EKS_STEPS_GROUP = 'edgekeeper:steps';
  *   built in, becomes a module that hands out Node's own `URL` (bundling-shims/whatwg-url.ts).
  * - `socks-proxy-agent`, which KubeConfig imports for a `socks5://` proxy-url, becomes a module that loads it when
  *   an agent is first built (bundling-shims/socks-proxy-agent.ts), not with every cold start.
+ * - `semver`, whose index the X-Ray SDK's AWS SDK v2 patcher requires for `gte` alone, becomes a module that hands
+ *   out that one function (bundling-shims/semver.ts), without evaluating the rest of the package.
+ * - `jsonpath-plus`, which KubeConfig imports for the `azure` and `gcp` auth providers, becomes a module that loads
+ *   it when one of them first refreshes a token (bundling-shims/jsonpath-plus.ts).
  * The alias paths are relative to the project root, where CDK runs esbuild.
  */
 export const STEP_BUNDLING = {
@@ -47,6 +51,8 @@ export const STEP_BUNDLING = {
     '--alias': [
       'whatwg-url=./lib/constructs/bundling-shims/whatwg-url.ts',
       'socks-proxy-agent=./lib/constructs/bundling-shims/socks-proxy-agent.ts',
+      'semver=./lib/constructs/bundling-shims/semver.ts',
+      'jsonpath-plus=./lib/constructs/bundling-shims/jsonpath-plus.ts',
     ],
   },
 } as const satisfies BundlingOptions;

@@ -1,7 +1,8 @@
 import type { z } from 'zod';
 import type { Problem } from '../../functions/shared/errors';
 import { RemoveNodeInput } from '../../functions/shared/remove-input';
-import { OnboardRequest, problemsFromIssues } from '../../functions/shared/schemas';
+import { OnboardRequest } from '../../functions/shared/schemas';
+import { problemsFromIssues } from '../../functions/shared/zod-problems';
 import { EXECUTION_NAME_PATTERN } from '../executions';
 import { shown, UsageError } from './io';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { renderHostScript } from '../../functions/shared/join-script';
 import { parseScriptFailure } from '../../functions/shared/join-script-failures';
 import { resolveJoinSettings } from '../../functions/shared/join-settings/core';
-import type { JoinSettings } from '../../functions/shared/schemas';
+import type { JoinSettings } from '../../functions/shared/join-settings/schema';
 import { CLOUDCORE_YAML } from '../unit/onboard/fixtures';
 
 /**

@@ -4,11 +4,12 @@ import { LockStepInput } from '../../functions/lock-node/input';
 import { existingNodeNameRule, instanceIdRule, ipv4Rule } from '../../functions/shared/domain';
 import { InvalidRequestError, type Problem } from '../../functions/shared/errors';
 import { InvalidJoinSettingsError, renderHostScript } from '../../functions/shared/join-script';
+import type { JoinSettings } from '../../functions/shared/join-settings/schema';
 import { joinPlanFor } from '../../functions/shared/keadm/profiles';
 import { parseExecutionArn } from '../../functions/shared/node-lock';
 import { parseRemoveNodeInput } from '../../functions/shared/remove-input';
 import { renderResetScript } from '../../functions/shared/reset-script';
-import { type JoinSettings, OnboardRequest, problemsFromIssues } from '../../functions/shared/schemas';
+import { OnboardRequest } from '../../functions/shared/schemas';
 import { script as resetTemplate } from '../../functions/shared/scripts/generated/reset-edge-node';
 import {
   assign,
@@ -17,6 +18,7 @@ import {
   VALUES_BEGIN,
   VALUES_END,
 } from '../../functions/shared/scripts/values-block';
+import { problemsFromIssues } from '../../functions/shared/zod-problems';
 import { validateOnboardRequest } from '../../functions/validate-onboard-request/core';
 import { checkExecutionNameFlag, checkOnboardFlags, checkRemoveFlags } from '../../local/cli/flags';
 import { shown, UsageError } from '../../local/cli/io';

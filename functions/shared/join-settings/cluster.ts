@@ -1,9 +1,10 @@
 import { readConfigMap } from '../cluster-reads';
 import { CLOUDCORE_CONFIGMAP, EDGE_WATCHER_CONFIGMAP, KUBEEDGE_NAMESPACE } from '../domain';
 import type { KubeClients } from '../k8s';
-import type { EdgeWatcherConfig, JoinSettings, OnboardRequest } from '../schemas';
+import type { EdgeWatcherConfig, OnboardRequest } from '../schemas';
 import type { Settings } from '../settings';
 import { CloudcoreConfigError, resolveJoinSettings } from './core';
+import type { JoinSettings } from './schema';
 
 type JoinRequest = Pick<OnboardRequest, 'nodeName' | 'nodeIp' | 'taint' | 'kubeedgeVersion' | 'region' | 'labels'>;
 

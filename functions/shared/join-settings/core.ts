@@ -1,16 +1,9 @@
 import { load } from 'js-yaml';
 import { EdgekeeperError } from '../errors';
 import { DEFAULT_KUBEEDGE_VERSION, normalizeVersion, profileFor } from '../keadm/profiles';
-import {
-  ARCH_PLACEHOLDER,
-  type CloudcorePorts,
-  DEFAULT_CLOUDCORE_PORTS,
-  type EdgeWatcherConfig,
-  type JoinSettings,
-  type KeadmProfile,
-  type OnboardRequest,
-  type Region,
-} from '../schemas';
+import { type CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, type KeadmProfile, type Region } from '../kubeedge-schemas';
+import type { EdgeWatcherConfig, OnboardRequest } from '../schemas';
+import { ARCH_PLACEHOLDER, type JoinSettings } from './schema';
 
 /** What the handler reads from the cluster for this step. */
 export interface ClusterJoinInputs {

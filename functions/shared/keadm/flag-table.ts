@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import type { KeadmProfile } from '../schemas';
+import type { KeadmProfile } from '../kubeedge-schemas';
 import flagTableJson from './keadm-flags.json';
 
 /*

@@ -1,5 +1,6 @@
 import { EdgekeeperError } from '../errors';
-import type { JoinSettings, KeadmProfile } from '../schemas';
+import type { JoinSettings } from '../join-settings/schema';
+import type { KeadmProfile } from '../kubeedge-schemas';
 import { JOIN_FLAGS } from './generated/step-flags';
 import { type JoinFlag, type JoinRelease, joinFlagsOf } from './step-flags';
 import { SUPPORTED_VERSIONS } from './supported-versions';

@@ -1,5 +1,5 @@
 import { EdgekeeperError } from '../errors';
-import type { KeadmProfile } from '../schemas';
+import type { KeadmProfile } from '../kubeedge-schemas';
 import { RESET_FLAGS } from './generated/step-flags';
 import type { ResetRelease } from './step-flags';
 

@@ -1,4 +1,4 @@
-import type { KeadmProfile } from '../schemas';
+import type { KeadmProfile } from '../kubeedge-schemas';
 
 /**
  * The versions edgekeeper installs, per profile. Fork: KubeSphere's installable list (v1.5.0, v1.6.0, v1.6.1,

@@ -98,6 +98,8 @@ describe('cdkEsbuildOptions', () => {
       alias: {
         'whatwg-url': './lib/constructs/bundling-shims/whatwg-url.ts',
         'socks-proxy-agent': './lib/constructs/bundling-shims/socks-proxy-agent.ts',
+        semver: './lib/constructs/bundling-shims/semver.ts',
+        'jsonpath-plus': './lib/constructs/bundling-shims/jsonpath-plus.ts',
       },
     });
   });

@@ -9,7 +9,7 @@ import {
   planFinish,
 } from '../../../functions/finish-node/core';
 import { EDGE_TAINT } from '../../../functions/shared/domain';
-import type { JoinSettings } from '../../../functions/shared/schemas';
+import type { JoinSettings } from '../../../functions/shared/join-settings/schema';
 import { caught } from '../../support/thrown';
 import { settingsFor } from './fixtures';
 

@@ -1,6 +1,6 @@
 import { ARCH_PLACEHOLDER as ARCH } from '../../../functions/shared/join-settings/core';
+import type { JoinSettings } from '../../../functions/shared/join-settings/schema';
 import { profileFor } from '../../../functions/shared/keadm/profiles';
-import type { JoinSettings } from '../../../functions/shared/schemas';
 import type { ObservedCluster } from '../../../functions/validate-onboard-request/core';
 
 /** A cluster where every onboarding precondition holds. */

@@ -11,8 +11,9 @@ import {
 } from '../../../functions/shared/join-script';
 import { downloadUrlFor } from '../../../functions/shared/join-settings/core';
 import { manualJoinCommand, renderManualJoinCommand } from '../../../functions/shared/manual-join';
-import { OnboardRequest, problemsFromIssues } from '../../../functions/shared/schemas';
+import { OnboardRequest } from '../../../functions/shared/schemas';
 import { completeSettings } from '../../../functions/shared/settings';
+import { problemsFromIssues } from '../../../functions/shared/zod-problems';
 import { validateOnboardRequest } from '../../../functions/validate-onboard-request/core';
 import { thrown } from '../../support/thrown';
 import { healthyCluster, settingsFor } from './fixtures';

@@ -12,7 +12,7 @@ import {
 } from '../../../functions/shared/join-script';
 import { parseScriptFailure } from '../../../functions/shared/join-script-failures';
 import { ARCH_PLACEHOLDER as ARCH, resolveJoinSettings } from '../../../functions/shared/join-settings/core';
-import type { JoinSettings } from '../../../functions/shared/schemas';
+import type { JoinSettings } from '../../../functions/shared/join-settings/schema';
 import { script as embedded } from '../../../functions/shared/scripts/generated/join-edge-node';
 import { ScriptTemplateError, shellQuote } from '../../../functions/shared/scripts/values-block';
 import { CLOUDCORE_YAML } from './fixtures';

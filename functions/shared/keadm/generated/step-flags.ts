@@ -1,6 +1,6 @@
 // Generated from keadm-flags.json by embed-keadm-flags.ts: edit the JSON, then run `npm run embed`.
 // Biome may reformat this file; only the values matter. What it holds and why: keadm/step-flags.ts.
-import type { KeadmProfile } from '../../schemas';
+import type { KeadmProfile } from '../../kubeedge-schemas';
 import type { JoinRelease, ResetRelease } from '../step-flags';
 
 // `keadm join` flag lists, each written once and named after the first release that registers it
