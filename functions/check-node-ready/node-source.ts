@@ -1,3 +1,4 @@
+import type { SeenNode } from '../finish-node/core';
 import { readNode } from '../shared/cluster-reads';
 import { type KubeClients, translateKubeError } from '../shared/k8s';
 import type { NodeSource, NodeView } from './core';
@@ -36,14 +37,6 @@ export function clusterNodeSource(kube: KubeClients, name: string): NodeSource {
       return node;
     },
   };
-}
-
-/** What finishing needs of the node the check last saw: it builds its patch from this instead of reading the node. */
-export interface SeenNode {
-  readonly resourceVersion: string;
-  readonly labels: Record<string, string>;
-  readonly annotations: Record<string, string>;
-  readonly taints: NonNullable<NonNullable<NodeView['spec']>['taints']>;
 }
 
 /** The source, remembering the node it last saw (null: none, or one without a resourceVersion). */

@@ -1,7 +1,7 @@
 import type * as S3Sdk from '@aws-sdk/client-s3';
 import { translateAwsError } from '../shared/aws-errors';
 import { TransientServiceError } from '../shared/errors';
-import { traced } from '../shared/powertools';
+import { sdkClient } from '../shared/sdk-clients';
 import type { Settings } from '../shared/settings';
 import type { Finding } from './findings';
 import { checkName, type DriftReportStore, PART, RUN_ID } from './report-store';
@@ -38,25 +38,11 @@ export interface S3ReportStoreOptions {
  */
 const sdk = () => require('@aws-sdk/client-s3') as typeof S3Sdk;
 
-const clients = new Map<string, S3Sdk.S3Client>();
-
-/**
- * The S3 client, traced like every SDK client of the steps. Each HTTP request is bounded by the request timeout,
- * and each call as a whole (SDK retries included) by the abort signal of {@link call}.
- */
+/** The S3 client, with a path-style endpoint when a local run gives one. */
 function s3Client(timeoutMs: number, endpoint: string | undefined): S3Sdk.S3Client {
-  const key = `${endpoint ?? 'aws'} ${timeoutMs}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = traced(
-      new (sdk().S3Client)({
-        ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-      }),
-    );
-    clients.set(key, client);
-  }
-  return client;
+  return sdkClient('s3', endpoint, timeoutMs, (requestHandler) => {
+    return new (sdk().S3Client)({ ...(endpoint ? { endpoint, forcePathStyle: true } : {}), requestHandler });
+  });
 }
 
 /** Drift reports in an S3 bucket; every call is bounded by `requestTimeoutSeconds` and classified once. */

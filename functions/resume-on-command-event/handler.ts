@@ -1,5 +1,5 @@
 import { dynamodbCommandWaits } from '../shared/command-waits';
-import { type LambdaContext, logger } from '../shared/powertools';
+import { type LambdaContext, logger, withLogKeys } from '../shared/powertools';
 import { readSettings } from '../shared/settings';
 import { stepFunctionsTaskCallbacks } from '../shared/task-callbacks';
 import { type ResumeOutcome, resumeOnCommandEvent } from './core';
@@ -11,7 +11,11 @@ import { type ResumeOutcome, resumeOnCommandEvent } from './core';
  */
 export async function handler(event: unknown, context?: LambdaContext): Promise<ResumeOutcome> {
   if (context) logger.addContext(context as Parameters<typeof logger.addContext>[0]);
-  logger.appendKeys({ step: 'ResumeOnCommandEvent' });
+  // the keys live with this call, as a step's do (steps and this handler overlap in a local run)
+  return withLogKeys({ step: 'ResumeOnCommandEvent' }, () => resume(event));
+}
+
+async function resume(event: unknown): Promise<ResumeOutcome> {
   try {
     const settings = readSettings();
     const table = settings.commandWaitsTable;
@@ -30,7 +34,5 @@ export async function handler(event: unknown, context?: LambdaContext): Promise<
       errorMessage: error instanceof Error ? error.message : String(error),
     });
     throw error;
-  } finally {
-    logger.resetKeys();
   }
 }

@@ -1,8 +1,8 @@
 import type * as DynamoDbSdk from '@aws-sdk/client-dynamodb';
 import { translateAwsError } from './aws-errors';
 import { endpointOverride } from './local-endpoint';
-import { traced } from './powertools';
 import { withoutSecret } from './redact';
+import { sdkClient } from './sdk-clients';
 import type { Settings } from './settings';
 
 /*
@@ -59,23 +59,12 @@ export function waitKey(commandId: string, instanceId: string): string {
  */
 const sdk = () => require('@aws-sdk/client-dynamodb') as typeof DynamoDbSdk;
 
-const clients = new Map<string, DynamoDbSdk.DynamoDBClient>();
-
-/** The DynamoDB client of a Lambda (or of a local run, against the sandbox's endpoint), traced, as ssm.ts builds SSM's. */
+/** The DynamoDB client of a Lambda (or of a local run, against the sandbox's endpoint). */
 function dynamodbClient(settings: Settings): DynamoDbSdk.DynamoDBClient {
-  const timeoutMs = settings.requestTimeoutSeconds * 1000;
-  const key = `${settings.dynamodbEndpoint ?? 'aws'} ${timeoutMs}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = traced(
-      new (sdk().DynamoDBClient)({
-        ...endpointOverride(settings.dynamodbEndpoint),
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-      }),
-    );
-    clients.set(key, client);
-  }
-  return client;
+  const endpoint = settings.dynamodbEndpoint;
+  return sdkClient('dynamodb', endpoint, settings.requestTimeoutSeconds * 1000, (requestHandler) => {
+    return new (sdk().DynamoDBClient)({ ...endpointOverride(endpoint), requestHandler });
+  });
 }
 
 /**

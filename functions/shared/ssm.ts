@@ -3,8 +3,8 @@ import { translateAwsError } from './aws-errors';
 import { TransientServiceError } from './errors';
 import { HostUnreachableError, type Invocation, type ShellCommand } from './host-commands';
 import { endpointOverride } from './local-endpoint';
-import { traced } from './powertools';
 import { redactSecrets } from './redact';
+import { sdkClient } from './sdk-clients';
 import { type Settings, SettingsError } from './settings';
 
 /**
@@ -20,27 +20,15 @@ import { type Settings, SettingsError } from './settings';
  */
 let sdk: typeof SsmSdk;
 
-const clients = new Map<string, SsmSdk.SSMClient>();
-
 /**
- * The SSM client of a Lambda (or of a local run), traced. The sandbox overrides the endpoint; region, credentials
- * and the SDK's own retries come from the standard AWS SDK configuration chain. Each HTTP request is bounded by the
- * request timeout, and each call as a whole (SDK retries included) by the abort signal of {@link call}.
+ * The SSM client of a Lambda (or of a local run). The sandbox overrides the endpoint; region, credentials and the
+ * SDK's own retries come from the standard AWS SDK configuration chain.
  */
 function ssmClient(settings: Settings): SsmSdk.SSMClient {
-  const timeoutMs = settings.requestTimeoutSeconds * 1000;
-  const key = `${settings.ssmEndpoint ?? 'aws'} ${timeoutMs}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = traced(
-      new sdk.SSMClient({
-        ...endpointOverride(settings.ssmEndpoint),
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-      }),
-    );
-    clients.set(key, client);
-  }
-  return client;
+  const endpoint = settings.ssmEndpoint;
+  return sdkClient('ssm', endpoint, settings.requestTimeoutSeconds * 1000, (requestHandler) => {
+    return new sdk.SSMClient({ ...endpointOverride(endpoint), requestHandler });
+  });
 }
 
 /** Sends one SSM command, giving up after the request timeout; failures are translated for `target`. */

@@ -1,8 +1,8 @@
 import type * as SfnSdk from '@aws-sdk/client-sfn';
 import { translateAwsError } from './aws-errors';
 import { endpointOverride } from './local-endpoint';
-import { traced } from './powertools';
 import { withoutSecret } from './redact';
+import { sdkClient } from './sdk-clients';
 import type { Settings } from './settings';
 
 /*
@@ -37,23 +37,12 @@ export function taskGone(error: unknown): boolean {
  */
 const sdk = () => require('@aws-sdk/client-sfn') as typeof SfnSdk;
 
-const clients = new Map<string, SfnSdk.SFNClient>();
-
-/** The Step Functions client, traced, with the local runtime's endpoint when a local run gives one. */
+/** The Step Functions client, with the local runtime's endpoint when a local run gives one. */
 function sfnClient(settings: Settings): SfnSdk.SFNClient {
-  const timeoutMs = settings.requestTimeoutSeconds * 1000;
-  const key = `${settings.stepFunctionsEndpoint ?? 'aws'} ${timeoutMs}`;
-  let client = clients.get(key);
-  if (!client) {
-    client = traced(
-      new (sdk().SFNClient)({
-        ...endpointOverride(settings.stepFunctionsEndpoint),
-        requestHandler: { connectionTimeout: timeoutMs, requestTimeout: timeoutMs },
-      }),
-    );
-    clients.set(key, client);
-  }
-  return client;
+  const endpoint = settings.stepFunctionsEndpoint;
+  return sdkClient('sfn', endpoint, settings.requestTimeoutSeconds * 1000, (requestHandler) => {
+    return new (sdk().SFNClient)({ ...endpointOverride(endpoint), requestHandler });
+  });
 }
 
 /**

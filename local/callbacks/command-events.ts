@@ -1,3 +1,5 @@
+import { commandStatusChangeOf } from '../../functions/resume-on-command-event/core';
+
 /**
  * Which of the sandbox's command events a `.waitForTaskToken` task waits for: those of its command on its host, as
  * the deployed ResumeOnCommandEvent finds the wait by `<command-id>/<instance-id>` (docs/events.md).
@@ -16,12 +18,8 @@ export function commandWaitKeyOf(payload: unknown): CommandWaitKey | undefined {
   return { commandId, instanceId };
 }
 
-/**
- * Whether `event` reports that command on that host (`detail.command-id`, `detail.instance-id`); the handler judges
- * the rest of it (source, detail-type, status), as it does when deployed.
- */
+/** Whether `event` is SSM's status change of that command on that host, read as ResumeOnCommandEvent reads it. */
 export function isEventFor(key: CommandWaitKey, event: unknown): boolean {
-  const { detail } = (event ?? {}) as { detail?: unknown };
-  const fields = (detail ?? {}) as Record<string, unknown>;
-  return fields['command-id'] === key.commandId && fields['instance-id'] === key.instanceId;
+  const change = commandStatusChangeOf(event);
+  return change?.commandId === key.commandId && change.instanceId === key.instanceId;
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { COMMAND_EVENT } from '../../../functions/resume-on-command-event/core';
 import { isEventFor, openCallbacks } from '../../../local/callbacks';
 
 /** The local runtime's subscription to a sandbox's command events, against an event stream that does not answer. */
@@ -58,8 +59,11 @@ describe('the waits of one process subscribed to one event stream', () => {
     subscribers.length = 0;
   });
 
+  // SSM's status change, as the sandbox streams it (only the fields the delivery reads)
   const event = (commandId: string, instanceId: string) => ({
-    detail: { 'command-id': commandId, 'instance-id': instanceId },
+    source: COMMAND_EVENT.source,
+    'detail-type': COMMAND_EVENT.detailType,
+    detail: { 'command-id': commandId, 'instance-id': instanceId, status: 'Success' },
   });
 
   it('get only the events for their command and host, each once, by the newest of them', async () => {
