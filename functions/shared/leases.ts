@@ -1,4 +1,5 @@
 import type { V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime } from '@kubernetes/client-node/dist/types.js';
 import { INSTANCE_ID_ANNOTATION, LOCK_NAMESPACE } from './domain';
 import { executionStatusPort } from './executions';
 import { isConflict, isNotFound, type KubeClients, kubeClients, statusOf, translateKubeError } from './k8s';
@@ -16,6 +17,20 @@ import {
 import { logger } from './powertools';
 import { readSettings, type Settings } from './settings';
 
+/**
+ * The Lease as the API server decodes it: `acquireTime` and `renewTime` are MicroTimes, which it parses with six
+ * fraction digits and nothing else, and a Date would go out as `toISOString()` writes it, with three (HTTP 400).
+ * client-node's V1MicroTime writes six; the serializer passes the type through, as client-node's own does.
+ */
+function withMicroTimes(lease: V1Lease): V1Lease {
+  if (!lease.spec) return lease;
+  const micro = (time: Date | undefined) => (time instanceof Date ? new V1MicroTime(time.getTime()) : time);
+  return {
+    ...lease,
+    spec: { ...lease.spec, acquireTime: micro(lease.spec.acquireTime), renewTime: micro(lease.spec.renewTime) },
+  };
+}
+
 /** The Lease port over the real coordination.k8s.io/v1 API; optimistic concurrency maps to 'conflict'. */
 export function leasePort({ coordination }: KubeClients): LeasePort {
   const namespace = LOCK_NAMESPACE;
@@ -30,7 +45,7 @@ export function leasePort({ coordination }: KubeClients): LeasePort {
     },
     async createLease(lease: V1Lease) {
       try {
-        return await coordination.createNamespacedLease({ namespace, body: lease });
+        return await coordination.createNamespacedLease({ namespace, body: withMicroTimes(lease) });
       } catch (error) {
         if (statusOf(error) === 409) return 'exists';
         throw translateKubeError(error, `creating Lease ${namespace}/${lease.metadata?.name}`);
@@ -39,7 +54,7 @@ export function leasePort({ coordination }: KubeClients): LeasePort {
     async replaceLease(lease: V1Lease) {
       const name = lease.metadata?.name ?? '';
       try {
-        return await coordination.replaceNamespacedLease({ name, namespace, body: lease });
+        return await coordination.replaceNamespacedLease({ name, namespace, body: withMicroTimes(lease) });
       } catch (error) {
         if (isConflict(error) || isNotFound(error)) return 'conflict';
         throw translateKubeError(error, `replacing Lease ${namespace}/${name}`);

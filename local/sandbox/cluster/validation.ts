@@ -47,6 +47,30 @@ export function validate(type: ResourceType, object: KubeObject): StatusCause[] 
   return causes;
 }
 
+/** Go's `RFC3339Micro`, the one layout a real API server decodes a MicroTime with: exactly six fraction digits. */
+const RFC3339_MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+/** The MicroTime fields, by kind, of the objects edgekeeper writes. */
+const MICRO_TIME_FIELDS: Readonly<Record<string, readonly string[]>> = { Lease: ['acquireTime', 'renewTime'] };
+
+/**
+ * Why the API server could not decode the object, before any validation: a MicroTime (a Lease's `acquireTime` and
+ * `renewTime`) in any other form than six fraction digits, as JavaScript's `toISOString()` writes with three.
+ * A real API server answers that with 400 and this message; undefined: decodable.
+ */
+export function decodeProblem(type: ResourceType, object: KubeObject): string | undefined {
+  const spec = isJsonObject(object.spec) ? object.spec : {};
+  for (const field of MICRO_TIME_FIELDS[type.kind] ?? []) {
+    const value = spec[field];
+    if (value === undefined || value === null || (typeof value === 'string' && RFC3339_MICRO.test(value))) continue;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    return (
+      `${type.kind} in version "${type.version}" cannot be handled as a ${type.kind}: parsing time "${text}" as ` +
+      `"2006-01-02T15:04:05.000000Z07:00": cannot parse "${text.slice(19)}" as ".000000"`
+    );
+  }
+  return undefined;
+}
+
 function nameIsValid(type: ResourceType, name: string): boolean {
   if (LABEL_NAMED.has(type.name)) return name.length <= 63 && DNS1123_LABEL.test(name);
   return name.length <= 253 && DNS1123_SUBDOMAIN.test(name);

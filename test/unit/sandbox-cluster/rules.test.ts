@@ -1,9 +1,9 @@
 import { mergePatch, strategicMerge } from '../../../local/sandbox/cluster/patch';
-import { R } from '../../../local/sandbox/cluster/resources';
+import { R, RESOURCE_TYPES } from '../../../local/sandbox/cluster/resources';
 import { podFitsNode, tolerates } from '../../../local/sandbox/cluster/scheduling';
 import { matchesLabels, parseFieldSelector, parseLabelSelector } from '../../../local/sandbox/cluster/selectors';
 import type { Json, KubeObject } from '../../../local/sandbox/cluster/types';
-import { validate } from '../../../local/sandbox/cluster/validation';
+import { decodeProblem, validate } from '../../../local/sandbox/cluster/validation';
 
 const node = (labels: Record<string, string>, taints: object[] = []): KubeObject => ({
   apiVersion: 'v1',
@@ -142,5 +142,31 @@ describe('validation', () => {
     expect(
       validate(R.daemonsets, ds(required([{ key: 'node-role.kubernetes.io/edge', operator: 'DoesNotExist' }]))),
     ).toEqual([]);
+  });
+});
+
+describe('decoding', () => {
+  const LEASES = RESOURCE_TYPES.find((type) => type.kind === 'Lease') as (typeof RESOURCE_TYPES)[number];
+  const lease = (spec: Record<string, Json>): KubeObject => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'edgekeeper-node-edge-1' },
+    spec,
+  });
+
+  it('refuses a Lease time with other than six fraction digits, as a real API server does', () => {
+    // JavaScript's toISOString() writes three; Go's RFC3339Micro layout reads exactly six
+    expect(decodeProblem(LEASES, lease({ renewTime: '2026-12-02T10:05:00.456Z' }))).toBe(
+      'Lease in version "v1" cannot be handled as a Lease: parsing time "2026-12-02T10:05:00.456Z" as ' +
+        '"2006-01-02T15:04:05.000000Z07:00": cannot parse ".456Z" as ".000000"',
+    );
+    expect(decodeProblem(LEASES, lease({ acquireTime: '2026-12-02T10:05:00Z' }))).toContain('cannot parse "Z"');
+  });
+
+  it('reads Lease times with six fraction digits, and objects without MicroTimes', () => {
+    const times = { acquireTime: '2026-12-02T10:05:00.456000Z', renewTime: '2026-12-02T11:05:00.000001+01:00' };
+    expect(decodeProblem(LEASES, lease(times))).toBeUndefined();
+    expect(decodeProblem(LEASES, lease({ holderIdentity: 'x' }))).toBeUndefined();
+    expect(decodeProblem(R.nodes, node({}))).toBeUndefined();
   });
 });

@@ -13,7 +13,7 @@ import {
 } from '../selectors';
 import type { Store } from '../store';
 import { isJsonObject, type Json, type JsonObject, type KubeObject } from '../types';
-import { validate } from '../validation';
+import { decodeProblem, validate } from '../validation';
 
 /** How long a deleted namespace shows as Terminating before its contents and itself are gone. */
 const NAMESPACE_TERMINATION_MS = 150;
@@ -327,6 +327,8 @@ export class ResourceApi {
     object.metadata = { ...structuredClone(metadata) } as KubeObject['metadata'];
     if (type.namespaced) object.metadata.namespace = namespace;
     else delete object.metadata.namespace;
+    const undecodable = decodeProblem(type, object);
+    if (undecodable) throw badRequest(undecodable);
     return object;
   }
 }
