@@ -5,15 +5,15 @@
  */
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
-import { createConfiguration } from '@kubernetes/client-node/dist/gen/configuration.js';
+import { type Configuration, createConfiguration } from '@kubernetes/client-node/dist/gen/configuration.js';
 import type { PromiseMiddleware as Middleware } from '@kubernetes/client-node/dist/gen/middleware.js';
 import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
 import { setHeaderOptions } from '@kubernetes/client-node/dist/middleware.js';
-import { KubernetesObjectApi } from '@kubernetes/client-node/dist/object.js';
 import { PatchStrategy } from '@kubernetes/client-node/dist/patch.js';
 import type { EksTokenOptions } from './eks-token';
 import { ClusterAccessDeniedError, TransientServiceError } from './errors';
-import { type AppsApi, type CoordinationApi, type CoreApi, typedApis } from './kube-api';
+import { type ObjectsApi, typedApis } from './kube-api';
+import type { AppsApi, CoordinationApi, CoreApi } from './kube-endpoints';
 import { type OpenWatch, watchOver } from './kube-watch';
 import { currentEnvironment, EKS_SETTINGS, type Settings, SettingsError } from './settings';
 import { readSecureParameter } from './ssm';
@@ -25,7 +25,7 @@ export interface KubeClients {
   readonly apps: AppsApi;
   readonly coordination: CoordinationApi;
   /** generic access by apiVersion/kind, for Helm release objects of any type */
-  readonly objects: KubernetesObjectApi;
+  readonly objects: ObjectsApi;
   /** one watch request, read event by event (the generated clients read a whole body first) */
   readonly watch: OpenWatch;
 }
@@ -130,13 +130,29 @@ function eksKubeConfig(settings: Settings, signing: EksSigning): KubeConfig {
 }
 
 /**
- * The API clients (kube-api.ts: the calls the generated classes would make) on the configuration
- * `KubeConfig.makeApiClient` builds, plus two middlewares. Every request carries an
- * abort signal that fires after the request timeout, so a frozen API server fails the call (translated to a
+ * The API clients (kube-api.ts: the calls the generated classes would make) on the configuration of
+ * {@link clusterConfiguration}, plus one watch request read event by event.
+ */
+export function makeClients(config: KubeConfig, timeoutSeconds: number, onUnauthorized?: () => void): KubeClients {
+  // the kubeconfig context's namespace, as KubernetesObjectApi.makeApiClient takes it
+  const namespace = config.getContextObject(config.getCurrentContext())?.namespace || undefined;
+  return {
+    ...typedApis(clusterConfiguration(config, timeoutSeconds, onUnauthorized), namespace),
+    watch: watchOver(config, timeoutSeconds, onUnauthorized),
+  };
+}
+
+/**
+ * The configuration `KubeConfig.makeApiClient` builds, plus two middlewares. Every request carries an abort signal
+ * that fires after the request timeout, so a frozen API server fails the call (translated to a
  * TransientServiceError) instead of hanging the step. Per-call options (the patch content types) append to it.
  * `onUnauthorized` hears of every answer with HTTP 401 (the credentials were refused).
  */
-export function makeClients(config: KubeConfig, timeoutSeconds: number, onUnauthorized?: () => void): KubeClients {
+export function clusterConfiguration(
+  config: KubeConfig,
+  timeoutSeconds: number,
+  onUnauthorized?: () => void,
+): Configuration {
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new SettingsError('the kubeconfig has no current cluster');
   const timeout: Middleware = {
@@ -153,24 +169,11 @@ export function makeClients(config: KubeConfig, timeoutSeconds: number, onUnauth
       return response;
     },
   };
-  const configuration = createConfiguration({
+  return createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: config },
     promiseMiddleware: [timeout, refused],
   });
-  return {
-    ...typedApis(configuration),
-    objects: new ObjectApi(configuration, config),
-    watch: watchOver(config, timeoutSeconds, onUnauthorized),
-  };
-}
-
-/** KubernetesObjectApi on a given configuration, with the kubeconfig's default namespace as makeApiClient sets it. */
-class ObjectApi extends KubernetesObjectApi {
-  constructor(configuration: ConstructorParameters<typeof KubernetesObjectApi>[0], config: KubeConfig) {
-    super(configuration);
-    this.setDefaultNamespace(config);
-  }
 }
 
 /** Request options that send a body as a JSON Patch (client-node defaults to a merge patch otherwise). */

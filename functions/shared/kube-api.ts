@@ -1,160 +1,61 @@
 import type {
-  AppsV1Api,
   ConfigurationOptions,
-  CoordinationV1Api,
-  CoreV1Api,
-  RequestContext,
-  ResponseContext,
+  KubernetesObject,
+  V1APIResource,
+  V1APIResourceList,
+  V1Status,
 } from '@kubernetes/client-node';
 // client-node's own modules rather than its index, which loads exec, attach, port-forward and cp (ws, tar, socks)
-// too (ADR 0016); the classes are the ones the index re-exports.
+// too, and never its generated ObjectSerializer, which loads all ~700 generated models (ADR 0016); the classes are
+// the ones the index re-exports.
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
-import { HttpMethod } from '@kubernetes/client-node/dist/gen/http/http.js';
-// The generated serializer itself (the package has no `exports` map, so the path is public): the one the generated
-// API classes use, with the type map that turns an object's dates into Dates.
-import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
-import { KubernetesObjectApi } from '@kubernetes/client-node/dist/object.js';
+import type { Configuration } from '@kubernetes/client-node/dist/gen/configuration.js';
+import { HttpMethod, type RequestContext, type ResponseContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import {
+  APPS,
+  type AppsApi,
+  COORDINATION,
+  CORE,
+  type CoordinationApi,
+  type CoreApi,
+  type Endpoint,
+  PATCH_TYPES,
+} from './kube-endpoints';
+import { deserialize, serialize } from './kube-models/serializer';
 
 /*
- * The calls the steps (and `edgekeeper credentials create`) make, with the request and answer types of
- * @kubernetes/client-node's generated CoreV1Api, AppsV1Api and CoordinationV1Api. The generated classes hold every
- * endpoint of their group as a method (CoreV1Api alone is ~375 KB minified) and a bundler cannot drop unused
- * methods; these few, built on the package's own request context, authentication, middleware and serializer, keep a
- * step's bundle small (ADR 0016). Each call sends what the generated method sends (path, query, Accept, body and
+ * Sends the calls of kube-endpoints.ts as the generated classes do, on the package's own request context,
+ * authentication and middleware, with a serializer that follows the generated one's rules for the models the
+ * calls reach (kube-models/). Each call sends what the generated method sends (path, query, Accept, body and
  * Content-Type) and answers as it does: the typed object on 2xx, an ApiException otherwise.
  */
 
-export type CoreApi = Pick<
-  CoreV1Api,
-  | 'readNode'
-  | 'listNode'
-  | 'patchNode'
-  | 'deleteNode'
-  | 'readNamespace'
-  | 'deleteNamespace'
-  | 'readNamespacedConfigMap'
-  | 'createNamespacedConfigMap'
-  | 'replaceNamespacedConfigMap'
-  | 'deleteNamespacedConfigMap'
-  | 'readNamespacedSecret'
-  | 'listNamespacedSecret'
-  | 'deleteNamespacedSecret'
-  | 'listPodForAllNamespaces'
-  | 'createNamespacedPodEviction'
-  | 'createNamespacedServiceAccountToken'
->;
-export type AppsApi = Pick<
-  AppsV1Api,
-  'listDaemonSetForAllNamespaces' | 'readNamespacedDaemonSet' | 'patchNamespacedDaemonSet' | 'readNamespacedDeployment'
->;
-export type CoordinationApi = Pick<
-  CoordinationV1Api,
-  | 'readNamespacedLease'
-  | 'listNamespacedLease'
-  | 'createNamespacedLease'
-  | 'replaceNamespacedLease'
-  | 'deleteNamespacedLease'
-> & {
+/**
+ * Generic access by apiVersion and kind, for objects of any type (a Helm release's): the one call of client-node's
+ * KubernetesObjectApi the steps make, answering as it does. KubernetesObjectApi itself is not used because its
+ * module loads the generated serializer and with it every generated model (ADR 0016).
+ */
+export interface ObjectsApi {
   /**
-   * The generated method types its answer V1Status, as the API's OpenAPI document does; the API server answers the
-   * list of the Leases it deleted, which the release reports, so this one answers V1LeaseList.
+   * Deletes the object `spec` names (apiVersion, kind, metadata.name, and metadata.namespace for a namespaced kind,
+   * else the kubeconfig's namespace), after finding the kind's resource through API discovery.
+   * @throws ApiException with the API server's status (404: the object, or its kind's API, is not there)
    */
-  deleteCollectionNamespacedLease(
-    request: Parameters<CoordinationV1Api['deleteCollectionNamespacedLease']>[0],
-    options?: ConfigurationOptions,
-  ): ReturnType<CoordinationV1Api['listNamespacedLease']>;
-};
-
-/** What the generated methods accept in Content-Type for a patch; the serializer prefers JSON Patch. */
-const PATCH_TYPES = [
-  'application/json-patch+json',
-  'application/merge-patch+json',
-  'application/strategic-merge-patch+json',
-  'application/apply-patch+yaml',
-  'application/apply-patch+cbor',
-];
-
-/** One endpoint: method, path template (`{name}` filled from the request), body type, answer type. */
-interface Endpoint {
-  readonly method: HttpMethod;
-  readonly path: string;
-  /** the model the request's `body` is serialized as; absent: no body */
-  readonly body?: string;
-  /** a patch: Content-Type from PATCH_TYPES (a call's options may override it) */
-  readonly patch?: boolean;
-  readonly answer: string;
+  delete(spec: KubernetesObject): Promise<V1Status>;
 }
 
-const { GET, POST, PUT, PATCH, DELETE } = HttpMethod;
-const NODE = '/api/v1/nodes/{name}';
-const CONFIG_MAP = '/api/v1/namespaces/{namespace}/configmaps/{name}';
-const SECRETS = '/api/v1/namespaces/{namespace}/secrets';
-const DAEMON_SET = '/apis/apps/v1/namespaces/{namespace}/daemonsets/{name}';
-const LEASES = '/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases';
-
-const CORE = {
-  readNode: { method: GET, path: NODE, answer: 'V1Node' },
-  listNode: { method: GET, path: '/api/v1/nodes', answer: 'V1NodeList' },
-  patchNode: { method: PATCH, path: NODE, body: 'any', patch: true, answer: 'V1Node' },
-  deleteNode: { method: DELETE, path: NODE, body: 'V1DeleteOptions', answer: 'V1Status' },
-  readNamespace: { method: GET, path: '/api/v1/namespaces/{name}', answer: 'V1Namespace' },
-  deleteNamespace: { method: DELETE, path: '/api/v1/namespaces/{name}', body: 'V1DeleteOptions', answer: 'V1Status' },
-  readNamespacedConfigMap: { method: GET, path: CONFIG_MAP, answer: 'V1ConfigMap' },
-  createNamespacedConfigMap: {
-    method: POST,
-    path: '/api/v1/namespaces/{namespace}/configmaps',
-    body: 'V1ConfigMap',
-    answer: 'V1ConfigMap',
-  },
-  replaceNamespacedConfigMap: { method: PUT, path: CONFIG_MAP, body: 'V1ConfigMap', answer: 'V1ConfigMap' },
-  deleteNamespacedConfigMap: { method: DELETE, path: CONFIG_MAP, body: 'V1DeleteOptions', answer: 'V1Status' },
-  readNamespacedSecret: { method: GET, path: `${SECRETS}/{name}`, answer: 'V1Secret' },
-  listNamespacedSecret: { method: GET, path: SECRETS, answer: 'V1SecretList' },
-  deleteNamespacedSecret: { method: DELETE, path: `${SECRETS}/{name}`, body: 'V1DeleteOptions', answer: 'V1Status' },
-  listPodForAllNamespaces: { method: GET, path: '/api/v1/pods', answer: 'V1PodList' },
-  createNamespacedPodEviction: {
-    method: POST,
-    path: '/api/v1/namespaces/{namespace}/pods/{name}/eviction',
-    body: 'V1Eviction',
-    answer: 'V1Eviction',
-  },
-  createNamespacedServiceAccountToken: {
-    method: POST,
-    path: '/api/v1/namespaces/{namespace}/serviceaccounts/{name}/token',
-    body: 'AuthenticationV1TokenRequest',
-    answer: 'AuthenticationV1TokenRequest',
-  },
-} as const satisfies Record<keyof CoreApi, Endpoint>;
-
-const APPS = {
-  listDaemonSetForAllNamespaces: { method: GET, path: '/apis/apps/v1/daemonsets', answer: 'V1DaemonSetList' },
-  readNamespacedDaemonSet: { method: GET, path: DAEMON_SET, answer: 'V1DaemonSet' },
-  patchNamespacedDaemonSet: { method: PATCH, path: DAEMON_SET, body: 'any', patch: true, answer: 'V1DaemonSet' },
-  readNamespacedDeployment: {
-    method: GET,
-    path: '/apis/apps/v1/namespaces/{namespace}/deployments/{name}',
-    answer: 'V1Deployment',
-  },
-} as const satisfies Record<keyof AppsApi, Endpoint>;
-
-const COORDINATION = {
-  readNamespacedLease: { method: GET, path: `${LEASES}/{name}`, answer: 'V1Lease' },
-  listNamespacedLease: { method: GET, path: LEASES, answer: 'V1LeaseList' },
-  createNamespacedLease: { method: POST, path: LEASES, body: 'V1Lease', answer: 'V1Lease' },
-  replaceNamespacedLease: { method: PUT, path: `${LEASES}/{name}`, body: 'V1Lease', answer: 'V1Lease' },
-  deleteNamespacedLease: { method: DELETE, path: `${LEASES}/{name}`, body: 'V1DeleteOptions', answer: 'V1Status' },
-  deleteCollectionNamespacedLease: { method: DELETE, path: LEASES, body: 'V1DeleteOptions', answer: 'V1LeaseList' },
-} as const satisfies Record<keyof CoordinationApi, Endpoint>;
-
-type Configuration = ConstructorParameters<typeof KubernetesObjectApi>[0];
+/** `Content-Type` of a request body: what the generated classes' serializer picks (JSON Patch for a patch). */
+const BODY_TYPE = 'application/json';
+const PATCH_BODY_TYPE = PATCH_TYPES[0];
 
 /**
  * Sends one endpoint's request through the configuration (server, authentication, middleware) as the generated
- * classes do. KubernetesObjectApi carries that plumbing (`requestPromise`); its answers are replaced with the
- * generated classes' own: the typed object on 2xx, ApiException "Unauthorized" without a body on 401, and
- * ApiException with the body on any other status.
+ * classes and KubernetesObjectApi do, and answers as the generated classes do: the typed object on 2xx,
+ * ApiException "Unauthorized" without a body on 401, and ApiException with the body on any other status.
  */
-class EndpointCaller extends KubernetesObjectApi {
+class EndpointCaller {
+  constructor(readonly configuration: Configuration) {}
+
   async call(endpoint: Endpoint, request: Record<string, unknown>, options?: ConfigurationOptions): Promise<unknown> {
     let path = endpoint.path;
     const query: [string, unknown][] = [];
@@ -168,34 +69,73 @@ class EndpointCaller extends KubernetesObjectApi {
         query.push([key === '_continue' ? 'continue' : key, value]);
       }
     }
-    let context = this.configuration.baseServer.makeRequestContext(path, endpoint.method);
+    const context = this.configuration.baseServer.makeRequestContext(path, endpoint.method);
     context.setHeaderParam('Accept', 'application/json, */*;q=0.8');
     for (const [name, value] of query) context.setQueryParam(name, String(value));
     if (endpoint.body !== undefined) {
-      const contentType = ObjectSerializer.getPreferredMediaType(endpoint.patch ? PATCH_TYPES : []);
-      context.setHeaderParam('Content-Type', contentType);
-      const body = ObjectSerializer.serialize(request.body, endpoint.body, '');
-      context.setBody(ObjectSerializer.stringify(body, contentType));
+      context.setHeaderParam('Content-Type', endpoint.patch ? PATCH_BODY_TYPE : BODY_TYPE);
+      context.setBody(JSON.stringify(serialize(request.body, endpoint.body)));
     }
-    // a call's own middleware (the patch Content-Type of setHeaderOptions) comes after the configuration's, as
-    // the generated classes merge it; none of it depends on the other's order
-    for (const middleware of options?.middleware ?? []) context = await middleware.pre(context).toPromise();
-    return this.requestPromise(context as RequestContext, endpoint.answer);
+    return this.send(context, endpoint.answer, options);
   }
 
-  protected override async processResponse<T>(response: ResponseContext, type?: string): Promise<T> {
-    const { httpStatusCode: status, headers } = response;
-    if (status === 401) throw new ApiException(status, 'Unauthorized', undefined, headers);
-    if (status >= 200 && status <= 299) {
-      const contentType = ObjectSerializer.normalizeMediaType(headers['content-type']);
-      return ObjectSerializer.deserialize(
-        ObjectSerializer.parse(await response.body.text(), contentType),
-        type ?? '',
-        '',
-      );
-    }
-    throw new ApiException(status, 'Unknown API Status Code!', await response.getBodyAsAny(), headers);
+  /**
+   * Authentication, then the middlewares around the HTTP call (answers pass them in reverse), merged with a call's
+   * own (setHeaderOptions appends the patch Content-Type) as the generated classes merge them.
+   */
+  async send(
+    request: RequestContext,
+    answer: string,
+    options?: ConfigurationOptions,
+    failures: Failures = GENERATED_FAILURES,
+  ): Promise<unknown> {
+    const { authMethods, httpApi } = this.configuration;
+    await authMethods.BearerToken?.applySecurityAuthentication(request);
+    await authMethods.default?.applySecurityAuthentication(request);
+    const middleware = mergedMiddleware(this.configuration.middleware, options);
+    let context = request;
+    for (const each of middleware) context = await each.pre(context).toPromise();
+    let response = await httpApi.send(context).toPromise();
+    for (const each of middleware.reverse()) response = await each.post(response).toPromise();
+    return answerOf(response, answer, failures);
   }
+}
+
+/** The generated `mergeConfiguration`'s middleware: a call's own replace the configuration's unless it says not. */
+function mergedMiddleware(configured: Configuration['middleware'], options?: ConfigurationOptions) {
+  const own = options?.middleware;
+  if (!own) return [...configured];
+  const strategy = options.middlewareMergeStrategy ?? 'replace';
+  if (strategy === 'append') return [...configured, ...own];
+  if (strategy === 'prepend') return [...own, ...configured];
+  if (strategy === 'replace') return [...own];
+  throw new Error(`Unrecognized middleware merge strategy '${strategy}'`);
+}
+
+/** The messages of a failed call's ApiException: on 401 (without a body when set), and on any other status. */
+interface Failures {
+  readonly unauthorized?: string;
+  readonly other: string;
+}
+const GENERATED_FAILURES: Failures = { unauthorized: 'Unauthorized', other: 'Unknown API Status Code!' };
+const OBJECT_API_FAILURES: Failures = { other: 'Unsuccessful HTTP Request' };
+
+async function answerOf(response: ResponseContext, type: string, failures: Failures): Promise<unknown> {
+  const { httpStatusCode: status, headers } = response;
+  if (status === 401 && failures.unauthorized)
+    throw new ApiException(status, failures.unauthorized, undefined, headers);
+  if (status >= 200 && status <= 299) return deserialize(parseBody(await response.body.text(), headers), type);
+  throw new ApiException(status, failures.other, await response.getBodyAsAny(), headers);
+}
+
+/** The answer's body by its Content-Type, as the generated serializer's `parse` reads it. */
+function parseBody(text: string, headers: Record<string, string>): unknown {
+  const mediaType = headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (mediaType === undefined) throw new Error('the Kubernetes API answered without a Content-Type');
+  const [type = '', subtype = ''] = mediaType.split('/');
+  if (type === 'text') return text;
+  if (type === 'application' && subtype.split('+').includes('json')) return JSON.parse(text);
+  throw new Error(`the Kubernetes API answered ${mediaType}, which is neither JSON nor text`);
 }
 
 /** The calls of one endpoint table as methods of an object. */
@@ -208,16 +148,72 @@ function methodsOf<Api>(caller: EndpointCaller, endpoints: Record<string, Endpoi
   ) as Api;
 }
 
-/** The typed APIs over one configuration, as `new CoreV1Api(configuration)` etc. would give them. */
-export function typedApis(configuration: Configuration): {
+/**
+ * KubernetesObjectApi's delete: the kind's resource from the discovery document of its API version (kept for the
+ * container's life, as KubernetesObjectApi keeps it), then DELETE on its path. Unlike KubernetesObjectApi, the path
+ * is not lower-cased: a resource's name keeps its case (a ClusterRole may be `system:Foo`).
+ */
+function objectsApi(caller: EndpointCaller, defaultNamespace: string): ObjectsApi {
+  const discovered = new Map<string, Promise<V1APIResourceList>>();
+  const apiPath = (apiVersion: string) => `/${apiVersion.includes('/') ? 'apis' : 'api'}/${apiVersion}`;
+  const resourceOf = async (apiVersion: string, kind: string): Promise<V1APIResource | undefined> => {
+    let list = discovered.get(apiVersion);
+    if (!list) {
+      const context = caller.configuration.baseServer.makeRequestContext(apiPath(apiVersion), HttpMethod.GET);
+      context.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+      list = caller.send(context, 'V1APIResourceList', undefined, OBJECT_API_FAILURES) as Promise<V1APIResourceList>;
+      discovered.set(apiVersion, list);
+      // a failed discovery is not kept: the next call asks again
+      list.catch(() => discovered.delete(apiVersion));
+    }
+    try {
+      return (await list).resources.find((resource) => resource.kind === kind);
+    } catch (error) {
+      if (error instanceof Error)
+        error.message = `Failed to fetch resource metadata for ${apiVersion}/${kind}: ${error.message}`;
+      throw error;
+    }
+  };
+  return {
+    async delete(spec) {
+      const { apiVersion = 'v1', kind, metadata = {} } = spec;
+      if (!kind) throw new Error('Required spec property kind is not set');
+      if (!metadata.name) throw new Error('Required spec property name is not set');
+      const resource = await resourceOf(apiVersion, kind);
+      if (!resource) throw new Error(`Unrecognized API version and kind: ${apiVersion} ${kind}`);
+      const namespace = resource.namespaced ? (metadata.namespace ?? defaultNamespace) : undefined;
+      const path = [
+        apiPath(apiVersion),
+        ...(namespace ? ['namespaces', encodeURIComponent(namespace)] : []),
+        resource.name,
+        encodeURIComponent(metadata.name),
+      ].join('/');
+      const context = caller.configuration.baseServer.makeRequestContext(path, HttpMethod.DELETE);
+      context.setHeaderParam('Accept', 'application/json, */*;q=0.8');
+      return (await caller.send(context, 'V1Status', undefined, OBJECT_API_FAILURES)) as V1Status;
+    },
+  };
+}
+
+/**
+ * The typed APIs over one configuration, as `new CoreV1Api(configuration)` etc. would give them, and the generic
+ * object API as `KubernetesObjectApi.makeApiClient` would (`defaultNamespace`: the kubeconfig context's namespace,
+ * else `default`).
+ */
+export function typedApis(
+  configuration: Configuration,
+  defaultNamespace = 'default',
+): {
   core: CoreApi;
   apps: AppsApi;
   coordination: CoordinationApi;
+  objects: ObjectsApi;
 } {
   const caller = new EndpointCaller(configuration);
   return {
     core: methodsOf<CoreApi>(caller, CORE),
     apps: methodsOf<AppsApi>(caller, APPS),
     coordination: methodsOf<CoordinationApi>(caller, COORDINATION),
+    objects: objectsApi(caller, defaultNamespace),
   };
 }

@@ -3,11 +3,11 @@ import {
   type Cluster,
   KubeConfig,
   type KubernetesObject,
-  type KubernetesObjectApi,
+  KubernetesObjectApi,
   PatchStrategy,
 } from '@kubernetes/client-node';
 import { dump, loadAll } from 'js-yaml';
-import { isConflict, makeClients, statusMessage } from '../../functions/shared/k8s';
+import { clusterConfiguration, isConflict, makeClients, statusMessage } from '../../functions/shared/k8s';
 import { readSettings, runWithEnvironment, SETTING_SPECS, type Settings } from '../../functions/shared/settings';
 import { writeSecureParameter } from '../../functions/shared/ssm';
 import { RBAC_MANIFEST } from '../sandbox/cluster/rbac';
@@ -212,10 +212,13 @@ async function issueKubeconfig(admin: KubeConfig, settings: Settings, expiration
   if (!cluster) throw new CredentialsError('the admin kubeconfig has no current cluster (current-context)');
   const caData = certificateAuthorityOf(cluster);
   const clients = makeClients(admin, settings.requestTimeoutSeconds);
+  // create and patch of any kind (every namespaced object of the manifest names its namespace): the CLI runs
+  // locally, where loading client-node's generic object API costs a step nothing
+  const generic = new KubernetesObjectApi(clusterConfiguration(admin, settings.requestTimeoutSeconds));
   const objects = manifestObjects();
   const account = serviceAccountOf(objects);
   const applied: string[] = [];
-  for (const object of objects) applied.push(`${describeObject(object)} ${await applyObject(clients.objects, object)}`);
+  for (const object of objects) applied.push(`${describeObject(object)} ${await applyObject(generic, object)}`);
   const identity = `system:serviceaccount:${account.namespace}:${account.name}`;
   let answer: Awaited<ReturnType<typeof clients.core.createNamespacedServiceAccountToken>>;
   try {

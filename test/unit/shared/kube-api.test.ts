@@ -7,6 +7,7 @@ import {
   CoreV1Api,
   createConfiguration,
   KubeConfig,
+  KubernetesObjectApi,
   ServerConfiguration,
 } from '@kubernetes/client-node';
 import { jsonPatch, mergePatch } from '../../../functions/shared/k8s';
@@ -25,6 +26,22 @@ interface Seen {
 let server: Server;
 let seen: Seen[] = [];
 let answer: { status: number; body: unknown } = { status: 200, body: {} };
+/** API discovery documents by path (`/apis/rbac.authorization.k8s.io/v1`), answered instead of `answer` */
+const DISCOVERY: Record<string, unknown> = {
+  '/api/v1': {
+    kind: 'APIResourceList',
+    groupVersion: 'v1',
+    resources: [
+      { name: 'configmaps', kind: 'ConfigMap', namespaced: true, singularName: '', verbs: ['delete'] },
+      { name: 'namespaces', kind: 'Namespace', namespaced: false, singularName: '', verbs: ['delete'] },
+    ],
+  },
+  '/apis/rbac.authorization.k8s.io/v1': {
+    kind: 'APIResourceList',
+    groupVersion: 'rbac.authorization.k8s.io/v1',
+    resources: [{ name: 'clusterroles', kind: 'ClusterRole', namespaced: false, singularName: '', verbs: ['delete'] }],
+  },
+};
 
 beforeAll(async () => {
   server = createServer((request: IncomingMessage, response: ServerResponse) => {
@@ -42,8 +59,9 @@ beforeAll(async () => {
         authorization: request.headers.authorization,
         body: Buffer.concat(chunks).toString('utf8'),
       });
-      response.writeHead(answer.status, { 'Content-Type': 'application/json' });
-      response.end(JSON.stringify(answer.body));
+      const discovery = DISCOVERY[url.pathname];
+      response.writeHead(discovery ? 200 : answer.status, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify(discovery ?? answer.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -54,13 +72,13 @@ beforeEach(() => {
 });
 
 /** The generated classes and ours over the same configuration, as makeClients builds it. */
-function bothApis() {
+function bothApis(namespace?: string) {
   const config = new KubeConfig();
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   config.loadFromOptions({
     clusters: [{ name: 'test', server: url, skipTLSVerify: true }],
     users: [{ name: 'test', token: 'test-bearer-token' }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'test' }],
+    contexts: [{ name: 'test', cluster: 'test', user: 'test', namespace }],
     currentContext: 'test',
   });
   const configuration = createConfiguration({
@@ -72,8 +90,9 @@ function bothApis() {
       core: new CoreV1Api(configuration),
       apps: new AppsV1Api(configuration),
       coordination: new CoordinationV1Api(configuration),
+      objects: KubernetesObjectApi.makeApiClient(config),
     },
-    ours: typedApis(configuration),
+    ours: typedApis(configuration, namespace),
   };
 }
 
@@ -171,6 +190,7 @@ describe('the typed APIs of kube-api.ts', () => {
     const covered = [
       ...CALLS.map(([api, method]) => `${api}.${method}`),
       'coordination.deleteCollectionNamespacedLease',
+      'objects.delete',
     ];
     covered.sort();
     const offered = Object.entries(ours)
@@ -250,5 +270,59 @@ describe('the typed APIs of kube-api.ts', () => {
 
     // Assess
     expect(seen[0]?.contentType).toBe(contentType);
+  });
+
+  it.each([
+    [
+      'a namespaced object',
+      undefined,
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'kubeedge' } },
+    ],
+    [
+      'a namespaced object without a namespace',
+      'edge',
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a' } },
+    ],
+    ['a cluster object', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'kubeedge' } }],
+    [
+      'an object of an API group',
+      undefined,
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'cloudcore' } },
+    ],
+  ])('deletes %s by apiVersion and kind as KubernetesObjectApi does', async (_case, namespace, spec) => {
+    // Prepare
+    const { generated, ours } = bothApis(namespace);
+    answer = { status: 200, body: { kind: 'Status', status: 'Success' } };
+
+    // Act
+    const theirs = await outcomeOf(() => generated.objects.delete(structuredClone(spec)));
+    const mine = await outcomeOf(() => ours.objects.delete(structuredClone(spec)));
+
+    // Assess: each reads the discovery document once, then deletes on the same path
+    expect(seen).toHaveLength(4);
+    expect(seen[2]).toEqual(seen[0]);
+    expect(seen[3]).toEqual(seen[1]);
+    expect(seen[1]).toMatchObject({ method: 'DELETE', authorization: 'Bearer test-bearer-token' });
+    expect(mine).toEqual(theirs);
+  });
+
+  it('fails a delete of an unknown kind or a missing object as KubernetesObjectApi does', async () => {
+    // Prepare
+    const { generated, ours } = bothApis();
+    answer = { status: 404, body: { kind: 'Status', message: 'configmaps "a" not found', code: 404 } };
+    const unknown = { apiVersion: 'v1', kind: 'Widget', metadata: { name: 'a' } };
+    const missing = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'kubeedge' } };
+
+    // Act
+    const unknownTheirs = await generated.objects.delete(structuredClone(unknown)).catch((error: unknown) => error);
+    const unknownMine = await ours.objects.delete(structuredClone(unknown)).catch((error: unknown) => error);
+    const missingTheirs = await outcomeOf(() => generated.objects.delete(structuredClone(missing)));
+    const missingMine = await outcomeOf(() => ours.objects.delete(structuredClone(missing)));
+
+    // Assess
+    expect(unknownTheirs).toEqual(new Error('Unrecognized API version and kind: v1 Widget'));
+    expect(unknownMine).toEqual(unknownTheirs);
+    expect('code' in missingMine && missingMine.code).toBe(404);
+    expect(missingMine).toEqual(missingTheirs);
   });
 });
