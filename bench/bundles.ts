@@ -2,41 +2,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
 import { STEP_NAMES, STEPS, type StepName } from '../functions/registry';
-import { STEP_BUNDLING } from '../lib/constructs/step-lambda';
+import { STEP_BUILD_OPTIONS } from '../lib/constructs/step-bundle';
 import { atMost, type Budget } from './budget';
 import { median } from './stats';
 
 const REPO_ROOT = join(__dirname, '..');
-
-/**
- * What `NodejsFunction` passes esbuild for the construct's STEP_BUNDLING (lib/constructs/step-lambda.ts, read here so
- * the bench measures what deploys): aws-cdk-lib's bundling.js adds `--bundle --platform=node` to the props'
- * `--target --format --minify --sourcemap --external:…` and the `esbuildArgs` as they are. It runs esbuild in the
- * project root, where the alias paths resolve.
- */
-export function cdkEsbuildOptions(bundling: typeof STEP_BUNDLING = STEP_BUNDLING): BuildOptions {
-  const known = ['--alias'];
-  const unknown = Object.keys(bundling.esbuildArgs).filter((key) => !known.includes(key));
-  // an esbuild argument the bench would not pass would make it measure something else than what deploys
-  if (unknown.length > 0) throw new Error(`bench/bundles.ts does not translate esbuildArgs ${unknown.join(', ')}`);
-  return {
-    bundle: true,
-    platform: 'node',
-    target: bundling.target,
-    format: bundling.format,
-    minify: bundling.minify,
-    sourcemap: bundling.sourceMap,
-    external: [...bundling.externalModules],
-    alias: Object.fromEntries(
-      bundling.esbuildArgs['--alias'].map((alias) => [
-        alias.slice(0, alias.indexOf('=')),
-        alias.slice(alias.indexOf('=') + 1),
-      ]),
-    ),
-  };
-}
 
 /** One handler's bundle and how long `node -e "require(bundle)"` takes. */
 export interface BundleResult {
@@ -84,21 +56,23 @@ function timeNode(args: string[], env: NodeJS.ProcessEnv): { ms: number; error: 
 }
 
 /**
- * Bundles every handler of functions/registry.ts as CDK would, into a temp dir, then times `runs` cold loads of
- * each, interleaved with bare `node -e ''` runs so that machine noise spreads evenly. The externals resolve from
- * this repository's node_modules (NODE_PATH), standing in for the SDK the Lambda runtime provides.
+ * Bundles every handler of functions/registry.ts with the options the StepLambda construct deploys them with
+ * (STEP_BUILD_OPTIONS of lib/constructs/step-bundle.ts, its plugin included: the one source of both, so that the
+ * bench measures what deploys), into a temp dir, then times `runs` cold loads of each, interleaved with bare
+ * `node -e ''` runs so that machine noise spreads evenly. The externals resolve from this repository's node_modules
+ * (NODE_PATH), standing in for the SDK the Lambda runtime provides.
  */
 export async function benchBundles(options: { runs: number; mapRuns: number }): Promise<BundleBench> {
   const dir = mkdtempSync(join(tmpdir(), 'edgekeeper-bundles-'));
   try {
-    // One esbuild call with every handler as its own entry point: the same options as CDK's one call per function,
-    // and without code splitting each output is the same self-contained bundle (a few bytes of map comment apart).
+    // One esbuild call with every handler as its own entry point: the same options (STEP_BUILD_OPTIONS, plugin
+    // included) as the construct's one call per function, and without code splitting each output is the same
+    // self-contained bundle (a few bytes of map comment apart).
     const started = performance.now();
     const result = await build({
-      ...cdkEsbuildOptions(),
+      ...STEP_BUILD_OPTIONS,
       entryPoints: Object.fromEntries(STEP_NAMES.map((name) => [name, join(REPO_ROOT, STEPS[name].entry)])),
       outdir: dir,
-      absWorkingDir: REPO_ROOT,
       metafile: true,
       logLevel: 'silent',
     });

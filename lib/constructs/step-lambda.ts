@@ -1,10 +1,8 @@
-import { join } from 'node:path';
 import { ArnFormat, type CfnElement, Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as eks from 'aws-cdk-lib/aws-eks';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
@@ -13,11 +11,10 @@ import type { StepSpec, StepUse } from '../../functions/registry';
 import { JOIN_TOKEN_PARAMETER_PATH } from '../../functions/shared/join-token';
 import { SETTINGS_ENV } from '../../functions/shared/settings';
 import { grantOnExecutions } from './execution-grants';
+import { STEP_HANDLER, stepCode } from './step-code';
 import type { StepPlacement } from './step-network';
 import { STEP_MEMORY_MB } from './step-sizing';
 import { stateMachineName } from './workflows';
-
-const REPO_ROOT = join(__dirname, '..', '..');
 
 /**
  * The Kubernetes group an EKS access entry maps each Kubernetes-using step's role to. deploy/rbac.yaml binds its
@@ -25,37 +22,6 @@ const REPO_ROOT = join(__dirname, '..', '..');
  * same rights, and the access entries carry no EKS access policy that would grant more.
  */
 export const EKS_STEPS_GROUP = 'edgekeeper:steps';
-
-/**
- * How esbuild bundles every step, locally (no Docker): the one source of these options, which `npm run bench`
- * (bench/bundles.ts) builds with too, so that it measures what deploys. ADR 0016 says why each one is there.
- * - CommonJS for Node.js 22, minified, with a source map (`--enable-source-maps` is set in NODE_OPTIONS).
- * - The AWS SDK v3 and its Smithy packages stay out: the Lambda runtime provides them.
- * - `whatwg-url`, which node-fetch 2 (in @kubernetes/client-node) requires but never uses on Node, where `URL` is
- *   built in, becomes a module that hands out Node's own `URL` (bundling-shims/whatwg-url.ts).
- * - `socks-proxy-agent`, which KubeConfig imports for a `socks5://` proxy-url, becomes a module that loads it when
- *   an agent is first built (bundling-shims/socks-proxy-agent.ts), not with every cold start.
- * - `semver`, whose index the X-Ray SDK's AWS SDK v2 patcher requires for `gte` alone, becomes a module that hands
- *   out that one function (bundling-shims/semver.ts), without evaluating the rest of the package.
- * - `jsonpath-plus`, which KubeConfig imports for the `azure` and `gcp` auth providers, becomes a module that loads
- *   it when one of them first refreshes a token (bundling-shims/jsonpath-plus.ts).
- * The alias paths are relative to the project root, where CDK runs esbuild.
- */
-export const STEP_BUNDLING = {
-  format: OutputFormat.CJS,
-  target: 'node22',
-  minify: true,
-  sourceMap: true,
-  externalModules: ['@aws-sdk/*', '@smithy/*'],
-  esbuildArgs: {
-    '--alias': [
-      'whatwg-url=./lib/constructs/bundling-shims/whatwg-url.ts',
-      'socks-proxy-agent=./lib/constructs/bundling-shims/socks-proxy-agent.ts',
-      'semver=./lib/constructs/bundling-shims/semver.ts',
-      'jsonpath-plus=./lib/constructs/bundling-shims/jsonpath-plus.ts',
-    ],
-  },
-} as const satisfies BundlingOptions;
 
 export interface StepLambdaProps {
   readonly spec: StepSpec;
@@ -89,20 +55,22 @@ export interface StepLambdaProps {
 
 /**
  * A workflow step as a Lambda function with the project's defaults built in: Node.js 22, local esbuild bundling
- * (no Docker), X-Ray tracing, a log group with retention, Powertools environment, and IAM derived from what the
- * step uses (`spec.uses`), so a step never holds a permission it does not need.
+ * (no Docker; the project's own esbuild call, step-bundle.ts, in place of NodejsFunction's: ADR 0016), X-Ray
+ * tracing, a log group with retention, Powertools environment, and IAM derived from what the step uses
+ * (`spec.uses`), so a step never holds a permission it does not need.
  */
 export class StepLambda extends Construct {
-  public readonly function: NodejsFunction;
+  public readonly function: lambda.Function;
 
   constructor(scope: Construct, id: string, props: StepLambdaProps) {
     super(scope, id);
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: retentionDays(props.logRetentionDays ?? 30),
     });
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(REPO_ROOT, props.spec.entry),
-      handler: 'handler',
+    this.function = new lambda.Function(this, 'Function', {
+      // the step's bundle (step-code.ts): esbuild with the shared options and plugin of step-bundle.ts
+      code: stepCode(props.spec.entry),
+      handler: STEP_HANDLER,
       description: props.spec.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: props.architecture === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64,
@@ -122,13 +90,6 @@ export class StepLambda extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: 'Edgekeeper',
         NODE_OPTIONS: '--enable-source-maps',
       },
-      bundling: {
-        ...STEP_BUNDLING,
-        externalModules: [...STEP_BUNDLING.externalModules],
-        esbuildArgs: { '--alias': [...STEP_BUNDLING.esbuildArgs['--alias']] },
-      },
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       // in a VPC, CDK adds the managed policy AWSLambdaVPCAccessExecutionRole (network interfaces) to the role
       ...props.placement,
     });

@@ -1,5 +1,5 @@
 /**
- * Stands in for the `jsonpath-plus` package in the Lambda bundles (STEP_BUNDLING in ../step-lambda.ts).
+ * Stands in for the `jsonpath-plus` package in the Lambda bundles (STEP_BUILD_OPTIONS in ../step-bundle.ts).
  * @kubernetes/client-node's KubeConfig imports it for the `azure` and `gcp` auth providers, which read a token
  * refreshed by their `cmd-path` out of the command's output; no step's kubeconfig names them (the steps sign in
  * with a token or a certificate, or with EKS). This hands out the real `JSONPath`, loaded when one is first called.

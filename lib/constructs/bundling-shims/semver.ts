@@ -1,5 +1,5 @@
 /**
- * Stands in for the `semver` package in the Lambda bundles (STEP_BUNDLING in ../step-lambda.ts). The one bundled
+ * Stands in for the `semver` package in the Lambda bundles (STEP_BUILD_OPTIONS in ../step-bundle.ts). The one bundled
  * module that imports it is aws-xray-sdk-core's AWS SDK v2 patcher (`captureAWS`, which Powertools Tracer never
  * calls: the steps use SDK v3), loaded with the X-Ray SDK's index; it calls `semver.gte` alone, and the package's
  * index would evaluate every function, class and range of semver with it. This hands out `gte` from its own file.

@@ -1,5 +1,5 @@
 /**
- * Stands in for the `socks-proxy-agent` package in the Lambda bundles (STEP_BUNDLING in ../step-lambda.ts).
+ * Stands in for the `socks-proxy-agent` package in the Lambda bundles (STEP_BUILD_OPTIONS in ../step-bundle.ts).
  * @kubernetes/client-node's KubeConfig imports it for a cluster whose kubeconfig names a `socks5://` proxy-url, which
  * no step's cluster does; evaluated with the bundle, it and its `socks` and `ip-address` dependencies cost a
  * Kubernetes step ~15% of its cold module load. This hands out the real agent, loaded when one is first built.

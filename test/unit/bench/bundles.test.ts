@@ -1,11 +1,4 @@
-import {
-  type BundleBench,
-  type BundleResult,
-  bundleBudgets,
-  cdkEsbuildOptions,
-  successPathFunctions,
-} from '../../../bench/bundles';
-import { STEP_BUNDLING } from '../../../lib/constructs/step-lambda';
+import { type BundleBench, type BundleResult, bundleBudgets, successPathFunctions } from '../../../bench/bundles';
 import onboardNode from '../../../statemachine/onboard-node.asl.json';
 
 const task = (step: string, next: string, catchTo?: string) => ({
@@ -78,41 +71,6 @@ describe('successPathFunctions', () => {
 
     // Assess
     expect(act).toThrow('state Check invokes Unknown, which functions/registry.ts does not list');
-  });
-});
-
-describe('cdkEsbuildOptions', () => {
-  it('passes esbuild what CDK passes for the construct’s bundling options, the alias included', () => {
-    // Act
-    const options = cdkEsbuildOptions();
-
-    // Assess
-    expect(options).toEqual({
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      minify: true,
-      sourcemap: true,
-      external: ['@aws-sdk/*', '@smithy/*'],
-      alias: {
-        'whatwg-url': './lib/constructs/bundling-shims/whatwg-url.ts',
-        'socks-proxy-agent': './lib/constructs/bundling-shims/socks-proxy-agent.ts',
-        semver: './lib/constructs/bundling-shims/semver.ts',
-        'jsonpath-plus': './lib/constructs/bundling-shims/jsonpath-plus.ts',
-      },
-    });
-  });
-
-  it('refuses an esbuild argument it does not translate, so the bench cannot measure another bundle', () => {
-    // Prepare
-    const bundling = { ...STEP_BUNDLING, esbuildArgs: { ...STEP_BUNDLING.esbuildArgs, '--drop': 'console' } };
-
-    // Act
-    const act = () => cdkEsbuildOptions(bundling as typeof STEP_BUNDLING);
-
-    // Assess
-    expect(act).toThrow('bench/bundles.ts does not translate esbuildArgs --drop');
   });
 });
 

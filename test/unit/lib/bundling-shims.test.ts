@@ -2,19 +2,19 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { JSONPath as realJSONPath } from 'jsonpath-plus';
 import { gte as realGte } from 'semver';
-import { cdkEsbuildOptions } from '../../../bench/bundles';
 import { STEP_NAMES, STEPS } from '../../../functions/registry';
 import { JSONPath } from '../../../lib/constructs/bundling-shims/jsonpath-plus';
 import { gte } from '../../../lib/constructs/bundling-shims/semver';
+import { STEP_BUILD_OPTIONS } from '../../../lib/constructs/step-bundle';
 
 const REPO = join(__dirname, '..', '..', '..');
 
-/** One bundling of every step, as CDK bundles them (STEP_BUNDLING), shared by the tests. */
+/** One bundling of every step, as the construct bundles them (STEP_BUILD_OPTIONS), shared by the tests. */
 let bundling: ReturnType<typeof bundleSteps> | undefined;
 
 function bundleSteps() {
   return build({
-    ...cdkEsbuildOptions(),
+    ...STEP_BUILD_OPTIONS,
     entryPoints: STEP_NAMES.map((name) => join(REPO, STEPS[name].entry)),
     outdir: join(REPO, 'cdk.out', 'bundling-shims-test'),
     write: false,
@@ -24,7 +24,7 @@ function bundleSteps() {
   });
 }
 
-/** Every module of every step's bundle that imports `shim` (STEP_BUNDLING's alias sends the package to it). */
+/** Every module of every step's bundle that imports `shim` (STEP_BUILD_OPTIONS' alias sends the package to it). */
 async function importersOf(shim: string): Promise<string[]> {
   bundling ??= bundleSteps();
   const result = await bundling;
