@@ -112,6 +112,13 @@ async function main(): Promise<number> {
     budgets.push(...demoBudgets(demo));
     docSections.push(demoDocSection(demo));
   }
+  if (!values['skip-bundles']) {
+    // next, before the sandbox of the sections below starts (and lingers as it winds down): cold loads of a few
+    // dozen milliseconds are timed as ratios to a bare node, which stray work on one of two cores skews
+    progress(`bench: bundling the Lambda handlers and timing ${runs} cold loads of each …`);
+    bundles = await benchBundles({ runs, mapRuns: values['source-maps'] ? Math.min(3, runs) : 0 });
+    budgets.push(...bundleBudgets(bundles));
+  }
   if (!values['skip-onboarding']) {
     progress(`bench: starting the sandbox and onboarding ${nodes} node(s) with compressed, then real waits …`);
     onboarding = await benchOnboarding({ nodes, compressedWaitMs: 250, timeoutMs: 90_000 });
@@ -122,11 +129,6 @@ async function main(): Promise<number> {
     seedScript = await benchSeedScript();
     budgets.push(...seedScriptBudgets(seedScript));
     docSections.push(seedScriptDocSection(seedScript));
-  }
-  if (!values['skip-bundles']) {
-    progress(`bench: bundling the Lambda handlers and timing ${runs} cold loads of each …`);
-    bundles = await benchBundles({ runs, mapRuns: values['source-maps'] ? Math.min(3, runs) : 0 });
-    budgets.push(...bundleBudgets(bundles));
   }
   if (!values['skip-drift']) {
     progress(`bench: a drift check on the sandbox, then grown to ${driftNodes} nodes (10% edge) and 300 DaemonSets …`);
