@@ -25,8 +25,8 @@ export interface ApiRouteSpec {
   readonly query?: z.ZodObject;
   /** headers the route reads, by lower-case name (the Idempotency-Key of the routes that start a workflow) */
   readonly headers?: z.ZodObject;
-  readonly body?: z.ZodType;
-  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.ZodType }>>;
+  readonly body?: z.core.$ZodType;
+  readonly responses: Readonly<Record<number, { readonly description: string; readonly schema?: z.core.$ZodType }>>;
 }
 
 /** The stage the API is deployed to: the last segment of its URL. */
@@ -96,7 +96,7 @@ function headerName(name: string): string {
 }
 
 /** The zod schema as an OpenAPI 3.0 Schema Object (what a client sends: `input`; what it receives: `output`). */
-function openApiSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
+function openApiSchema(schema: z.core.$ZodType, io: 'input' | 'output'): JsonSchema {
   return z.toJSONSchema(schema, { target: 'openapi-3.0', io }) as JsonSchema;
 }
 
@@ -106,7 +106,7 @@ function openApiSchema(schema: z.ZodType, io: 'input' | 'output'): JsonSchema {
  * unknown fields); the rules a zod refinement holds (a node name, an IP) are checked by the Lambda, which names
  * each bad field.
  */
-export function requestModelSchema(schema: z.ZodType): JsonSchema {
+export function requestModelSchema(schema: z.core.$ZodType): JsonSchema {
   return z.toJSONSchema(schema, { target: 'draft-04', io: 'input', metadata: z.registry() }) as JsonSchema;
 }
 
@@ -128,7 +128,7 @@ export function modelName(operationId: string): string {
  */
 export function renderOpenApi(
   routes: readonly ApiRouteSpec[],
-  named: Readonly<{ ApiError: z.ZodType } & Record<string, z.ZodType>>,
+  named: Readonly<{ ApiError: z.core.$ZodType } & Record<string, z.core.$ZodType>>,
 ): string {
   const bodies = new Set(routes.flatMap((route) => (route.body ? [route.body] : [])));
   const output = new ComponentRegistry();
@@ -153,7 +153,7 @@ export function renderOpenApi(
       if (!(status in responses)) responses[status] = { description, content: content(errorRef) };
     const parameters = parametersOf(route);
     const requestBody = route.body && {
-      required: !route.body.safeParse(undefined).success,
+      required: !z.safeParse(route.body, undefined).success,
       content: content(input.ref(route.body, `${operation}Request`)),
     };
     paths[route.path] = {
@@ -218,9 +218,9 @@ const COMPONENTS = '#/components/schemas/';
 /** Schemas named as components, converted together so that one refers to another by `$ref`. */
 class ComponentRegistry {
   private readonly registry = z.registry<{ id: string }>();
-  private readonly names = new Map<z.ZodType, string>();
+  private readonly names = new Map<z.core.$ZodType, string>();
 
-  name(schema: z.ZodType, name: string): string {
+  name(schema: z.core.$ZodType, name: string): string {
     const known = this.names.get(schema);
     if (known) return known;
     if ([...this.names.values()].includes(name)) throw new Error(`two different schemas are both named ${name}`);
@@ -230,7 +230,7 @@ class ComponentRegistry {
   }
 
   /** A `$ref` to the schema's component, named `fallback` unless it has a name already. */
-  ref(schema: z.ZodType, fallback: string): JsonSchema {
+  ref(schema: z.core.$ZodType, fallback: string): JsonSchema {
     return { $ref: `${COMPONENTS}${this.name(schema, fallback)}` };
   }
 

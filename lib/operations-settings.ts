@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import * as zm from 'zod/mini';
 import { CloudcorePorts } from '../functions/shared/kubeedge-schemas';
 import { SubnetId, VpcId } from './aws-ids';
 
@@ -60,11 +61,12 @@ const DRIFT_MEMBERS = {
 
 /**
  * The `drift` group of the context. Should the step settings table ever declare settings under `drift` too, its
- * members join these in one strict object instead of one group replacing the other.
+ * members join these in one strict object instead of one group replacing the other. The step settings are zod/mini
+ * schemas: the group is recognised by zod's core classes, which classic and mini schemas share.
  */
-export function driftGroup(stepGroup: z.ZodType | undefined) {
+export function driftGroup(stepGroup: z.core.$ZodType | undefined) {
   const stepMembers =
-    stepGroup instanceof z.ZodPrefault ? ((stepGroup.unwrap() as z.ZodObject).shape as z.ZodRawShape) : {};
+    stepGroup instanceof z.core.$ZodPrefault ? (stepGroup._zod.def.innerType as z.core.$ZodObject)._zod.def.shape : {};
   return z.strictObject({ ...stepMembers, ...DRIFT_MEMBERS }).prefault({});
 }
 
@@ -110,7 +112,7 @@ const cloudcoreExposure = z
     /** public subnets for an internet-facing load balancer, at most one per Availability Zone */
     subnetIds: z.array(SubnetId).readonly().default([]),
     /** cloudcore Service's NodePorts the load balancer forwards to */
-    nodePorts: CloudcorePorts.default(DEFAULT_CLOUDCORE_NODE_PORTS),
+    nodePorts: zm._default(CloudcorePorts, DEFAULT_CLOUDCORE_NODE_PORTS),
     /** false: an internal load balancer, for edge sites that reach the VPC over a VPN or Direct Connect */
     internetFacing: z.boolean().default(true),
   })

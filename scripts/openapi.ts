@@ -14,7 +14,8 @@ export const OPENAPI_DOC = join(__dirname, '..', 'docs', 'openapi.yaml');
 
 /** The document as this version of the routes describes it; routes.ts's exported schemas keep their names. */
 export function renderOpenApiDoc(): string {
-  const named = Object.fromEntries(Object.entries(routes).filter(([, value]) => value instanceof z.ZodType));
+  // zod's core class: OnboardBody is a step's zod/mini schema, the other exports classic ones
+  const named = Object.fromEntries(Object.entries(routes).filter(([, value]) => value instanceof z.core.$ZodType));
   return renderOpenApi(routes.API_ROUTES, { ...named, ApiError: routes.ApiError });
 }
 

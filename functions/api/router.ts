@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import * as z from 'zod';
 import { checkBatch } from '../check-batch/core';
 import type { DriftReportStore } from '../drift-findings/report-store';
 import { reportStoreFor } from '../drift-findings/store-for';
@@ -439,11 +439,11 @@ function validate(route: ApiRoute, rawParams: Record<string, string>, request: A
  * parameters are named as such, with their value.
  */
 function check(
-  schema: z.ZodType,
+  schema: z.core.$ZodType,
   value: unknown,
   part: 'path' | 'query' | 'body',
 ): { problems: Problem[]; data: unknown } {
-  const parsed = schema.safeParse(value);
+  const parsed = z.safeParse(schema, value);
   if (parsed.success) return { problems: [], data: parsed.data };
   const problems = problemsFromIssues(parsed.error.issues, value, 'body').map((problem) =>
     part === 'query' && problem.reason === 'is not a known field'

@@ -72,10 +72,11 @@ const StartHeaders = z.object({
 // ---------------------------------------------------------------------------------------------------------------
 
 /**
- * `POST /nodes`: the onboard-node workflow's input, parsed by the very schema its validate step uses. Exported on
- * its own so the manual join (`mode: "manual"`) can widen it into a union without touching the router.
+ * `POST /nodes`: the onboard-node workflow's input, parsed by the very schema its validate step uses (a zod/mini
+ * schema, as every step's: hence the core type). Exported on its own so the manual join (`mode: "manual"`) can widen
+ * it into a union without touching the router.
  */
-export const OnboardBody: z.ZodType = OnboardRequest;
+export const OnboardBody: z.core.$ZodType = OnboardRequest;
 
 /** What a batch does: each request is one onboard-node or remove-node run (docs/adr/0012-batch-onboarding.md). */
 export const BATCH_ACTIONS = { onboard: 'batch-onboard', remove: 'batch-remove' } as const;
@@ -278,7 +279,8 @@ export interface ApiRoute {
   readonly query?: z.ZodObject;
   /** headers the route reads (lower-case names); others pass */
   readonly headers?: z.ZodObject;
-  readonly body?: z.ZodType;
+  /** zod's core type: a body may be a step's own zod/mini schema (OnboardBody) */
+  readonly body?: z.core.$ZodType;
   readonly responses: Readonly<Record<number, ApiResponseSpec>>;
 }
 

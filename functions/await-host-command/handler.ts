@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { POLL_DELAY } from '../shared/backoff';
 import { dynamodbCommandWaits } from '../shared/command-waits';
 import { logger } from '../shared/powertools';
@@ -6,14 +5,15 @@ import { readSettings } from '../shared/settings';
 import { readInvocation } from '../shared/ssm';
 import { defineStep } from '../shared/step';
 import { stepFunctionsTaskCallbacks } from '../shared/task-callbacks';
+import * as z from '../shared/zod';
 import { awaitHostCommand } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  commandId: z.string().min(1),
-  instanceId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
+  commandId: z.string().check(z.minLength(1)),
+  instanceId: z.string().check(z.minLength(1)),
   // opaque, and a secret: no bound here whose refusal would quote it in the error (Step Functions checks it)
-  taskToken: z.string().min(1),
+  taskToken: z.string().check(z.minLength(1)),
 });
 
 /**

@@ -1,11 +1,11 @@
-import * as z from 'zod';
 import { BATCH_WORKFLOWS } from '../shared/batch';
 import { readSettings } from '../shared/settings';
 import { defineStep } from '../shared/step';
+import * as z from '../shared/zod';
 import { checkBatch } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
   workflow: z.enum(BATCH_WORKFLOWS),
   requests: z.unknown(),
 });

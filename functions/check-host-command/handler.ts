@@ -1,20 +1,20 @@
-import * as z from 'zod';
 import { TransientServiceError } from '../shared/errors';
 import { joinTokenParameterName } from '../shared/join-token';
 import { readSettings } from '../shared/settings';
 import { cancelCommand, deleteParameter, readInvocation } from '../shared/ssm';
 import { defineStep } from '../shared/step';
+import * as z from '../shared/zod';
 import { checkHostCommand } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  commandId: z.string().min(1),
-  instanceId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
+  commandId: z.string().check(z.minLength(1)),
+  instanceId: z.string().check(z.minLength(1)),
   startedAt: z.iso.datetime(),
-  attempt: z.number().int().min(0),
+  attempt: z.int().check(z.minimum(0)),
   /** which script runs: it decides how a failure is explained and what a success reports */
-  script: z.enum(['join', 'reset']).default('join'),
-  nodeName: z.string().min(1).optional(),
+  script: z._default(z.enum(['join', 'reset']), 'join'),
+  nodeName: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** Polls a host script (join or reset) and tells the workflow whether to wait, go on, or fail. */

@@ -1,17 +1,17 @@
-import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { namespaceWaitPorts } from '../shared/uninstall-cluster';
 import { checkNamespaceGone } from '../shared/uninstall-plan';
+import * as z from '../shared/zod';
 
 export { NamespaceStuckError } from '../shared/uninstall-plan';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  namespace: z.string().min(1),
-  startedAt: z.iso.datetime().nullable(),
-  attempt: z.number().int().min(0),
+  operationId: z.string().check(z.minLength(1)),
+  namespace: z.string().check(z.minLength(1)),
+  startedAt: z.nullable(z.iso.datetime()),
+  attempt: z.int().check(z.minimum(0)),
 });
 
 /**

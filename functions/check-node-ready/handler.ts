@@ -1,24 +1,24 @@
-import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
 import { JoinSettings } from '../shared/join-settings/schema';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
+import * as z from '../shared/zod';
 import { checkReadiness } from './core';
 import { clusterNodeSource, remembering } from './node-source';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
-  nodeIp: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
+  nodeName: z.string().check(z.minLength(1)),
+  nodeIp: z.string().check(z.minLength(1)),
   settings: JoinSettings,
   /** when waiting began; null on the first check */
-  startedAt: z.iso.datetime().nullable(),
-  attempt: z.number().int().min(0),
+  startedAt: z.nullable(z.iso.datetime()),
+  attempt: z.int().check(z.minimum(0)),
   /**
    * which setting bounds the wait: the ready timeout after an SSM join, or the manual join timeout while a person
    * runs the join command on the device (the node does not even exist yet)
    */
-  timeout: z.enum(['nodeReady', 'manualJoin']).default('nodeReady'),
+  timeout: z._default(z.enum(['nodeReady', 'manualJoin']), 'nodeReady'),
 });
 
 /**

@@ -1,15 +1,15 @@
-import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { RecordedPlan, uninstallDeletePorts } from '../shared/uninstall-cluster';
 import { deleteRelease } from '../shared/uninstall-plan';
+import * as z from '../shared/zod';
 
 const Input = z.object({
-  operationId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
   // checked as the uninstall record is: it is recorded as it is
   plan: RecordedPlan,
-  removedNodes: z.array(z.string()).default([]),
+  removedNodes: z._default(z.array(z.string()), []),
 });
 
 /**

@@ -1,18 +1,18 @@
-import * as z from 'zod';
 import { readNode } from '../shared/cluster-reads';
 import { defineClusterStep } from '../shared/cluster-step';
 import { isNotFound, kubeClients, translateKubeError } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
+import * as z from '../shared/zod';
 import { type DeleteOutcome, manualJoinDeletion } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
+  nodeName: z.string().check(z.minLength(1)),
   /**
    * Delete the node only when it reports this InternalIP: a failed manual join removes the node its command
    * registered (its name, its IP), never one that someone else registered under the name meanwhile.
    */
-  onlyWithInternalIp: z.string().min(1).optional(),
+  onlyWithInternalIp: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** Deletes the Node object (`kubectl delete node`); one that is already gone is nothing to do. */

@@ -1,17 +1,17 @@
-import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
+import * as z from '../shared/zod';
 import { drainTurn } from './core';
 import { drainPorts } from './ports';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
+  nodeName: z.string().check(z.minLength(1)),
   drain: z.boolean(),
   /** when draining began; null on the first turn */
-  startedAt: z.iso.datetime().nullable(),
-  attempt: z.number().int().min(0),
+  startedAt: z.nullable(z.iso.datetime()),
+  attempt: z.int().check(z.minimum(0)),
 });
 
 /**

@@ -1,14 +1,14 @@
-import * as z from 'zod';
 import { FindingCollector } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
 import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { lockPorts } from '../shared/leases';
 import { readSettings } from '../shared/settings';
+import * as z from '../shared/zod';
 import { checkCluster } from './core';
 import { clusterReadPort } from './ports';
 
-const Input = z.object({ operationId: z.string().min(1) });
+const Input = z.object({ operationId: z.string().check(z.minLength(1)) });
 
 /** Checks the cluster for drift; the findings are stored page by page and summarised in the result. */
 export const handler = defineClusterStep('DriftCheckCluster', Input, async ({ operationId }) => {

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { FindingCollector, PAGE_SIZE } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
 import { defineClusterStep } from '../shared/cluster-step';
@@ -6,11 +5,12 @@ import { EDGE_ROLE_LABEL, MANAGED_ANNOTATIONS, MANAGED_LABEL } from '../shared/d
 import { kubeClients, translateKubeError } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { describeInstances, listTaggedInstances } from '../shared/ssm';
+import * as z from '../shared/zod';
 import { checkHosts, type HostCheckPort } from './core';
 import { checkRouting } from './routing';
 import { REAL_CLOCK, routingCheckConfig, routingCheckPort } from './routing-port';
 
-const Input = z.object({ operationId: z.string().min(1) });
+const Input = z.object({ operationId: z.string().check(z.minLength(1)) });
 
 /** Compares the managed edge nodes with SSM's inventory and, routing on, with the cloud hosts' rules; findings stored page by page, summarised in the result. */
 export const handler = defineClusterStep('DriftCheckHosts', Input, async ({ operationId }) => {

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { REAL_CLOCK, routingCheckConfig, routingCheckPort } from '../drift-check-hosts/routing-port';
 import { FindingCollector } from '../drift-findings/findings';
 import { reportStoreFor } from '../drift-findings/store-for';
@@ -7,10 +6,11 @@ import { daemonSetPort } from '../shared/daemonset-fence';
 import { kubeClients } from '../shared/k8s';
 import { lockPorts } from '../shared/leases';
 import { readSettings } from '../shared/settings';
+import * as z from '../shared/zod';
 import { remediateDrift } from './core';
 import { restoreRouting } from './routing';
 
-const Input = z.object({ operationId: z.string().min(1) });
+const Input = z.object({ operationId: z.string().check(z.minLength(1)) });
 
 /** Fixes the safe drift (DaemonSet fences, stale locks, logs/exec routing); the fixes are stored for the report and summarised. */
 export const handler = defineClusterStep('DriftRemediate', Input, async ({ operationId }) => {

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { FINDING_TYPE_NAMES } from '../drift-findings/findings';
+import * as z from '../shared/zod';
 
 /** The report step's input: the summaries of the two checks and of the remediation, as the workflow passes them. */
 const FindingSchema = z.object({
@@ -9,18 +9,18 @@ const FindingSchema = z.object({
   seen: z.string(),
   expected: z.string(),
   fix: z.enum(['automatic', 'manual']),
-  fixed: z.boolean().optional(),
+  fixed: z.optional(z.boolean()),
 });
 
 const CheckResultSchema = z.object({
   check: z.string(),
-  counts: z.record(z.string(), z.number().int().min(0)),
+  counts: z.record(z.string(), z.int().check(z.minimum(0))),
   sample: z.array(FindingSchema),
   notes: z.array(z.string()),
 });
 
 export const DriftReportInput = z.object({
-  operationId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
   remediate: z.boolean(),
   cluster: CheckResultSchema,
   hosts: CheckResultSchema,

@@ -1,26 +1,26 @@
-import * as z from 'zod';
 import { readNode } from '../shared/cluster-reads';
 import { defineClusterStep } from '../shared/cluster-step';
 import { JoinSettings } from '../shared/join-settings/schema';
 import { isConflict, jsonPatch, kubeClients, statusOf, translateKubeError } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
+import * as z from '../shared/zod';
 import { finishNode, type NodePort, nodeAsSeen } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
+  nodeName: z.string().check(z.minLength(1)),
   /** null for a manual join: no SSM instance backs the node */
-  instanceId: z.string().min(1).nullable(),
+  instanceId: z.nullable(z.string().check(z.minLength(1))),
   settings: JoinSettings,
   /** the node as the readiness check last saw it; null or absent (a rerun) reads it */
-  seen: z
-    .object({
-      resourceVersion: z.string().min(1),
+  seen: z.nullish(
+    z.object({
+      resourceVersion: z.string().check(z.minLength(1)),
       labels: z.record(z.string(), z.string()),
       annotations: z.record(z.string(), z.string()),
-      taints: z.array(z.object({ key: z.string(), value: z.string().optional(), effect: z.string() })),
-    })
-    .nullish(),
+      taints: z.array(z.object({ key: z.string(), value: z.optional(z.string()), effect: z.string() })),
+    }),
+  ),
 });
 
 /**

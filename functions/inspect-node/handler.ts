@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
 import { TransientServiceError } from '../shared/errors';
 import { joinTokenParameterName, parentOfRollback } from '../shared/join-script';
@@ -6,10 +5,11 @@ import { kubeClients } from '../shared/k8s';
 import { parseRemoveNodeInput } from '../shared/remove-input';
 import { readSettings } from '../shared/settings';
 import { deleteParameter } from '../shared/ssm';
+import * as z from '../shared/zod';
 import { inspectRemoval } from './core';
 import { inspectPorts } from './ports';
 
-const Input = z.object({ operationId: z.string().min(1), request: z.unknown() });
+const Input = z.object({ operationId: z.string().check(z.minLength(1)), request: z.unknown() });
 
 /**
  * Checks a removal or rollback before anything changes: the node (an edge node, or absent), the host to reset

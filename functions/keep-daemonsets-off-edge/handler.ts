@@ -1,14 +1,14 @@
-import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
 import { daemonSetPort, keepDaemonSetsOffEdge } from '../shared/daemonset-fence';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
+import * as z from '../shared/zod';
 
 const Input = z.object({
-  operationId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
   dryRun: z.boolean(),
   /** the node being onboarded, for the logs; the step itself acts on every DaemonSet */
-  nodeName: z.string().min(1).optional(),
+  nodeName: z.optional(z.string().check(z.minLength(1))),
 });
 
 /** Keeps every cloud DaemonSet off edge nodes (see `keepDaemonSetsOffEdge`); a dry run only reports. */

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { existingNodeNameRule, INSTANCE_ID_PATTERN, ipv4Rule } from '../shared/domain';
 import { parseExecutionArn } from '../shared/node-lock';
+import * as z from '../shared/zod';
 
 /**
  * The lock steps' input. The holder is `executionId`, which the workflow fills from its context object
@@ -8,13 +8,13 @@ import { parseExecutionArn } from '../shared/node-lock';
  * nothing. `purpose` is written in the workflow definition, never by a caller.
  */
 const Common = {
-  operationId: z.string().min(1),
-  executionId: z
-    .string({ error: 'must be a string' })
+  operationId: z.string().check(z.minLength(1)),
+  executionId: z.string({ error: 'must be a string' }).check(
     // Step Functions' ARNs hold no whitespace or control characters (its naming rules), whatever the name's alphabet
-    .refine((arn) => !/[\s\p{Cc}]/u.test(arn) && parseExecutionArn(arn) !== null, {
+    z.refine((arn) => !/[\s\p{Cc}]/u.test(arn) && parseExecutionArn(arn) !== null, {
       error: 'must be the execution ARN ($$.Execution.Id)',
     }),
+  ),
 };
 
 export const NodeLockInput = z.object({
@@ -22,18 +22,22 @@ export const NodeLockInput = z.object({
   /** onboarding also refuses while an uninstall runs and re-checks uniqueness under the lock */
   purpose: z.enum(['onboard', 'remove'], { error: 'must be "onboard", "remove" or "uninstall"' }),
   // any name the API server accepts (removal locks nodes joined by hand too), and nothing it would refuse
-  nodeName: z.string({ error: 'must be a string' }).superRefine((name, ctx) => {
-    const reason = existingNodeNameRule(name);
-    if (reason) ctx.addIssue({ code: 'custom', message: reason });
-  }),
-  instanceId: z
-    .string({ error: 'must be a string' })
-    .regex(INSTANCE_ID_PATTERN, { error: 'must be an SSM managed instance id' })
-    .nullish(),
-  nodeIp: z
-    .string({ error: 'must be a string' })
-    .refine((ip) => ipv4Rule(ip) === undefined, { error: 'must be an IPv4 address' })
-    .nullish(),
+  nodeName: z.string({ error: 'must be a string' }).check(
+    z.superRefine((name, ctx) => {
+      const reason = existingNodeNameRule(name);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    }),
+  ),
+  instanceId: z.nullish(
+    z
+      .string({ error: 'must be a string' })
+      .check(z.regex(INSTANCE_ID_PATTERN, { error: 'must be an SSM managed instance id' })),
+  ),
+  nodeIp: z.nullish(
+    z
+      .string({ error: 'must be a string' })
+      .check(z.refine((ip) => ipv4Rule(ip) === undefined, { error: 'must be an IPv4 address' })),
+  ),
 });
 
 export const UninstallLockInput = z.object({ ...Common, purpose: z.literal('uninstall') });
@@ -44,10 +48,17 @@ export const UninstallLockInput = z.object({ ...Common, purpose: z.literal('unin
  */
 export const ReleaseStepInput = z.discriminatedUnion('purpose', [
   UninstallLockInput,
-  NodeLockInput.extend({
-    handOver: z.boolean({ error: 'must be a boolean' }).optional(),
+  z.extend(NodeLockInput, {
+    handOver: z.optional(z.boolean({ error: 'must be a boolean' })),
     /** the lock step's `keys` (onboarding's success path): the Leases it took itself go in one deletecollection */
-    taken: z.array(z.object({ lease: z.string().min(1), resourceVersion: z.string().min(1).optional() })).optional(),
+    taken: z.optional(
+      z.array(
+        z.object({
+          lease: z.string().check(z.minLength(1)),
+          resourceVersion: z.optional(z.string().check(z.minLength(1))),
+        }),
+      ),
+    ),
   }),
 ]);
 

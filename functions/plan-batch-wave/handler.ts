@@ -1,40 +1,40 @@
-import * as z from 'zod';
 import { BATCH_WORKFLOWS } from '../shared/batch';
 import { defineStep } from '../shared/step';
+import * as z from '../shared/zod';
 import { planWave } from './core';
 
 const ErrorSummary = z.object({ name: z.string(), message: z.string() });
 
 const Input = z.object({
-  operationId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
   plan: z.object({
     workflow: z.enum(BATCH_WORKFLOWS),
-    concurrency: z.number().int().positive(),
-    toleratedFailurePercent: z.number().int().nonnegative(),
-    toleratedFailures: z.number().int().nonnegative(),
-    requested: z.number().int().positive(),
+    concurrency: z.int().check(z.positive()),
+    toleratedFailurePercent: z.int().check(z.nonnegative()),
+    toleratedFailures: z.int().check(z.nonnegative()),
+    requested: z.int().check(z.positive()),
   }),
   progress: z.object({
-    next: z.number().int().nonnegative(),
+    next: z.int().check(z.nonnegative()),
     results: z.array(
       z.object({
-        index: z.number().int().nonnegative(),
-        id: z.string().optional(),
+        index: z.int().check(z.nonnegative()),
+        id: z.optional(z.string()),
         nodeName: z.string(),
         status: z.enum(['joined', 'removed', 'failed', 'skipped']),
         operationId: z.string(),
-        error: ErrorSummary.optional(),
+        error: z.optional(ErrorSummary),
       }),
     ),
-    failedChildren: z.number().int().nonnegative(),
+    failedChildren: z.int().check(z.nonnegative()),
     stopped: z.boolean(),
   }),
   /** the last wave's Map output, one entry per child */
   outcomes: z.array(
     z.object({
-      index: z.number().int().nonnegative(),
-      started: z.boolean().optional(),
-      error: ErrorSummary.optional(),
+      index: z.int().check(z.nonnegative()),
+      started: z.optional(z.boolean()),
+      error: z.optional(ErrorSummary),
     }),
   ),
   /** the batch's requests, as the execution was started with them */

@@ -1,12 +1,12 @@
-import * as z from 'zod';
 import { defineClusterStep } from '../shared/cluster-step';
 import { kubeClients } from '../shared/k8s';
 import { parseRemoveNodeInput } from '../shared/remove-input';
 import { readSettings } from '../shared/settings';
 import { uninstallPlanPorts } from '../shared/uninstall-cluster';
 import { planOrResumeUninstall } from '../shared/uninstall-plan';
+import * as z from '../shared/zod';
 
-const Input = z.object({ operationId: z.string().min(1), request: z.unknown() });
+const Input = z.object({ operationId: z.string().check(z.minLength(1)), request: z.unknown() });
 
 /**
  * Plans the uninstall from what the cluster holds: the edge nodes (refused unless `force`), and the KubeEdge Helm

@@ -1,28 +1,28 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as z from 'zod';
 import { bashCommands } from '../shared/host-commands';
 import { readSettings } from '../shared/settings';
 import { describeCommand, listInvocations, sendShellCommandToTagged } from '../shared/ssm';
 import { defineStep } from '../shared/step';
+import * as z from '../shared/zod';
 import { checkRouting, type RoutingConfig, type RoutingPort, routeNodeStreams, startRouting } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
-  nodeIp: z.string().min(1).nullable(),
+  operationId: z.string().check(z.minLength(1)),
+  nodeName: z.string().check(z.minLength(1)),
+  nodeIp: z.nullable(z.string().check(z.minLength(1))),
   action: z.enum(['add', 'remove']),
-  cloudcore: z.object({ address: z.string(), ports: z.object({ stream: z.number() }) }).optional(),
+  cloudcore: z.optional(z.object({ address: z.string(), ports: z.object({ stream: z.number() }) })),
   /** false: send and return the command for the workflow to check after a Wait, instead of waiting here */
-  wait: z.boolean().default(true),
+  wait: z._default(z.boolean(), true),
   /** a command an earlier run of this step sent: look at it once */
-  command: z
-    .object({
+  command: z.optional(
+    z.object({
       action: z.enum(['add', 'remove']),
-      commandId: z.string().min(1),
+      commandId: z.string().check(z.minLength(1)),
       startedAt: z.iso.datetime(),
-      attempt: z.number().int().min(0),
-    })
-    .optional(),
+      attempt: z.int().check(z.minimum(0)),
+    }),
+  ),
 });
 
 /** Adds or removes the node's logs/exec routing on every cloud host (SSM, by tag); off unless turned on. */

@@ -1,16 +1,16 @@
-import * as z from 'zod';
 import { readJoinToken } from '../shared/cluster-reads';
 import { defineClusterStep } from '../shared/cluster-step';
 import { JoinSettings } from '../shared/join-settings/schema';
 import { kubeClients } from '../shared/k8s';
 import { readSettings } from '../shared/settings';
 import { deleteParameter, putSecureParameter, sendShellCommand } from '../shared/ssm';
+import * as z from '../shared/zod';
 import { sendJoinScript } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  instanceId: z.string().min(1),
-  nodeName: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
+  instanceId: z.string().check(z.minLength(1)),
+  nodeName: z.string().check(z.minLength(1)),
   settings: JoinSettings,
 });
 

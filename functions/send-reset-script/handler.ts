@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { bashCommands, firstPoll } from '../shared/host-commands';
 import { KeadmProfile } from '../shared/kubeedge-schemas';
 import { renderResetScript } from '../shared/reset-script';
@@ -6,14 +5,15 @@ import { script as RESET_SCRIPT_TEMPLATE } from '../shared/scripts/generated/res
 import { readSettings } from '../shared/settings';
 import { sendShellCommand } from '../shared/ssm';
 import { defineStep } from '../shared/step';
+import * as z from '../shared/zod';
 
 const Input = z.object({
-  operationId: z.string().min(1),
-  nodeName: z.string().min(1),
-  instanceId: z.string().min(1),
-  keadm: z.object({ profile: KeadmProfile, version: z.string().min(1) }),
+  operationId: z.string().check(z.minLength(1)),
+  nodeName: z.string().check(z.minLength(1)),
+  instanceId: z.string().check(z.minLength(1)),
+  keadm: z.object({ profile: KeadmProfile, version: z.string().check(z.minLength(1)) }),
   /** the request's forceHost: the script then resets a host whose edgecore serves another node */
-  forceHost: z.string().min(1).nullable().default(null),
+  forceHost: z._default(z.nullable(z.string().check(z.minLength(1))), null),
 });
 
 /**

@@ -1,6 +1,6 @@
-import type * as z from 'zod';
 import { renewLocks } from './leases';
 import { defineStep, type StepHandler } from './step';
+import type * as z from './zod';
 
 /**
  * {@link defineStep} for a step that reaches the cluster (`kubernetes` in functions/registry.ts): given the
@@ -8,7 +8,7 @@ import { defineStep, type StepHandler } from './step';
  * never fails the step). Kept apart from step.ts so that a step that never reaches the cluster does not bundle the
  * Kubernetes client.
  */
-export function defineClusterStep<Schema extends z.ZodType<{ operationId: string }>, Result>(
+export function defineClusterStep<Schema extends z.core.$ZodType<{ operationId: string }>, Result>(
   stepName: string,
   schema: Schema,
   run: (input: z.output<Schema>) => Promise<Result>,
@@ -21,7 +21,7 @@ export function defineClusterStep<Schema extends z.ZodType<{ operationId: string
  * ReleaseNodeLock): the lock step renews what it already holds as it takes it, and renewing right before a release
  * would only cost a list of the Leases and their writes. Every other step of the holder still renews them.
  */
-export function defineLockStep<Schema extends z.ZodType<{ operationId: string }>, Result>(
+export function defineLockStep<Schema extends z.core.$ZodType<{ operationId: string }>, Result>(
   stepName: 'LockNode' | 'ReleaseNodeLock',
   schema: Schema,
   run: (input: z.output<Schema>) => Promise<Result>,

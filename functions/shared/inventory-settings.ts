@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from './zod';
 
 /*
  * The schemas of the inventory settings (settings.ts declares the settings themselves): which fields a device
@@ -10,22 +10,22 @@ export const INVENTORY_FIELDS = ['deviceId', 'instanceId', 'nodeName', 'nodeIp',
 export type InventoryField = (typeof INVENTORY_FIELDS)[number];
 
 /** A dotted path inside the event's `detail`: `hostname`, `network.primaryIp`, `ssm.managedInstanceId`. */
-const DETAIL_PATH = z
-  .string()
-  .regex(/^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*$/, {
+const DETAIL_PATH = z.string().check(
+  z.regex(/^[A-Za-z0-9_$@-]+(\.[A-Za-z0-9_$@-]+)*$/, {
     error: 'must be a dotted path inside the event detail, like network.primaryIp',
-  })
-  .max(256, { error: 'must be at most 256 characters' });
+  }),
+  z.maxLength(256, { error: 'must be at most 256 characters' }),
+);
 
 /**
  * Where each field is read from, for the fields a site names differently; a field left out is read from `detail`
  * under its own name. Given as an object in the CDK context and as `field=path,…` in the environment.
  */
-export const InventoryFieldMap = z
-  .partialRecord(z.enum(INVENTORY_FIELDS, { error: `must map one of ${INVENTORY_FIELDS.join(', ')}` }), DETAIL_PATH, {
+export const InventoryFieldMap = z.readonly(
+  z.partialRecord(z.enum(INVENTORY_FIELDS, { error: `must map one of ${INVENTORY_FIELDS.join(', ')}` }), DETAIL_PATH, {
     error: `must map fields (${INVENTORY_FIELDS.join(', ')}) to dotted paths, as field=path pairs`,
-  })
-  .readonly();
+  }),
+);
 export type InventoryFieldMap = z.output<typeof InventoryFieldMap>;
 
 /**
@@ -50,20 +50,20 @@ export const inventoryFieldMapCodec = {
 /** A bounded whole number with a default: the message names the bounds. */
 export function boundedCount(min: number, max: number, fallback: number) {
   const reason = `must be a whole number from ${min} to ${max}`;
-  return z
-    .number({ error: reason })
-    .int({ error: reason })
-    .min(min, { error: reason })
-    .max(max, { error: reason })
-    .default(fallback);
+  return z._default(
+    z.int({ error: reason }).check(z.minimum(min, { error: reason }), z.maximum(max, { error: reason })),
+    fallback,
+  );
 }
 
 /** An EventBridge event bus name (or `default`). */
 export const EVENT_BUS_NAME = z
   .string()
-  .regex(/^[A-Za-z0-9._/-]{1,256}$/, { error: 'must be an event bus name: 1-256 of letters, digits, . _ / -' });
+  .check(
+    z.regex(/^[A-Za-z0-9._/-]{1,256}$/, { error: 'must be an event bus name: 1-256 of letters, digits, . _ / -' }),
+  );
 
 /** An EventBridge event source, as the inventory system sets it. */
 export const EVENT_SOURCE = z
   .string()
-  .regex(/^[A-Za-z0-9._/-]{1,256}$/, { error: 'must be an event source: 1-256 of letters, digits, . _ / -' });
+  .check(z.regex(/^[A-Za-z0-9._/-]{1,256}$/, { error: 'must be an event source: 1-256 of letters, digits, . _ / -' }));

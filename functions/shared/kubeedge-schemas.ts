@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { formatProblem } from './errors';
+import * as z from './zod';
 
 /*
  * The KubeEdge vocabulary the deployment settings (settings.ts) and the join settings share: download region, keadm
@@ -17,13 +17,18 @@ export type Region = z.infer<typeof Region>;
 export const KeadmProfile = z.enum(['fork', 'upstream']);
 export type KeadmProfile = z.infer<typeof KeadmProfile>;
 
+/** A TCP/UDP port number. */
+function port() {
+  return z.int().check(z.minimum(1), z.maximum(65535));
+}
+
 /** The public ports of cloudcore as the edge host dials them (KubeSphere's table: 10000–10004, docs/kubeedge.md §2). */
 export const CloudcorePorts = z.strictObject({
-  cloudhub: z.number().int().min(1).max(65535),
-  quic: z.number().int().min(1).max(65535),
-  https: z.number().int().min(1).max(65535),
-  stream: z.number().int().min(1).max(65535),
-  tunnel: z.number().int().min(1).max(65535),
+  cloudhub: port(),
+  quic: port(),
+  https: port(),
+  stream: port(),
+  tunnel: port(),
 });
 export type CloudcorePorts = z.infer<typeof CloudcorePorts>;
 

@@ -1,6 +1,6 @@
-import * as z from 'zod';
 import { DNS1123_SUBDOMAIN, existingNodeNameRule, instanceIdRule, nodeIpRule, type Rule } from './domain';
 import { InvalidRequestError } from './errors';
+import * as z from './zod';
 import { problemsFromIssues } from './zod-problems';
 
 /** Helm's own rule for release names (lowercase DNS-1123 subdomain, at most 53 characters). */
@@ -8,10 +8,12 @@ const RELEASE_NAME = DNS1123_SUBDOMAIN;
 
 /** A string checked by one of the shared rules; the rule's reason is the message. */
 function ruled(rule: Rule<string>) {
-  return z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
-    const reason = rule(value);
-    if (reason) ctx.addIssue({ code: 'custom', message: reason });
-  });
+  return z.string({ error: 'must be a string' }).check(
+    z.superRefine((value, ctx) => {
+      const reason = rule(value);
+      if (reason) ctx.addIssue({ code: 'custom', message: reason });
+    }),
+  );
 }
 
 /**
@@ -30,23 +32,23 @@ export const InstanceId = ruled(instanceIdRule);
 export const RemoveRequest = z.strictObject({
   mode: z.enum(['remove', 'rollback'], { error: 'must be "remove", "rollback" or "uninstall"' }),
   nodeName: NodeName,
-  instanceId: InstanceId.optional(),
+  instanceId: z.optional(InstanceId),
   /** Cordon and evict workload pods instead of refusing. @default false */
-  drain: z.boolean({ error: 'must be true or false' }).default(false),
+  drain: z._default(z.boolean({ error: 'must be true or false' }), false),
   /** Clean up the cluster side even when the host cannot be reset (offline). @default false */
-  force: z.boolean({ error: 'must be true or false' }).default(false),
+  force: z._default(z.boolean({ error: 'must be true or false' }), false),
   /** The node's InternalIP, when the node may be gone (a rollback): the key of its logs/exec routing. */
-  nodeIp: ruled(nodeIpRule).optional(),
+  nodeIp: z.optional(ruled(nodeIpRule)),
   /**
    * Rollback only: whether the failed join changed the host. False when the join script failed in preflight,
    * which changes nothing: the rollback then leaves the host alone. @default true
    */
-  hostChanged: z.boolean({ error: 'must be true or false' }).default(true),
+  hostChanged: z._default(z.boolean({ error: 'must be true or false' }), true),
   /**
    * Reset this host even when it serves another node (its edgecore names another node, or another node or lock
    * records the instance). It must name the very instance being reset, so it cannot be given by accident.
    */
-  forceHost: InstanceId.optional(),
+  forceHost: z.optional(InstanceId),
 });
 export type RemoveRequest = z.infer<typeof RemoveRequest>;
 
@@ -54,13 +56,16 @@ export type RemoveRequest = z.infer<typeof RemoveRequest>;
 export const UninstallRequest = z.strictObject({
   mode: z.literal('uninstall', { error: 'must be "remove", "rollback" or "uninstall"' }),
   /** Remove the remaining edge nodes first instead of refusing. @default false */
-  force: z.boolean({ error: 'must be true or false' }).default(false),
-  release: z
-    .string({ error: 'must be a string' })
-    .min(1, { error: 'must not be empty' })
-    .max(53, { error: 'must be at most 53 characters (Helm limit)' })
-    .regex(RELEASE_NAME, { error: 'must be a lowercase DNS-1123 name, as Helm requires' })
-    .optional(),
+  force: z._default(z.boolean({ error: 'must be true or false' }), false),
+  release: z.optional(
+    z
+      .string({ error: 'must be a string' })
+      .check(
+        z.minLength(1, { error: 'must not be empty' }),
+        z.maxLength(53, { error: 'must be at most 53 characters (Helm limit)' }),
+        z.regex(RELEASE_NAME, { error: 'must be a lowercase DNS-1123 name, as Helm requires' }),
+      ),
+  ),
 });
 export type UninstallRequest = z.infer<typeof UninstallRequest>;
 

@@ -1,9 +1,9 @@
-import * as z from 'zod';
 import { existingNodeNameRule, instanceIdRule } from './domain';
 import { EdgekeeperError } from './errors';
 import { resetCommand } from './keadm/reset';
 import type { KeadmProfile } from './kubeedge-schemas';
 import { shellQuote, withValues } from './scripts/values-block';
+import * as z from './zod';
 
 /**
  * Pure core of "Reset the edge host": renders functions/shared/scripts/reset-edge-node.sh for one host, reads the

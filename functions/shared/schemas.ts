@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { instanceIdRule, nodeIpRule, nodeNameRule, type Rule } from './domain';
 import { formatProblem } from './errors';
 import { Region } from './kubeedge-schemas';
 import { labelKeyRule, labelValueRule } from './label-rules';
+import * as z from './zod';
 
 /*
  * The request's schemas only: what they are built from lives in leaf modules (kubeedge-schemas.ts,
@@ -30,10 +30,12 @@ function ruledString(field: string, rule: Rule<string>) {
       error: (issue) =>
         problemMessage(field, issue.input, issue.input === undefined ? 'is required' : 'must be a string'),
     })
-    .superRefine((value, ctx) => {
-      const reason = rule(value);
-      if (reason) ctx.addIssue({ code: 'custom', message: problemMessage(field, value, reason), params: { reason } });
-    });
+    .check(
+      z.superRefine((value, ctx) => {
+        const reason = rule(value);
+        if (reason) ctx.addIssue({ code: 'custom', message: problemMessage(field, value, reason), params: { reason } });
+      }),
+    );
 }
 
 function bool(field: string) {
@@ -47,16 +49,17 @@ function problemMessage(field: string, value: unknown, reason: string): string {
 /**
  * zod's record drops a `__proto__` key without a word (it guards against prototype pollution), which would accept
  * the request with that label silently removed: such a key is looked at here, on the raw object, and refused by the
- * label key rule like any other bad key.
+ * label key rule like any other bad key. A zod/mini transform has no `addIssue`: the issue goes on the payload.
  */
-function refuseHiddenKeys(raw: unknown, ctx: z.RefinementCtx): unknown {
+function refuseHiddenKeys(raw: unknown, payload: z.core.ParsePayload): unknown {
   if (raw !== null && typeof raw === 'object' && Object.hasOwn(raw, '__proto__')) {
     const reason = labelKeyRule('__proto__') ?? 'is not a label key';
-    ctx.addIssue({
+    payload.issues.push({
       code: 'custom',
       path: ['__proto__'],
       message: problemMessage('labels', '__proto__', reason),
       params: { reason, field: 'labels', value: '__proto__' },
+      input: raw,
     });
   }
   return raw;
@@ -66,30 +69,33 @@ const LabelRecord = z
   .record(z.string(), z.string({ error: (issue) => problemMessage('labels', issue.input, 'values must be strings') }), {
     error: (issue) => problemMessage('labels', issue.input, 'must be an object of label keys to values'),
   })
-  .superRefine((labels, ctx) => {
-    for (const [key, value] of Object.entries(labels)) {
-      const keyReason = labelKeyRule(key);
-      if (keyReason) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: problemMessage('labels', key, keyReason),
-          params: { reason: keyReason, field: 'labels', value: key },
-        });
+  .check(
+    z.superRefine((labels, ctx) => {
+      for (const [key, value] of Object.entries(labels)) {
+        const keyReason = labelKeyRule(key);
+        if (keyReason) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: problemMessage('labels', key, keyReason),
+            params: { reason: keyReason, field: 'labels', value: key },
+          });
+        }
+        const valueReason = labelValueRule(value);
+        if (valueReason) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: problemMessage(`labels.${key}`, value, valueReason),
+            params: { reason: valueReason },
+          });
+        }
       }
-      const valueReason = labelValueRule(value);
-      if (valueReason) {
-        ctx.addIssue({
-          code: 'custom',
-          path: [key],
-          message: problemMessage(`labels.${key}`, value, valueReason),
-          params: { reason: valueReason },
-        });
-      }
-    }
-  });
+    }),
+  );
 
-const Labels = z.preprocess(refuseHiddenKeys, LabelRecord);
+/** Classic zod's `preprocess` is this pipe: the raw value through a transform, then the record. */
+const Labels = z.pipe(z.transform(refuseHiddenKeys), LabelRecord);
 
 /**
  * How the device joins: `ssm` (edgekeeper runs the join script on an SSM managed instance) or `manual` (a person
@@ -126,29 +132,31 @@ export const OnboardRequest = z
     nodeName: ruledString('nodeName', nodeNameRule),
     nodeIp: ruledString('nodeIp', nodeIpRule),
     /** The SSM managed instance to join; absent (or null): a manual join. */
-    instanceId: ruledString('instanceId', instanceIdRule).nullish(),
+    instanceId: z.nullish(ruledString('instanceId', instanceIdRule)),
     /** @default manual when there is no instanceId, else ssm */
-    mode: JoinMode.optional(),
+    mode: z.optional(JoinMode),
     /** Add `node-role.kubernetes.io/edge:NoSchedule` (KubeSphere's "add default taint"). @default true */
-    taint: bool('taint').default(true),
+    taint: z._default(bool('taint'), true),
     /** @default edge-watcher-config's version, else the deployment's default (v1.6.1) */
-    kubeedgeVersion: ruledString('kubeedgeVersion', versionFormatRule).optional(),
+    kubeedgeVersion: z.optional(ruledString('kubeedgeVersion', versionFormatRule)),
     /** @default edge-watcher-config's region, else the deployment's default (zh) */
-    region: Region.optional(),
-    labels: Labels.optional(),
+    region: z.optional(Region),
+    labels: z.optional(Labels),
     /** Stop after rendering and return the plan. @default false */
-    dryRun: bool('dryRun').default(false),
+    dryRun: z._default(bool('dryRun'), false),
   })
-  .refine((request) => modeReason(request) === undefined, {
-    path: ['instanceId'],
-    error: (issue) => {
-      const input = issue.input as { instanceId?: unknown } | undefined;
-      return problemMessage('instanceId', input?.instanceId, modeReason(issue.input) ?? '');
-    },
-    // the message's reason, read by problemsFromIssues (the value is read from the input at the path)
-    params: { field: 'instanceId' },
-    when: () => true,
-  });
+  .check(
+    z.refine((request) => modeReason(request) === undefined, {
+      path: ['instanceId'],
+      error: (issue) => {
+        const input = issue.input as { instanceId?: unknown } | undefined;
+        return problemMessage('instanceId', input?.instanceId, modeReason(issue.input) ?? '');
+      },
+      // the message's reason, read by problemsFromIssues (the value is read from the input at the path)
+      params: { field: 'instanceId' },
+      when: () => true,
+    }),
+  );
 export type OnboardRequest = z.output<typeof OnboardRequest>;
 export type OnboardRequestInput = z.input<typeof OnboardRequest>;
 
@@ -156,6 +164,6 @@ export type OnboardRequestInput = z.input<typeof OnboardRequest>;
 export const EdgeWatcherConfig = z.object({
   region: z.string(),
   version: z.string(),
-  uri: z.string().optional(),
+  uri: z.optional(z.string()),
 });
 export type EdgeWatcherConfig = z.infer<typeof EdgeWatcherConfig>;

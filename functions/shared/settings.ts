@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import * as z from 'zod';
 import {
   boundedCount,
   EVENT_BUS_NAME,
@@ -9,6 +8,7 @@ import {
 } from './inventory-settings';
 import { DEFAULT_KUBEEDGE_VERSION } from './keadm/default-version';
 import { CloudcorePorts, DEFAULT_CLOUDCORE_PORTS, Region } from './kubeedge-schemas';
+import * as z from './zod';
 
 /*
  * The deployment settings, declared once. Each setting names the environment variable a Lambda step reads it from,
@@ -93,37 +93,41 @@ export interface Bounds {
  */
 function seconds(bounds: Bounds, fallback: number) {
   const reason = `must be a whole number of seconds from ${bounds.min} to ${bounds.max}`;
-  return z
-    .number({ error: reason })
-    .int({ error: reason })
-    .min(bounds.min, { error: reason })
-    .max(bounds.max, { error: reason })
-    .default(fallback);
+  return z._default(
+    z.int({ error: reason }).check(z.minimum(bounds.min, { error: reason }), z.maximum(bounds.max, { error: reason })),
+    fallback,
+  );
 }
 
 const HTTP_URL = z.url({ protocol: /^https?$/ });
-const TAG = z.string().regex(/^[^=\s]+=[^=\s]+$/, { error: 'must be key=value' });
-const HOST_PORT = z.string().regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'must be host:port' });
+const TAG = z.string().check(z.regex(/^[^=\s]+=[^=\s]+$/, { error: 'must be key=value' }));
+const HOST_PORT = z.string().check(z.regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, { error: 'must be host:port' }));
 /** EKS's own rule for a cluster name. */
-const EKS_CLUSTER_NAME = z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, {
-  error: 'must be an EKS cluster name (1-100 letters, digits, "-" and "_", starting with a letter or digit)',
-});
+const EKS_CLUSTER_NAME = z.string().check(
+  z.regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, {
+    error: 'must be an EKS cluster name (1-100 letters, digits, "-" and "_", starting with a letter or digit)',
+  }),
+);
 const BASE64_PEM = z
   .string()
-  .refine(
-    (value) =>
-      /^[A-Za-z0-9+/]+={0,2}$/.test(value) &&
-      Buffer.from(value, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'),
-    { error: "must be the base64 of a PEM certificate (the cluster's certificateAuthority.data)" },
+  .check(
+    z.refine(
+      (value) =>
+        /^[A-Za-z0-9+/]+={0,2}$/.test(value) &&
+        Buffer.from(value, 'base64').toString('utf8').includes('-----BEGIN CERTIFICATE-----'),
+      { error: "must be the base64 of a PEM certificate (the cluster's certificateAuthority.data)" },
+    ),
   );
 const ALLOWLIST_ITEM = z
   .string()
-  .regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, { error: 'must be namespace/name (lowercase letters, digits, "-" and ".")' });
+  .check(
+    z.regex(/^[a-z0-9-]+\/[a-z0-9.-]+$/, { error: 'must be namespace/name (lowercase letters, digits, "-" and ".")' }),
+  );
 
 /** A path in the CDK context under `edgekeeper`: a top-level key, or a group and a key. */
 export type ContextPath = readonly [string] | readonly [string, string];
 
-interface SettingSpec<S extends z.ZodType> {
+interface SettingSpec<S extends z.ZodMiniType> {
   /** the environment variable the steps read */
   readonly env: string;
   /** where the CDK context sets it; absent for settings only a local run gives (a kubeconfig file, a sandbox) */
@@ -140,7 +144,7 @@ interface SettingSpec<S extends z.ZodType> {
 
 /** Declares a setting, keeping its context path and whether it has a deployment default in its type. */
 function setting<
-  S extends z.ZodType,
+  S extends z.ZodMiniType,
   const C extends ContextPath | undefined = undefined,
   D extends NonNullable<z.output<S>> | undefined = undefined,
 >(
@@ -179,83 +183,82 @@ export const SETTING_SPECS = {
   kubeconfigParameter: setting({
     env: 'EDGEKEEPER_KUBECONFIG_PARAMETER',
     context: ['cluster', 'kubeconfigParameterName'],
-    schema: z.string().startsWith('/').optional(),
+    schema: z.optional(z.string().check(z.startsWith('/'))),
     codec: text,
     deployedDefault: '/edgekeeper/kubeconfig',
   }),
-  kubeconfigPath: setting({ env: 'KUBECONFIG', schema: z.string().min(1).optional(), codec: text }),
+  kubeconfigPath: setting({ env: 'KUBECONFIG', schema: z.optional(z.string().check(z.minLength(1))), codec: text }),
   clusterAuth: setting({
     env: 'EDGEKEEPER_CLUSTER_AUTH',
     context: ['cluster', 'auth'],
     // `kubeconfig`: the parameter (deployed) or the file (local); `eks`: a token presigned with the step's own role
-    schema: z.enum(['kubeconfig', 'eks']).default('kubeconfig'),
+    schema: z._default(z.enum(['kubeconfig', 'eks']), 'kubeconfig'),
     codec: text,
   }),
   eksClusterName: setting({
     env: 'EDGEKEEPER_EKS_CLUSTER_NAME',
     context: ['cluster', 'eksClusterName'],
-    schema: EKS_CLUSTER_NAME.optional(),
+    schema: z.optional(EKS_CLUSTER_NAME),
     codec: text,
   }),
   clusterEndpoint: setting({
     env: 'EDGEKEEPER_CLUSTER_ENDPOINT',
     context: ['cluster', 'endpoint'],
     // the EKS API server: the token travels in a header, so never over plain HTTP
-    schema: z.url({ protocol: /^https$/, error: 'must be an https URL' }).optional(),
+    schema: z.optional(z.url({ protocol: /^https$/, error: 'must be an https URL' })),
     codec: text,
   }),
   clusterCertificateAuthority: setting({
     env: 'EDGEKEEPER_CLUSTER_CA',
     context: ['cluster', 'certificateAuthority'],
     // as EKS gives it (`certificateAuthority.data`): the base64 of the PEM, public, pinned instead of trusting any CA
-    schema: BASE64_PEM.optional(),
+    schema: z.optional(BASE64_PEM),
     codec: text,
   }),
-  ssmEndpoint: setting({ env: 'EDGEKEEPER_SSM_ENDPOINT', schema: HTTP_URL.optional(), codec: text }),
+  ssmEndpoint: setting({ env: 'EDGEKEEPER_SSM_ENDPOINT', schema: z.optional(HTTP_URL), codec: text }),
   // local stand-ins (the sandbox, the local runtime) for the services of event-driven host-command completion
-  dynamodbEndpoint: setting({ env: 'EDGEKEEPER_DYNAMODB_ENDPOINT', schema: HTTP_URL.optional(), codec: text }),
+  dynamodbEndpoint: setting({ env: 'EDGEKEEPER_DYNAMODB_ENDPOINT', schema: z.optional(HTTP_URL), codec: text }),
   stepFunctionsEndpoint: setting({
     env: 'EDGEKEEPER_STEP_FUNCTIONS_ENDPOINT',
-    schema: HTTP_URL.optional(),
+    schema: z.optional(HTTP_URL),
     codec: text,
   }),
   commandWaitsTable: setting({
     // the stack's table of host commands a workflow waits on (lib/constructs/command-events.ts): no context path
     env: 'EDGEKEEPER_COMMAND_WAITS_TABLE',
-    schema: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'must be a DynamoDB table name' })
-      .optional(),
+    schema: z.optional(
+      z.string().check(z.regex(/^[A-Za-z0-9_.-]{3,255}$/, { error: 'must be a DynamoDB table name' })),
+    ),
     codec: text,
   }),
   cloudcorePublicAddress: setting({
     env: 'EDGEKEEPER_CLOUDCORE_ADDRESS',
     context: ['cloudcore', 'publicAddress'],
-    schema: z.string().min(1).optional(),
+    schema: z.optional(z.string().check(z.minLength(1))),
     codec: text,
   }),
   cloudcorePorts: setting({
     env: 'EDGEKEEPER_CLOUDCORE_PORTS',
     context: ['cloudcore', 'ports'],
-    schema: CloudcorePorts.default(DEFAULT_CLOUDCORE_PORTS),
+    schema: z._default(CloudcorePorts, DEFAULT_CLOUDCORE_PORTS),
     codec: ports,
   }),
   downloadMirror: setting({
     env: 'EDGEKEEPER_DOWNLOAD_MIRROR',
     context: ['keadm', 'downloadMirror'],
-    schema: HTTP_URL.optional(),
+    schema: z.optional(HTTP_URL),
     codec: text,
   }),
   defaultKubeedgeVersion: setting({
     env: 'EDGEKEEPER_DEFAULT_KUBEEDGE_VERSION',
     context: ['keadm', 'defaultVersion'],
-    schema: z.string().min(1).default(DEFAULT_KUBEEDGE_VERSION),
+    schema: z._default(z.string().check(z.minLength(1)), DEFAULT_KUBEEDGE_VERSION),
     codec: text,
   }),
   defaultRegion: setting({
     env: 'EDGEKEEPER_DEFAULT_REGION',
     context: ['keadm', 'defaultRegion'],
-    schema: z.enum(Region.options).default('zh'),
+    schema: z._default(z.enum(Region.options), 'zh'),
     codec: text,
   }),
   nodeReadyTimeoutSeconds: setting({
@@ -315,60 +318,60 @@ export const SETTING_SPECS = {
   daemonSetAllowlist: setting({
     env: 'EDGEKEEPER_DAEMONSET_ALLOWLIST',
     context: ['daemonSetAllowlist'],
-    schema: z.array(ALLOWLIST_ITEM).readonly().default([]),
+    schema: z._default(z.readonly(z.array(ALLOWLIST_ITEM)), []),
     codec: list,
   }),
   helmRelease: setting({
     env: 'EDGEKEEPER_HELM_RELEASE',
     context: ['helmRelease'],
     // `kubeedge` on KubeSphere 3.1/3.2, `cloudcore` on 3.3
-    schema: z.string().min(1).default('kubeedge'),
+    schema: z._default(z.string().check(z.minLength(1)), 'kubeedge'),
     codec: text,
   }),
   routingEnabled: setting({
     env: 'EDGEKEEPER_ROUTING',
     context: ['routing', 'enabled'],
     // logs/exec DNAT rules on the cloud hosts change hosts edgekeeper does not own: off unless asked for
-    schema: z.boolean().default(false),
+    schema: z._default(z.boolean(), false),
     codec: onOff,
   }),
   cloudHostTag: setting({
     env: 'EDGEKEEPER_CLOUD_HOST_TAG',
     context: ['routing', 'cloudHostTag'],
-    schema: TAG.default('edgekeeper-role=cloud'),
+    schema: z._default(TAG, 'edgekeeper-role=cloud'),
     codec: text,
   }),
   edgeHostTag: setting({
     env: 'EDGEKEEPER_EDGE_HOST_TAG',
     context: ['edgeHostTag'],
     // the steps may send commands only to hosts with this tag (an IAM condition): never to every managed machine
-    schema: TAG.default('edgekeeper:role=edge'),
+    schema: z._default(TAG, 'edgekeeper:role=edge'),
     codec: text,
   }),
   streamEndpoint: setting({
     env: 'EDGEKEEPER_STREAM_ENDPOINT',
     context: ['routing', 'streamEndpoint'],
     // default: cloudcore's public address and stream port
-    schema: HOST_PORT.optional(),
+    schema: z.optional(HOST_PORT),
     codec: text,
   }),
   // the device inventory (docs/events.md): where its events arrive, how their fields are named, how bursts group
   inventoryEventBus: setting({
     env: 'EDGEKEEPER_INVENTORY_EVENT_BUS',
     context: ['inventory', 'eventBusName'],
-    schema: EVENT_BUS_NAME.default('default'),
+    schema: z._default(EVENT_BUS_NAME, 'default'),
     codec: text,
   }),
   inventorySource: setting({
     env: 'EDGEKEEPER_INVENTORY_SOURCE',
     context: ['inventory', 'source'],
-    schema: EVENT_SOURCE.default('edgekeeper.inventory'),
+    schema: z._default(EVENT_SOURCE, 'edgekeeper.inventory'),
     codec: text,
   }),
   inventoryFieldMap: setting({
     env: 'EDGEKEEPER_INVENTORY_FIELD_MAP',
     context: ['inventory', 'fieldMap'],
-    schema: InventoryFieldMap.default({}),
+    schema: z._default(InventoryFieldMap, {}),
     codec: inventoryFieldMapCodec,
   }),
   inventoryBatchSize: setting({
@@ -409,16 +412,15 @@ export const SETTING_SPECS = {
   driftReportBucket: setting({
     // the stack's drift-report bucket (lib/constructs/drift-report-bucket.ts), set by the stack: no context path
     env: 'EDGEKEEPER_DRIFT_REPORT_BUCKET',
-    schema: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })
-      .optional(),
+    schema: z.optional(
+      z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be an S3 bucket name' })),
+    ),
     codec: text,
   }),
   localExecutionsDir: setting({
     // the local runtime's execution registry (a lock's holder is alive while its record says RUNNING)
     env: 'EDGEKEEPER_LOCAL_EXECUTIONS_DIR',
-    schema: z.string().min(1).optional(),
+    schema: z.optional(z.string().check(z.minLength(1))),
     codec: text,
   }),
 } as const;
@@ -436,7 +438,7 @@ export const SETTINGS_ENV = Object.freeze(
   Object.fromEntries(Object.entries(SETTING_SPECS).map(([name, spec]) => [name, spec.env])),
 ) as { readonly [N in SettingName]: Specs[N]['env'] };
 
-const SPEC_ENTRIES = Object.entries(SETTING_SPECS) as [SettingName, SettingSpec<z.ZodType>][];
+const SPEC_ENTRIES = Object.entries(SETTING_SPECS) as [SettingName, SettingSpec<z.ZodMiniType>][];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Checks between settings
@@ -589,15 +591,16 @@ export const CONTEXT_SETTINGS: readonly { readonly name: SettingName; readonly p
  * The zod shape of the step settings in the CDK context: groups are strict objects (a typo is refused, not
  * ignored) that default to `{}`; each leaf is the setting's own schema, with a deployment's default where it has one.
  */
-export function contextShape(): Record<string, z.ZodType> {
-  const groups: Record<string, Record<string, z.ZodType>> = {};
-  const shape: Record<string, z.ZodType> = {};
+export function contextShape(): Record<string, z.ZodMiniType> {
+  const groups: Record<string, Record<string, z.ZodMiniType>> = {};
+  const shape: Record<string, z.ZodMiniType> = {};
   for (const [, spec] of SPEC_ENTRIES) {
     if (!spec.context) continue;
     const leaf =
       spec.deployedDefault === undefined
         ? spec.schema
-        : (spec.schema instanceof z.ZodOptional ? (spec.schema.unwrap() as z.ZodType) : spec.schema).default(
+        : z._default(
+            spec.schema instanceof z.ZodMiniOptional ? (spec.schema._zod.def.innerType as z.ZodMiniType) : spec.schema,
             spec.deployedDefault,
           );
     const [first, second] = spec.context;
@@ -607,7 +610,7 @@ export function contextShape(): Record<string, z.ZodType> {
       groups[first][second] = leaf;
     }
   }
-  for (const [group, members] of Object.entries(groups)) shape[group] = z.strictObject(members).prefault({});
+  for (const [group, members] of Object.entries(groups)) shape[group] = z.prefault(z.strictObject(members), {});
   return shape;
 }
 

@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { z } from 'zod';
 import { InvalidRequestError } from './errors';
 import { type LambdaContext, logger, metrics, tracer, withLogKeys } from './powertools';
+import * as z from './zod';
 import { problemsFromIssues } from './zod-problems';
 
 /** What every workflow passes to its steps besides their own input: the id that ties logs to one operation. */
@@ -32,15 +32,15 @@ export interface StepOptions {
 }
 
 /**
- * Wraps a step's logic as a Lambda handler: parses the event with the step's zod schema (a rejection names each
- * field, value and reason), and makes the invocation observable by default:
+ * Wraps a step's logic as a Lambda handler: parses the event with the step's zod schema, zod/mini or classic (a
+ * rejection names each field, value and reason), and makes the invocation observable by default:
  * - every log line carries the step, the execution name (also the correlation id) and the node name, and, in
  *   Lambda, the request id and cold start from the context;
  * - a `ColdStart` metric on the first invocation of an instance, and a `StepFailed.<ErrorName>` count per failure;
  * - a trace subsegment per step, annotated with the execution and node so X-Ray can find one operation.
  * It rethrows every error unchanged so that Step Functions sees the named error.
  */
-export function defineStep<Schema extends z.ZodType<{ operationId: string }>, Result>(
+export function defineStep<Schema extends z.core.$ZodType<{ operationId: string }>, Result>(
   stepName: string,
   schema: Schema,
   run: (input: z.output<Schema>) => Promise<Result>,
@@ -117,9 +117,12 @@ function stringAt(value: unknown, key: string): string | undefined {
   return typeof found === 'string' && found.length > 0 ? found.slice(0, 253) : undefined;
 }
 
-/** Parses a step input; every schema issue becomes a Problem naming the field, the value and the reason. */
-export function parseInput<Schema extends z.ZodType>(schema: Schema, event: unknown): z.output<Schema> {
-  const parsed = schema.safeParse(event);
+/**
+ * Parses a step input; every schema issue becomes a Problem naming the field, the value and the reason. Any zod 4
+ * schema will do, zod/mini or classic: both parse with the same core, which is what `z.safeParse` calls.
+ */
+export function parseInput<Schema extends z.core.$ZodType>(schema: Schema, event: unknown): z.output<Schema> {
+  const parsed = z.safeParse(schema, event);
   if (parsed.success) return parsed.data;
   throw new InvalidRequestError(problemsFromIssues(parsed.error.issues, event, 'input'));
 }

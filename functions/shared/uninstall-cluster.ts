@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { exists } from './cluster-reads';
 import { EDGE_ROLE_LABEL, KUBEEDGE_NAMESPACE, LOCK_NAMESPACE } from './domain';
 import { EdgekeeperError } from './errors';
@@ -12,6 +11,7 @@ import type {
   UninstallPlanPorts,
   UninstallRecordPort,
 } from './uninstall-plan';
+import * as z from './zod';
 
 /**
  * The uninstall's ports over the Kubernetes API (the cores are in uninstall-plan.ts). The uninstall record is a
@@ -29,7 +29,7 @@ const ObjectRef = z.object({
   apiVersion: z.string(),
   kind: z.string(),
   name: z.string(),
-  namespace: z.string().optional(),
+  namespace: z.optional(z.string()),
 });
 /** An UninstallPlan as JSON carries it: the record's content, and the plan the workflow passes between steps. */
 export const RecordedPlan = z.object({
@@ -39,7 +39,7 @@ export const RecordedPlan = z.object({
     namespace: z.string(),
     revision: z.number(),
     status: z.string(),
-    chart: z.string().optional(),
+    chart: z.optional(z.string()),
   }),
   objects: z.array(ObjectRef),
   releaseSecrets: z.object({ namespace: z.string(), names: z.array(z.string()) }),

@@ -1,5 +1,5 @@
-import type * as z from 'zod';
 import { formatProblem, type Problem } from './errors';
+import type * as z from './zod';
 
 /*
  * zod issues as edgekeeper problems (field, value, reason), apart from the schemas: every step's wrapper turns the

@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { listNodeRecords, readKubeEdgeObjects } from '../shared/cluster-reads';
 import { defineClusterStep } from '../shared/cluster-step';
 import { joinSettingsOf } from '../shared/join-settings/cluster';
@@ -7,13 +6,14 @@ import { lockPorts } from '../shared/leases';
 import { viewLease } from '../shared/node-lock';
 import { readSettings } from '../shared/settings';
 import { describeInstance } from '../shared/ssm';
+import * as z from '../shared/zod';
 import { checkOnboardRequest, type ValidationPorts } from './core';
 
 const Input = z.object({
-  operationId: z.string().min(1),
+  operationId: z.string().check(z.minLength(1)),
   request: z.unknown(),
   /** the running execution (`$$.Execution.Id`): its own Leases, if a retry finds any, are no conflict */
-  execution: z.object({ id: z.string().min(1) }).optional(),
+  execution: z.optional(z.object({ id: z.string().check(z.minLength(1)) })),
 });
 
 /**

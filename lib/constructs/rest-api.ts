@@ -159,7 +159,7 @@ export class EdgekeeperApi extends Construct {
   }
 
   /** The body model of a route, from its zod schema (JSON Schema draft 4, the dialect API Gateway models take). */
-  private modelOf(route: ApiRouteSpec, body: z.ZodType): apigateway.IModel {
+  private modelOf(route: ApiRouteSpec, body: z.core.$ZodType): apigateway.IModel {
     const name = `${modelName(route.operationId)}Request`;
     return this.api.addModel(name, {
       modelName: name,

@@ -1,7 +1,7 @@
-import type { z } from 'zod';
 import type { Problem } from '../../functions/shared/errors';
 import { RemoveNodeInput } from '../../functions/shared/remove-input';
 import { OnboardRequest } from '../../functions/shared/schemas';
+import * as z from '../../functions/shared/zod';
 import { problemsFromIssues } from '../../functions/shared/zod-problems';
 import { EXECUTION_NAME_PATTERN } from '../executions';
 import { shown, UsageError } from './io';
@@ -34,8 +34,8 @@ function flagProblem(problem: Problem): string {
   return value === undefined ? `${flag} ${problem.reason}` : `${flag} ${shown(value)} ${problem.reason}`;
 }
 
-function check(schema: z.ZodType, input: unknown): void {
-  const parsed = schema.safeParse(input);
+function check(schema: z.core.$ZodType, input: unknown): void {
+  const parsed = z.safeParse(schema, input);
   if (parsed.success) return;
   const problems = problemsFromIssues(parsed.error.issues, input).map(flagProblem);
   throw new UsageError(problems.join('; '));

@@ -1,5 +1,5 @@
-import * as z from 'zod';
 import { CloudcorePorts, KeadmProfile, Region } from '../kubeedge-schemas';
+import * as z from '../zod';
 
 /*
  * The join settings' schema, apart from the onboarding request's (../schemas.ts): the steps after validation parse
@@ -19,7 +19,7 @@ export const JoinSettings = z.strictObject({
   nodeIp: z.string(),
   profile: KeadmProfile,
   /** Always with the leading `v`, without `-kubesphere`: `v1.6.1`. */
-  version: z.string().regex(/^v\d+\.\d+\.\d+$/),
+  version: z.string().check(z.regex(/^v\d+\.\d+\.\d+$/)),
   region: Region,
   /** Download URL of the keadm tarball with a literal `${arch}` placeholder the script fills in. */
   downloadUrl: z.string(),

@@ -127,3 +127,85 @@ describe('a Kubernetes step’s bundle (LockNode), built as it deploys', () => {
     });
   }, 60_000);
 });
+
+describe('the steps’ zod (ADR 0016): zod/mini with its English messages', () => {
+  /** A Kubernetes step and one that only renders: between them they hold most of the shared schemas. */
+  const BUNDLED = ['LockNode', 'RenderHostScript'] as const;
+  const CLASSIC = 'zod/v4/classic/';
+  let dir: string;
+  let built: Promise<Record<(typeof BUNDLED)[number], BuildResult<{ metafile: true }>>>;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'edgekeeper-step-zod-'));
+    built = (async () => {
+      const results = await Promise.all(
+        BUNDLED.map((step) =>
+          build({
+            ...STEP_BUILD_OPTIONS,
+            entryPoints: [join(REPO, STEPS[step].entry)],
+            outfile: join(dir, step, 'index.js'),
+            metafile: true,
+            logLevel: 'silent',
+          }),
+        ),
+      );
+      return Object.fromEntries(BUNDLED.map((step, i) => [step, results[i]])) as Record<
+        (typeof BUNDLED)[number],
+        BuildResult<{ metafile: true }>
+      >;
+    })();
+  });
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('bundles no module of zod classic: one classic import anywhere in a step brings all of it back', async () => {
+    // Act
+    const results = await built;
+    const classic = Object.fromEntries(
+      BUNDLED.map((step) => [
+        step,
+        Object.keys(results[step].metafile.inputs).filter((path) => path.includes(CLASSIC)),
+      ]),
+    );
+
+    // Assess
+    expect(classic).toEqual({ LockNode: [], RenderHostScript: [] });
+  }, 120_000);
+
+  it('answers a bad input with zod’s English message, in a process where nothing else configured zod', async () => {
+    // Prepare
+    await built;
+    const file = join(dir, 'RenderHostScript', 'index.js');
+    const env = { ...process.env, NODE_PATH: join(REPO, 'node_modules') };
+    // JoinSettings' nodeName has no message of its own: the message is the locale's (without one, "Invalid input")
+    const settings = {
+      nodeName: 5,
+      nodeIp: '10.0.0.5',
+      profile: 'fork',
+      version: 'v1.6.1',
+      region: 'zh',
+      downloadUrl: 'https://example.com/keadm.tar.gz',
+      cloudcore: { address: '203.0.113.10', ports: { cloudhub: 1, quic: 2, https: 3, stream: 4, tunnel: 5 } },
+      taint: true,
+      labels: {},
+    };
+    const script = `
+      require(${JSON.stringify(file)})
+        .handler(${JSON.stringify({ operationId: 'op-1', settings })})
+        .then(
+          () => console.log('RESULT ' + JSON.stringify('accepted')),
+          (error) => console.log('RESULT ' + JSON.stringify(error.message)),
+        );`;
+
+    // Act
+    const run = spawnSync(process.execPath, ['-e', script], { env, encoding: 'utf8', timeout: 30_000 });
+    // the step's own log lines share the output: the answer is the line marked RESULT
+    const line = run.stdout.split('\n').find((candidate) => candidate.startsWith('RESULT '));
+
+    // Assess
+    expect({ status: run.status, answer: line && JSON.parse(line.slice('RESULT '.length)) }).toEqual({
+      status: 0,
+      answer: 'settings.nodeName 5 Invalid input: expected string, received number',
+    });
+  }, 120_000);
+});
