@@ -153,6 +153,8 @@ function methodsOf<Api>(caller: EndpointCaller, endpoints: Record<string, Endpoi
  * container's life, as KubernetesObjectApi keeps it), then DELETE on its path. Unlike KubernetesObjectApi, the path
  * is not lower-cased: a resource's name keeps its case (a ClusterRole may be `system:Foo`).
  */
+const DISCOVERY_FAILED = 'Failed to fetch resource metadata for';
+
 function objectsApi(caller: EndpointCaller, defaultNamespace: string): ObjectsApi {
   const discovered = new Map<string, Promise<V1APIResourceList>>();
   const apiPath = (apiVersion: string) => `/${apiVersion.includes('/') ? 'apis' : 'api'}/${apiVersion}`;
@@ -169,8 +171,10 @@ function objectsApi(caller: EndpointCaller, defaultNamespace: string): ObjectsAp
     try {
       return (await list).resources.find((resource) => resource.kind === kind);
     } catch (error) {
-      if (error instanceof Error)
-        error.message = `Failed to fetch resource metadata for ${apiVersion}/${kind}: ${error.message}`;
+      // KubernetesObjectApi's context, once: calls waiting on one discovery share its error
+      if (error instanceof Error && !error.message.startsWith(DISCOVERY_FAILED)) {
+        error.message = `${DISCOVERY_FAILED} ${apiVersion}/${kind}: ${error.message}`;
+      }
       throw error;
     }
   };

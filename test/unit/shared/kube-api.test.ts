@@ -325,4 +325,25 @@ describe('the typed APIs of kube-api.ts', () => {
     expect('code' in missingMine && missingMine.code).toBe(404);
     expect(missingMine).toEqual(missingTheirs);
   });
+
+  it('fails a delete whose API version is not served as KubernetesObjectApi does: a 404 naming the kind', async () => {
+    // Prepare: the group's discovery document is gone (its CRD was deleted first)
+    const { generated, ours } = bothApis();
+    answer = {
+      status: 404,
+      body: { kind: 'Status', message: 'the server could not find the requested resource', code: 404 },
+    };
+    const spec = { apiVersion: 'devices.kubeedge.io/v1beta1', kind: 'Device', metadata: { name: 'd', namespace: 'a' } };
+
+    // Act
+    const theirs = await outcomeOf(() => generated.objects.delete(structuredClone(spec)));
+    const mine = await outcomeOf(() => ours.objects.delete(structuredClone(spec)));
+
+    // Assess
+    expect(mine).toMatchObject({
+      code: 404,
+      message: expect.stringMatching(/^Failed to fetch resource metadata for devices\.kubeedge\.io\/v1beta1\/Device: /),
+    });
+    expect(mine).toEqual(theirs);
+  });
 });
