@@ -13,7 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import * as clientNode from '@kubernetes/client-node';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js';
 import { MODEL_ROOTS } from '../functions/shared/kube-endpoints';
-import type { ModelAttribute, ModelTable } from '../functions/shared/kube-models/serializer';
+import { type ModelAttribute, type ModelTable, unwrap } from '../functions/shared/kube-models/serializer';
 
 const TARGET = join(__dirname, '..', 'functions', 'shared', 'kube-models', 'generated', 'model-types.ts');
 
@@ -38,15 +38,6 @@ function modelClass(name: string): ModelClass | undefined {
   return typeof candidate === 'function' && 'getAttributeTypeMap' in candidate ? (candidate as ModelClass) : undefined;
 }
 
-/** The type a wrapped type holds, unwrapped in the generated serializer's order (nullable, optional, array, map). */
-function innerType(type: string): string | undefined {
-  if (type.endsWith(' | null')) return type.slice(0, -' | null'.length);
-  if (type.endsWith(' | undefined')) return type.slice(0, -' | undefined'.length);
-  if (type.startsWith('Array<')) return type.slice('Array<'.length, -'>'.length);
-  if (type.startsWith('{ [key: string]: ')) return type.slice('{ [key: string]: '.length, -'; }'.length);
-  return undefined;
-}
-
 /**
  * @throws Error when a type that is no model class would not pass through the generated serializer unchanged: the
  * table leaves it out, and kube-models/serializer.ts passes it through, so the two must agree
@@ -68,9 +59,9 @@ export function walkModels(roots: readonly string[] = MODEL_ROOTS): ModelWalk {
   const passedThrough = new Set<string>();
   const pending = [...roots];
   for (let type = pending.pop(); type !== undefined; type = pending.pop()) {
-    const inner = innerType(type);
-    if (inner !== undefined) {
-      pending.push(inner);
+    const wrapped = unwrap(type);
+    if (wrapped !== undefined) {
+      pending.push(wrapped.inner);
       continue;
     }
     if (Object.hasOwn(models, type) || passedThrough.has(type) || type === 'Date') continue;

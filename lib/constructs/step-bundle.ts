@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { type BuildOptions, type BuildResult, build, type Plugin } from 'esbuild';
 
 /** The project root: esbuild runs there, so the alias paths below are relative to it. */
-const PROJECT_ROOT = join(__dirname, '..', '..');
+export const PROJECT_ROOT = join(__dirname, '..', '..');
 
 /** A file of @kubernetes/client-node's build output, on either kind of path separator. */
 const KUBERNETES_CLIENT_DIST = /[\\/]node_modules[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]/;

@@ -3,9 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AssetHashType, DockerImage, type ILocalBundling } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { STEP_BUNDLE_FILE } from './step-bundle';
-
-const PROJECT_ROOT = join(__dirname, '..', '..');
+import { PROJECT_ROOT, STEP_BUNDLE_FILE } from './step-bundle';
 
 /** The child process's script: it runs esbuild's asynchronous `build`, the one that takes plugins. */
 const BUNDLE_CLI = join(__dirname, 'step-bundle-cli.ts');

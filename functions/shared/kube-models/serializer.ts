@@ -27,12 +27,22 @@ export type ModelTable = Readonly<Record<string, readonly ModelAttribute[]>>;
 // The generated serializer's own spellings. Primitives compare case-insensitively, as there; that shows only for a
 // model named like one (none is), since any other type not in the table passes through as well.
 const PRIMITIVES = new Set(['string', 'boolean', 'double', 'integer', 'long', 'float', 'number', 'any']);
-const NULLABLE_SUFFIX = ' | null';
-const OPTIONAL_SUFFIX = ' | undefined';
-const ARRAY_PREFIX = 'Array<';
-const ARRAY_SUFFIX = '>';
 const MAP_PREFIX = '{ [key: string]: ';
-const MAP_SUFFIX = '; }';
+
+/** A type that wraps another, as the generated classes spell it: `T | null`, `T | undefined`, `Array<T>`, a map. */
+export interface WrappedType {
+  readonly wrapper: 'nullable' | 'optional' | 'array' | 'map';
+  readonly inner: string;
+}
+
+/** The wrapper and the type it holds, tried in the generated serializer's order; undefined: no wrapper. */
+export function unwrap(type: string): WrappedType | undefined {
+  if (type.endsWith(' | null')) return { wrapper: 'nullable', inner: type.slice(0, -' | null'.length) };
+  if (type.endsWith(' | undefined')) return { wrapper: 'optional', inner: type.slice(0, -' | undefined'.length) };
+  if (type.startsWith('Array<')) return { wrapper: 'array', inner: type.slice('Array<'.length, -'>'.length) };
+  if (type.startsWith(MAP_PREFIX)) return { wrapper: 'map', inner: type.slice(MAP_PREFIX.length, -'; }'.length) };
+  return undefined;
+}
 
 /**
  * The attributes of a model, or undefined for any other type (unknown types pass through unchanged, as in the
@@ -55,21 +65,19 @@ function propertyOf(data: unknown, key: string): unknown {
 export function serialize(data: unknown, type: string, format?: string): unknown {
   if (data === undefined || data === null) return data;
   if (PRIMITIVES.has(type.toLowerCase())) return data;
-  if (type.endsWith(NULLABLE_SUFFIX)) return serialize(data, type.slice(0, -NULLABLE_SUFFIX.length), format);
-  if (type.endsWith(OPTIONAL_SUFFIX)) return serialize(data, type.slice(0, -OPTIONAL_SUFFIX.length), format);
-  if (type.startsWith(ARRAY_PREFIX)) {
-    const itemType = type.slice(ARRAY_PREFIX.length, -ARRAY_SUFFIX.length);
+  const wrapped = unwrap(type);
+  if (wrapped?.wrapper === 'array') {
     const items: unknown[] = [];
-    for (const item of data as Iterable<unknown>) items.push(serialize(item, itemType, format));
+    for (const item of data as Iterable<unknown>) items.push(serialize(item, wrapped.inner, format));
     return items;
   }
-  if (type.startsWith(MAP_PREFIX)) {
-    const valueType = type.slice(MAP_PREFIX.length, -MAP_SUFFIX.length);
+  if (wrapped?.wrapper === 'map') {
     const map: Record<string, unknown> = {};
     // for…in as the generated serializer: inherited enumerable keys count too
-    for (const key in data as object) map[key] = serialize(propertyOf(data, key), valueType, format);
+    for (const key in data as object) map[key] = serialize(propertyOf(data, key), wrapped.inner, format);
     return map;
   }
+  if (wrapped) return serialize(data, wrapped.inner, format);
   if (type === 'Date') {
     if (!(data instanceof Date)) return data;
     return format === 'date' ? calendarDay(data) : data.toISOString();
@@ -91,20 +99,18 @@ export function serialize(data: unknown, type: string, format?: string): unknown
 export function deserialize(data: unknown, type: string, format?: string): unknown {
   if (data === undefined || data === null) return data;
   if (PRIMITIVES.has(type.toLowerCase())) return data;
-  if (type.endsWith(NULLABLE_SUFFIX)) return deserialize(data, type.slice(0, -NULLABLE_SUFFIX.length), format);
-  if (type.endsWith(OPTIONAL_SUFFIX)) return deserialize(data, type.slice(0, -OPTIONAL_SUFFIX.length), format);
-  if (type.startsWith(ARRAY_PREFIX)) {
-    const itemType = type.slice(ARRAY_PREFIX.length, -ARRAY_SUFFIX.length);
+  const wrapped = unwrap(type);
+  if (wrapped?.wrapper === 'array') {
     const items: unknown[] = [];
-    for (const item of data as Iterable<unknown>) items.push(deserialize(item, itemType, format));
+    for (const item of data as Iterable<unknown>) items.push(deserialize(item, wrapped.inner, format));
     return items;
   }
-  if (type.startsWith(MAP_PREFIX)) {
-    const valueType = type.slice(MAP_PREFIX.length, -MAP_SUFFIX.length);
+  if (wrapped?.wrapper === 'map') {
     const map: Record<string, unknown> = {};
-    for (const key in data as object) map[key] = deserialize(propertyOf(data, key), valueType, format);
+    for (const key in data as object) map[key] = deserialize(propertyOf(data, key), wrapped.inner, format);
     return map;
   }
+  if (wrapped) return deserialize(data, wrapped.inner, format);
   // the generated serializer parses any date string (and number) this way, format `date` included
   if (type === 'Date') return new Date(data as string);
   const attributes = attributesOf(type);
