@@ -31,6 +31,18 @@ export function killPoints(workflow: string): KillPoint[] {
   ]);
 }
 
+/**
+ * Whether a run's own events show it passed `point`: the state entered, or, for an exit, a Task whose handler
+ * returned (it exited, and not through its Catch). A run that passed its kill point without dying there shows a
+ * broken hook; one that never came there (a dry-run branch, the uninstall states, a poll that found the end at
+ * once) took another path, which timing alone can decide.
+ */
+export function passedKillPoint(events: readonly WorkflowEvent[], point: KillPoint): boolean {
+  const here = events.filter((e) => e.workflow === point.workflow && e.state === point.state);
+  if (point.phase === 'enter') return here.some((e) => e.type === 'StateEntered');
+  return here.some((e, i) => e.type === 'StateExited' && here[i - 1]?.type !== 'StateCaught');
+}
+
 /** A kill point as a test title: `onboard-node: "Lock the node" (exit)`. */
 export function describeKillPoint(point: KillPoint): string {
   return `${point.workflow}: "${point.state}" (${point.phase})`;
